@@ -1,0 +1,82 @@
+// Package api is the wire contract shared by the HTTP server (httpapi) and the
+// Go SDK (client): request and response bodies, route paths, the problem body.
+// It has no behaviour.
+package api
+
+import hashtrail "github.com/hashtrail/hashtrail"
+
+// Routes of the v1 API (Go 1.22 ServeMux patterns without the method).
+const (
+	PathTenantEvents = "/v1/tenants/{tenant}/events"
+	PathEvents       = "/v1/events"
+	PathTenantEvent  = "/v1/tenants/{tenant}/events/{id}"
+	PathTenants      = "/v1/tenants"
+	PathTenant       = "/v1/tenants/{tenant}"
+	PathTenantKeys   = "/v1/tenants/{tenant}/keys"
+	PathTenantKey    = "/v1/tenants/{tenant}/keys/{key}"
+	PathKeys         = "/v1/keys" // installation-wide keys
+	PathKey          = "/v1/keys/{key}"
+	PathCatalog      = "/v1/catalog"
+	PathOpenAPI      = "/v1/openapi.json"
+	PathHealthz      = "/healthz"
+	PathReadyz       = "/readyz"
+	PathMetrics      = "/metrics"
+)
+
+// ContentTypeProblem is the media type of error answers (RFC 9457).
+const ContentTypeProblem = "application/problem+json"
+
+// IngestResponse answers POST .../events.
+type IngestResponse struct {
+	Events []hashtrail.Receipt `json:"events"`
+	// Rejected lists the events left out with ?partial=true.
+	Rejected []Rejection `json:"rejected,omitempty"`
+}
+
+// Rejection is one event that ?partial=true left out, with why.
+type Rejection struct {
+	Index  int                    `json:"index"`
+	Errors []hashtrail.FieldError `json:"errors"`
+}
+
+// EventList answers GET .../events.
+type EventList = hashtrail.EventList
+
+// TenantList answers GET /v1/tenants.
+type TenantList struct {
+	Tenants []*hashtrail.Tenant `json:"tenants"`
+}
+
+// TenantRequest creates or changes a tenant.
+type TenantRequest struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// KeyRequest asks for a new key (POST /v1/tenants/{t}/keys or /v1/keys).
+type KeyRequest struct {
+	Role      hashtrail.Role `json:"role"`
+	Name      string         `json:"name,omitempty"`
+	ExpiresIn string         `json:"expires_in,omitempty"` // a Go duration such as 720h
+}
+
+// KeyList answers GET .../keys.
+type KeyList struct {
+	Keys []*hashtrail.APIKey `json:"keys"`
+}
+
+// Catalog answers GET /v1/catalog.
+type Catalog struct {
+	Actions []hashtrail.CatalogEntry `json:"actions"`
+}
+
+// Problem is an RFC 9457 problem detail with the wrong fields.
+type Problem struct {
+	Type     string                 `json:"type"`
+	Title    string                 `json:"title"`
+	Status   int                    `json:"status"`
+	Detail   string                 `json:"detail,omitempty"`
+	Instance string                 `json:"instance,omitempty"`
+	Code     string                 `json:"code"`
+	Errors   []hashtrail.FieldError `json:"errors,omitempty"`
+}

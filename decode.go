@@ -1,0 +1,348 @@
+package hashtrail
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/big"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/gowebpki/jcs"
+)
+
+// Limits of DESIGN §1.
+const (
+	MaxEventBytes    = 1 << 20   // one event, encoded
+	MaxBatchEvents   = 1000      // events in one request
+	MaxBatchBytes    = 8 << 20   // one request body
+	MaxMetadataBytes = 32 << 10  // an event's metadata, encoded
+	MaxOutputBytes   = 256 << 10 // output.stdout and output.stderr, each
+)
+
+// Submission is one event as a client submitted it, decoded and validated.
+type Submission struct {
+	Event *Event
+	// Tenants is the fan-out list of POST /v1/events, if the event named one.
+	Tenants []string
+	// Index is the event's position in its request.
+	Index int
+	// ContentHash is SHA-256 over the RFC 8785 form of the event as
+	// submitted, before defaults: what idempotency compares.
+	ContentHash []byte
+}
+
+// DecodeOptions say where an event arrives.
+type DecodeOptions struct {
+	// Installation is true for POST /v1/events, where each event names
+	// "tenant" or "tenants". Otherwise a "tenant" member, if any, must equal
+	// PathTenant.
+	Installation bool
+	PathTenant   string
+}
+
+// SplitBatch splits a request body into its raw events: the body is either one
+// event object or {"events": [...]}. Errors name the offending field.
+func SplitBatch(body []byte) ([]json.RawMessage, error) {
+	if len(body) > MaxBatchBytes {
+		return nil, Errorf(ETOOLARGE, "the request body is larger than %d bytes", MaxBatchBytes)
+	}
+	if !utf8.Valid(body) {
+		return nil, InvalidFields([]FieldError{{Field: "", Message: "the body is not valid UTF-8"}})
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, InvalidFields([]FieldError{{Field: "", Message: "the body must be a JSON object: " + jsonErrorText(err)}})
+	}
+	raw, ok := top["events"]
+	if !ok {
+		return []json.RawMessage{body}, nil
+	}
+	var errs []FieldError
+	for k := range top {
+		if k != "events" {
+			errs = append(errs, FieldError{Field: k, Message: "unknown field; a batch has only \"events\""})
+		}
+	}
+	var events []json.RawMessage
+	if err := json.Unmarshal(raw, &events); err != nil {
+		errs = append(errs, FieldError{Field: "events", Message: "must be an array of event objects"})
+	}
+	if len(errs) > 0 {
+		return nil, InvalidFields(errs)
+	}
+	if len(events) == 0 {
+		return nil, InvalidFields([]FieldError{{Field: "events", Message: "must hold at least one event"}})
+	}
+	if len(events) > MaxBatchEvents {
+		return nil, &Error{Code: ETOOLARGE, Message: fmt.Sprintf("a batch holds at most %d events", MaxBatchEvents),
+			Fields: []FieldError{{Field: "events", Message: fmt.Sprintf("has %d events; the limit is %d", len(events), MaxBatchEvents)}}}
+	}
+	return events, nil
+}
+
+// DecodeEvent decodes one raw event strictly and validates it against the
+// rules of DESIGN §1 at time now. prefix is prepended to every field path (for
+// example "events[3]"). It reports every wrong field it finds, not just the
+// first. Defaults are not applied; see Event.ApplyDefaults.
+func DecodeEvent(raw json.RawMessage, prefix string, opt DecodeOptions, now Time) (*Submission, []FieldError) {
+	at := func(f string) string { return joinPath(prefix, f) }
+	if len(raw) > MaxEventBytes {
+		return nil, []FieldError{{Field: at(""), Message: fmt.Sprintf("the event is %d bytes; the limit is %d", len(raw), MaxEventBytes)}}
+	}
+	if !utf8.Valid(raw) {
+		return nil, []FieldError{{Field: at(""), Message: "the event is not valid UTF-8"}}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, []FieldError{{Field: at(""), Message: "not valid JSON: " + jsonErrorText(err)}}
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, []FieldError{{Field: at(""), Message: "must be a JSON object"}}
+	}
+	var errs []FieldError
+	sub := &Submission{}
+	if t, ok := obj["tenants"]; ok {
+		delete(obj, "tenants")
+		if !opt.Installation {
+			errs = append(errs, FieldError{at("tenants"), "allowed only on POST /v1/events with an installation-wide key"})
+		} else {
+			sub.Tenants, errs = decodeTenantList(t, at("tenants"), errs)
+		}
+	}
+	for _, f := range []string{"seq", "received_at", "leaf_hash", "key_id", "pii"} {
+		if _, ok := obj[f]; ok {
+			errs = append(errs, FieldError{at(f), "is assigned by the server and must not be sent"})
+			delete(obj, f)
+		}
+	}
+	checkShape(obj, eventType, prefix, &errs)
+	// Decode what is well-formed even when some fields are not, so that the
+	// field rules below report every other problem too.
+	ev := &Event{}
+	clean, _ := json.Marshal(obj)
+	if err := json.Unmarshal(clean, ev); err != nil && len(errs) == 0 {
+		return nil, []FieldError{{Field: at(""), Message: jsonErrorText(err)}}
+	}
+	bad := make(map[string]bool, len(errs))
+	for _, e := range errs {
+		bad[e.Field] = true
+	}
+	switch {
+	case opt.Installation && ev.Tenant == "" && len(sub.Tenants) == 0:
+		errs = append(errs, FieldError{at("tenant"), "is required with an installation-wide key: name \"tenant\" or \"tenants\""})
+	case opt.Installation && ev.Tenant != "" && len(sub.Tenants) > 0:
+		errs = append(errs, FieldError{at("tenants"), "name either \"tenant\" or \"tenants\", not both"})
+	case !opt.Installation && ev.Tenant != "" && ev.Tenant != opt.PathTenant:
+		errs = append(errs, FieldError{at("tenant"), "differs from the tenant in the path"})
+	case ev.Tenant != "" && !ValidTenantID(ev.Tenant):
+		errs = append(errs, FieldError{at("tenant"), "must match " + tenantIDPattern})
+	}
+	for _, fe := range ev.Validate(now) {
+		if f := at(fe.Field); !bad[f] {
+			errs = append(errs, FieldError{f, fe.Message})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	canon, err := jcs.Transform(raw)
+	if err != nil {
+		return nil, []FieldError{{Field: at(""), Message: "cannot be canonicalized: " + err.Error()}}
+	}
+	h := sha256.Sum256(canon)
+	sub.Event, sub.ContentHash = ev, h[:]
+	return sub, nil
+}
+
+func decodeTenantList(v any, path string, errs []FieldError) ([]string, []FieldError) {
+	list, ok := v.([]any)
+	if !ok || len(list) == 0 {
+		return nil, append(errs, FieldError{path, "must be a non-empty array of tenant ids"})
+	}
+	seen := map[string]bool{}
+	var out []string
+	for i, e := range list {
+		s, ok := e.(string)
+		p := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case !ok || !ValidTenantID(s):
+			errs = append(errs, FieldError{p, "must be a tenant id matching " + tenantIDPattern})
+		case seen[s]:
+			errs = append(errs, FieldError{p, "names a tenant twice"})
+		default:
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out, errs
+}
+
+func joinPath(prefix, field string) string {
+	switch {
+	case prefix == "":
+		return field
+	case field == "":
+		return prefix
+	case strings.HasPrefix(field, "["):
+		return prefix + field
+	}
+	return prefix + "." + field
+}
+
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	if e, ok := err.(*json.SyntaxError); ok {
+		se = e
+		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+var (
+	eventType = reflect.TypeFor[Event]()
+	timeType  = reflect.TypeFor[Time]()
+	rawType   = reflect.TypeFor[json.RawMessage]()
+
+	fieldCache sync.Map // reflect.Type -> map[string]reflect.StructField
+)
+
+func jsonFields(t reflect.Type) map[string]reflect.StructField {
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]reflect.StructField)
+	}
+	m := map[string]reflect.StructField{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			m[name] = f
+		}
+	}
+	fieldCache.Store(t, m)
+	return m
+}
+
+// checkShape walks a generically decoded JSON value against the Go type it
+// will be decoded into and records every unknown field and wrong type.
+func checkShape(v any, t reflect.Type, path string, errs *[]FieldError) {
+	add := func(msg string) { *errs = append(*errs, FieldError{path, msg}) }
+	if v == nil {
+		return // null means absent
+	}
+	switch {
+	case t == timeType:
+		s, ok := v.(string)
+		if !ok {
+			add("must be an RFC 3339 time string")
+			return
+		}
+		if _, err := ParseTime(s); err != nil {
+			add(err.Error())
+		}
+		return
+	case t == rawType:
+		checkNumbers(v, path, errs)
+		return
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		checkShape(v, t.Elem(), path, errs)
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			add("must be an object")
+			return
+		}
+		fields := jsonFields(t)
+		for _, k := range sortedKeys(obj) {
+			f, ok := fields[k]
+			if !ok {
+				*errs = append(*errs, FieldError{joinPath(path, k), "unknown field"})
+				continue
+			}
+			checkShape(obj[k], f.Type, joinPath(path, k), errs)
+		}
+	case reflect.Slice:
+		list, ok := v.([]any)
+		if !ok {
+			add("must be an array")
+			return
+		}
+		for i, e := range list {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if e == nil {
+				*errs = append(*errs, FieldError{p, "must not be null"})
+				continue
+			}
+			checkShape(e, t.Elem(), p, errs)
+		}
+	case reflect.String:
+		if _, ok := v.(string); !ok {
+			add("must be a string")
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			add("must be true or false")
+		}
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		n, ok := v.(json.Number)
+		if !ok {
+			add("must be an integer")
+			return
+		}
+		if _, err := strconv.ParseInt(n.String(), 10, 32); err != nil {
+			add("must be an integer between -2147483648 and 2147483647")
+		}
+	default:
+		add("has an unsupported type")
+	}
+}
+
+// checkNumbers reports numbers in free JSON that an IEEE double cannot hold
+// exactly, so that canonical JSON (RFC 8785) keeps them unchanged.
+func checkNumbers(v any, path string, errs *[]FieldError) {
+	switch x := v.(type) {
+	case json.Number:
+		if !exactDouble(x.String()) {
+			*errs = append(*errs, FieldError{path, fmt.Sprintf("the number %.40s cannot be represented exactly as an IEEE 754 double; send it as a string", x.String())})
+		}
+	case []any:
+		for i, e := range x {
+			checkNumbers(e, fmt.Sprintf("%s[%d]", path, i), errs)
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			checkNumbers(x[k], joinPath(path, k), errs)
+		}
+	}
+}
+
+// exactDouble reports whether the decimal s survives a round trip through a
+// float64 and its shortest representation unchanged in value.
+func exactDouble(s string) bool {
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		// Guard big.Rat against huge exponents; no double needs one past ±400.
+		if exp, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+")); err != nil || exp > 400 || exp < -400 {
+			return false
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return false
+	}
+	orig, ok1 := new(big.Rat).SetString(s)
+	back, ok2 := new(big.Rat).SetString(strconv.FormatFloat(f, 'g', -1, 64))
+	return ok1 && ok2 && orig.Cmp(back) == 0
+}
+
+func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }

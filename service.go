@@ -1,0 +1,59 @@
+package hashtrail
+
+import "context"
+
+// IngestRequest is one request's events.
+type IngestRequest struct {
+	// Tenant is the tenant of the path (POST /v1/tenants/{t}/events), or ""
+	// for POST /v1/events, where each event names its tenant(s).
+	Tenant      string
+	Submissions []*Submission
+}
+
+// KeyRequest asks for a new API key.
+type KeyRequest struct {
+	Tenant    string `json:"tenant"` // a tenant id, or AllTenants
+	Role      Role   `json:"role"`
+	Name      string `json:"name,omitempty"`
+	ExpiresAt Time   `json:"expires_at,omitzero"`
+	// Secret, if set, becomes the key's secret instead of a random one (used
+	// for HASHTRAIL_BOOTSTRAP_KEY); it must be at least 32 characters.
+	Secret string `json:"-"`
+}
+
+// NewKey is a created key with its secret, shown once.
+type NewKey struct {
+	APIKey
+	Secret string `json:"secret"`
+}
+
+// LogService is what the HTTP API and the CLI call; the ledger implements it.
+// Every method but Authenticate and Ready authorizes the principal in ctx
+// (WithPrincipal) and answers ENOTFOUND for a tenant it cannot see.
+// A context without a principal is the local operator (CLI on the data
+// directory), who may do everything.
+type LogService interface {
+	// Authenticate returns the principal a bearer secret stands for, or
+	// EUNAUTHORIZED.
+	Authenticate(ctx context.Context, secret string) (*Principal, error)
+	// Ingest appends a request's events and returns one receipt per event and
+	// tenant, once durable. It writes all of them or none.
+	Ingest(ctx context.Context, req *IngestRequest) ([]Receipt, error)
+	// Events lists events; the list's NextCursor continues it.
+	Events(ctx context.Context, q *Query) (*EventList, error)
+	// Event returns one event by id.
+	Event(ctx context.Context, tenant, id string) (*Event, error)
+
+	CreateTenant(ctx context.Context, t *Tenant) (*Tenant, error)
+	Tenant(ctx context.Context, id string) (*Tenant, error)
+	Tenants(ctx context.Context) ([]*Tenant, error)
+	UpdateTenant(ctx context.Context, t *Tenant) (*Tenant, error)
+	DeleteTenant(ctx context.Context, id string) error
+
+	CreateKey(ctx context.Context, req *KeyRequest) (*NewKey, error)
+	Keys(ctx context.Context, tenant string) ([]*APIKey, error)
+	RevokeKey(ctx context.Context, tenant, id string) error
+
+	// Ready reports whether the service can take requests.
+	Ready(ctx context.Context) error
+}

@@ -1,0 +1,101 @@
+package hashtrail
+
+import "context"
+
+// Entry is one event to append.
+type Entry struct {
+	// Event is validated, has its defaults, ID, Tenant, ReceivedAt and KeyID
+	// set. The store sets Seq (and LeafHash once integrated).
+	Event *Event
+	// ContentHash identifies the event as submitted, for idempotency.
+	ContentHash []byte
+	// Replayed is set by the store when an event with the same tenant, id and
+	// content already existed: then Event.Seq, ReceivedAt and LeafHash are the
+	// original's and nothing new was written for this entry.
+	Replayed bool
+}
+
+// AppendGroup is the events of one request: written all together or not at all.
+type AppendGroup struct {
+	Entries []*Entry
+	// CreateTenants creates a tenant that does not exist yet instead of failing.
+	CreateTenants bool
+	// Err is set by the store when the group failed as a whole and nothing of
+	// it was written: ECONFLICT when an id exists with other content,
+	// ENOTFOUND when a tenant is missing and CreateTenants is false.
+	Err error
+}
+
+// EventStore keeps the per-tenant event logs.
+type EventStore interface {
+	// Append writes the groups in one transaction and returns only once that
+	// transaction is durable (fsynced). Groups are applied in order, so a
+	// later group sees the events of an earlier one; each group succeeds or
+	// fails whole (see AppendGroup.Err) without affecting the others. Each new
+	// event gets the next seq of its tenant's log, so seq is gapless. A non-nil
+	// error means that nothing at all was written. Append is safe for
+	// concurrent use, though the engine calls it from one goroutine.
+	Append(ctx context.Context, groups []*AppendGroup) error
+	// Events returns at most q.Limit events of q.Tenant that match q, in
+	// q.Order by seq.
+	Events(ctx context.Context, q *Query) ([]*Event, error)
+	// Event returns the event of tenant with the given id, or ENOTFOUND.
+	Event(ctx context.Context, tenant, id string) (*Event, error)
+}
+
+// TenantStore keeps tenants.
+type TenantStore interface {
+	// CreateTenant adds t, setting CreatedAt if zero; ECONFLICT if it exists.
+	CreateTenant(ctx context.Context, t *Tenant) error
+	// Tenant returns one tenant with its log size, or ENOTFOUND.
+	Tenant(ctx context.Context, id string) (*Tenant, error)
+	// Tenants returns every tenant ordered by id.
+	Tenants(ctx context.Context) ([]*Tenant, error)
+	// UpdateTenant changes the tenant's name; ENOTFOUND if it does not exist.
+	UpdateTenant(ctx context.Context, t *Tenant) error
+	// DeleteTenant removes a tenant with an empty log and its keys; ENOTFOUND
+	// if it does not exist, ECONFLICT if its log holds events (an audit
+	// log is not deleted wholesale; retention and erasure do that lawfully).
+	DeleteTenant(ctx context.Context, id string) error
+}
+
+// KeyStore keeps API keys. Secrets are never stored, only their hashes.
+type KeyStore interface {
+	// CreateKey adds k; ECONFLICT if its ID or hash exists.
+	CreateKey(ctx context.Context, k *APIKey) error
+	// KeyByHash returns the key whose secret hashes to hash, or ENOTFOUND.
+	KeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	// Key returns one key by id, or ENOTFOUND.
+	Key(ctx context.Context, id string) (*APIKey, error)
+	// Keys returns the keys of a tenant (AllTenants for the installation-wide
+	// ones, "" for every key), oldest first.
+	Keys(ctx context.Context, tenant string) ([]*APIKey, error)
+	// RevokeKey marks a key revoked at at; ENOTFOUND if unknown.
+	RevokeKey(ctx context.Context, id string, at Time) error
+	// TouchKey records that the key was used at at.
+	TouchKey(ctx context.Context, id string, at Time) error
+}
+
+// SettingStore keeps installation-wide settings such as the server name.
+type SettingStore interface {
+	// Setting returns a setting's value, or ENOTFOUND.
+	Setting(ctx context.Context, name string) (string, error)
+	// InitSetting stores value under name unless a value exists, and returns
+	// the value in force: the first writer wins, forever.
+	InitSetting(ctx context.Context, name, value string) (string, error)
+}
+
+// Store is everything the engine needs kept. Implementations must pass
+// store/storetest.
+type Store interface {
+	EventStore
+	TenantStore
+	KeyStore
+	SettingStore
+	// Ping reports whether the store can serve requests (for /readyz).
+	Ping(ctx context.Context) error
+	// Size returns the store's size on disk in bytes, for metrics.
+	Size(ctx context.Context) (int64, error)
+	// Close releases the store; it must be called once, after the last use.
+	Close() error
+}
