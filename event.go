@@ -1,6 +1,10 @@
 package hashtrail
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/oklog/ulid/v2"
+)
 
 // Event is one thing that happened (DESIGN §1). It is immutable once
 // acknowledged. Client fields come first; Tenant, Seq, ReceivedAt and
@@ -137,3 +141,6 @@ type Receipt struct {
 	ReceivedAt Time   `json:"received_at"`
 	LeafHash   string `json:"leaf_hash,omitempty"`
 }
+
+// NewEventID returns a new ULID, the id the server gives an event that has none.
+func NewEventID() string { return ulid.Make().String() }

@@ -1,0 +1,42 @@
+// Command hashtrail is the Hashtrail audit-log service and its tools in one
+// binary: serve, keys, tenants, events, tail, bench and more. This package
+// only wires the other packages together; the behaviour lives in them.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hashtrail:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "hashtrail",
+		Short:         "Hashtrail: a tamper-evident audit log service",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newServeCmd(),
+		newKeysCmd(),
+		newTenantsCmd(),
+		newEventsCmd(),
+		newTailCmd(),
+		newBenchCmd(),
+	)
+	return root
+}

@@ -1,0 +1,38 @@
+package ledger
+
+import hashtrail "github.com/hashtrail/hashtrail"
+
+// authorize is the one place that decides whether a principal may act on a
+// tenant ("" for an installation-level act). A nil principal is the local
+// operator working on the data directory, who may do everything. A tenant
+// the principal cannot see is reported as not found, never as forbidden, so
+// keys cannot probe which tenants exist.
+func (l *Ledger) authorize(p *hashtrail.Principal, tenant string, perm hashtrail.Permission) error {
+	if p == nil {
+		return nil
+	}
+	if tenant != "" && !p.Sees(tenant) {
+		return hashtrail.Errorf(hashtrail.ENOTFOUND, "tenant %q not found", tenant)
+	}
+	if !p.Role.Allows(perm) {
+		return hashtrail.Errorf(hashtrail.EFORBIDDEN, "a key with role %q may not %s", p.Role, permText[perm])
+	}
+	return nil
+}
+
+// authorizeInstallation requires an installation-wide key (or the local operator).
+func (l *Ledger) authorizeInstallation(p *hashtrail.Principal, perm hashtrail.Permission) error {
+	if p != nil && p.Tenant != hashtrail.AllTenants {
+		if !p.Role.Allows(perm) {
+			return hashtrail.Errorf(hashtrail.EFORBIDDEN, "a key with role %q may not %s", p.Role, permText[perm])
+		}
+		return hashtrail.Errorf(hashtrail.EFORBIDDEN, "this needs an installation-wide key")
+	}
+	return l.authorize(p, "", perm)
+}
+
+var permText = map[hashtrail.Permission]string{
+	hashtrail.PermWrite:  "write events",
+	hashtrail.PermRead:   "read events",
+	hashtrail.PermManage: "manage keys, tenants or policies",
+}

@@ -1,0 +1,130 @@
+// Package ledger is Hashtrail's engine: the one place that authorizes
+// callers, applies tenant policy, batches concurrent appends into shared
+// store transactions (group commit), and answers queries. It implements
+// hashtrail.LogService and talks only to the root package's interfaces.
+package ledger
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures a Ledger. The zero value of each field means its default.
+type Config struct {
+	Logger *slog.Logger
+	// Now is the clock; time.Now by default.
+	Now func() time.Time
+	// AutoCreateTenants lets installation-wide keys create a tenant by writing
+	// its first event.
+	AutoCreateTenants bool
+	// MaxCommitEvents caps the events of one store transaction (default 20,000).
+	MaxCommitEvents int
+	// MaxQueuedEvents caps the events waiting for a commit; past it, ingest
+	// answers EUNAVAILABLE so clients back off (default 200,000).
+	MaxQueuedEvents int
+	// KeyCacheTTL is how long an authenticated key is trusted without asking
+	// the store again; it bounds how long a revocation on another node takes
+	// to apply (default 2s).
+	KeyCacheTTL time.Duration
+}
+
+// Ledger implements hashtrail.LogService over a hashtrail.Store.
+type Ledger struct {
+	store  hashtrail.Store
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	keys   keyCache
+	queue  chan *pending
+	queued atomic.Int64
+
+	mu     sync.RWMutex // guards closed against sends on queue
+	closed bool
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	metrics metrics
+}
+
+var _ hashtrail.LogService = (*Ledger)(nil)
+
+// New returns a running Ledger over store. Close stops it.
+func New(store hashtrail.Store, cfg Config) *Ledger {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxCommitEvents <= 0 {
+		cfg.MaxCommitEvents = 20000
+	}
+	if cfg.MaxQueuedEvents <= 0 {
+		cfg.MaxQueuedEvents = 200000
+	}
+	if cfg.KeyCacheTTL <= 0 {
+		cfg.KeyCacheTTL = 2 * time.Second
+	}
+	l := &Ledger{
+		store:   store,
+		cfg:     cfg,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		queue:   make(chan *pending, 8192),
+		stop:    make(chan struct{}),
+		metrics: newMetrics(),
+	}
+	l.keys.entries = map[string]cachedKey{}
+	l.keys.used = map[string]time.Time{}
+	l.wg.Add(2)
+	go l.commitLoop()
+	go l.touchLoop()
+	return l
+}
+
+// Close stops taking new work, commits everything already queued, and stops
+// the background goroutines. Acknowledged events are durable before Close
+// returns; it does not close the store.
+func (l *Ledger) Close(ctx context.Context) error {
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.queue)
+		close(l.stop)
+	}
+	l.mu.Unlock()
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Collectors returns the ledger's Prometheus metrics.
+func (l *Ledger) Collectors() []prometheus.Collector { return l.metrics.collectors() }
+
+// Ready reports whether the ledger and its store can take requests.
+func (l *Ledger) Ready(ctx context.Context) error {
+	l.mu.RLock()
+	closed := l.closed
+	l.mu.RUnlock()
+	if closed {
+		return hashtrail.Errorf(hashtrail.EUNAVAILABLE, "shutting down")
+	}
+	if err := l.store.Ping(ctx); err != nil {
+		l.log.Warn("store not ready", "err", err)
+		return hashtrail.Errorf(hashtrail.EUNAVAILABLE, "the store is unavailable")
+	}
+	return nil
+}
+
+func (l *Ledger) clock() hashtrail.Time { return hashtrail.NewTime(l.now()) }

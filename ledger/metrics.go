@@ -1,0 +1,37 @@
+package ledger
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	ingested      prometheus.Counter
+	rejected      prometheus.Counter
+	commitSeconds prometheus.Histogram
+	commitEvents  prometheus.Histogram
+}
+
+func newMetrics() metrics {
+	return metrics{
+		ingested: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hashtrail_ingest_events_total",
+			Help: "Events durably appended (idempotent replays not counted).",
+		}),
+		rejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hashtrail_ingest_pushback_total",
+			Help: "Ingest requests refused with 503 because the commit queue was full.",
+		}),
+		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hashtrail_commit_seconds",
+			Help:    "Time of one group commit, from taking the batch to durable.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		commitEvents: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hashtrail_commit_events",
+			Help:    "Events per group commit (one store transaction and fsync).",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 9),
+		}),
+	}
+}
+
+func (m metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.ingested, m.rejected, m.commitSeconds, m.commitEvents}
+}
