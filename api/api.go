@@ -47,10 +47,16 @@ type TenantList struct {
 	Tenants []*hashtrail.Tenant `json:"tenants"`
 }
 
-// TenantRequest creates or changes a tenant.
+// TenantRequest creates a tenant (POST /v1/tenants).
 type TenantRequest struct {
 	ID   string `json:"id"`
 	Name string `json:"name,omitempty"`
+}
+
+// TenantPatch changes a tenant (PATCH /v1/tenants/{t}). A nil member is left
+// unchanged.
+type TenantPatch struct {
+	Name *string `json:"name,omitempty"`
 }
 
 // KeyRequest asks for a new key (POST /v1/tenants/{t}/keys or /v1/keys).
@@ -70,13 +76,28 @@ type Catalog struct {
 	Actions []hashtrail.CatalogEntry `json:"actions"`
 }
 
-// Problem is an RFC 9457 problem detail with the wrong fields.
-type Problem struct {
-	Type     string                 `json:"type"`
-	Title    string                 `json:"title"`
-	Status   int                    `json:"status"`
-	Detail   string                 `json:"detail,omitempty"`
-	Instance string                 `json:"instance,omitempty"`
-	Code     string                 `json:"code"`
-	Errors   []hashtrail.FieldError `json:"errors,omitempty"`
+// Status answers GET /healthz and GET /readyz.
+type Status struct {
+	Status string `json:"status"` // "ok" or "ready"
 }
+
+// Problem is an RFC 9457 problem detail with the wrong fields. Code is one of
+// the hashtrail error codes (hashtrail.EINVALID...), or "method_not_allowed".
+// RequestID repeats the X-Request-Id of the answer, to quote in a report.
+type Problem struct {
+	Type      string                 `json:"type"`
+	Title     string                 `json:"title"`
+	Status    int                    `json:"status"`
+	Detail    string                 `json:"detail,omitempty"`
+	Instance  string                 `json:"instance,omitempty"`
+	Code      string                 `json:"code"`
+	Errors    []hashtrail.FieldError `json:"errors,omitempty"`
+	RequestID string                 `json:"request_id,omitempty"`
+}
+
+// HeaderRequestID carries a request's id in both directions.
+const HeaderRequestID = "X-Request-Id"
+
+// CodeMethodNotAllowed is the Problem code of a 405 answer, which has no
+// hashtrail error code.
+const CodeMethodNotAllowed = "method_not_allowed"
