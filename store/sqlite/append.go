@@ -1,0 +1,302 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hashtrail/hashtrail"
+)
+
+// Append writes the groups in one transaction and returns once it is
+// durable; see hashtrail.EventStore. It works in three steps, so that the
+// database sees few, large statements:
+//
+//  1. prefetch: the heads of every tenant named and the stored events with
+//     any of the ids named, with a handful of IN queries;
+//  2. sequence: in memory, each group in order is checked whole (a missing
+//     tenant, an id reused with other content) and, if it passes, its new
+//     events get the next seqs of their tenants;
+//  3. write: the new tenants, the log heads, the events and their targets
+//     with multi-row INSERTs, then one COMMIT (one fsync).
+func (s *Store) Append(ctx context.Context, groups []*hashtrail.AppendGroup) error {
+	for _, g := range groups {
+		g.Err = nil
+		for _, e := range g.Entries {
+			if e == nil || e.Event == nil || e.Event.Tenant == "" || e.Event.ID == "" {
+				return errors.New("sqlite: append: an entry lacks its event, tenant or id")
+			}
+			e.Replayed = false
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	a := &appender{tx: tx, now: hashtrail.NewTime(s.now()), heads: map[string]*head{}, known: map[idKey]prior{}}
+	if err := a.run(groups); err != nil {
+		s.rollback()
+		return err
+	}
+	start := time.Now()
+	if err := s.commit(); err != nil {
+		return err
+	}
+	s.metrics.commit.Observe(time.Since(start).Seconds())
+	s.metrics.events.Observe(float64(len(a.added)))
+	return nil
+}
+
+// idKey names an event for idempotency.
+type idKey struct{ tenant, id string }
+
+// prior is what a replay copies from the event that first used an id.
+type prior struct {
+	hash       []byte
+	seq        int64
+	receivedAt hashtrail.Time
+	leaf       string
+}
+
+// head is a tenant's log head during one Append.
+type head struct {
+	num    int64
+	next   int64 // the next seq, counting this call's events
+	stored int64 // next_seq as stored; -1 while the tenant is not stored
+	found  bool  // stored, or created by an earlier group of this call
+}
+
+// appender is the state of one Append call.
+type appender struct {
+	tx      *wtx
+	now     hashtrail.Time
+	heads   map[string]*head // every tenant named, by id
+	known   map[idKey]prior  // ids stored or added by this call
+	added   []*hashtrail.Entry
+	created []string // tenants this call creates, in order
+	lastNum int64    // the largest tenant num ever used; 0 until loaded
+}
+
+func (a *appender) run(groups []*hashtrail.AppendGroup) error {
+	if err := a.prefetch(groups); err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if err := a.sequence(g); err != nil {
+			return err
+		}
+	}
+	return a.write()
+}
+
+// prefetch loads the heads of the tenants named and the stored events whose
+// ids are named.
+func (a *appender) prefetch(groups []*hashtrail.AppendGroup) error {
+	var tenants []string
+	ids := map[string][]string{}
+	for _, g := range groups {
+		for _, e := range g.Entries {
+			t := e.Event.Tenant
+			if _, ok := a.heads[t]; !ok {
+				a.heads[t] = &head{stored: -1}
+				tenants = append(tenants, t)
+			}
+			ids[t] = append(ids[t], e.Event.ID)
+		}
+	}
+	err := inChunks(tenants, func(list string, args []any) error {
+		rows, err := a.tx.query(`SELECT id, num, next_seq FROM tenants WHERE id IN (`+list+`)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var num, next int64
+			if err := rows.Scan(&id, &num, &next); err != nil {
+				return fmt.Errorf("sqlite: append: %w", err)
+			}
+			a.heads[id] = &head{num: num, next: next, stored: next, found: true}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		h := a.heads[t]
+		if !h.found {
+			continue
+		}
+		err := inChunks(ids[t], func(list string, args []any) error {
+			rows, err := a.tx.query(`SELECT id, content_hash, pos, received_at, leaf_hash FROM events
+				WHERE tenant = ? AND id IN (`+list+`)`, append([]any{h.num}, args...)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				var p prior
+				var ps, recv int64
+				var leaf []byte
+				if err := rows.Scan(&id, &p.hash, &ps, &recv, &leaf); err != nil {
+					return fmt.Errorf("sqlite: append: %w", err)
+				}
+				p.seq, p.receivedAt, p.leaf = ps&seqMask, hashtrail.TimeFromMicros(recv), leafString(leaf)
+				a.known[idKey{t, id}] = p
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sequence checks group g whole and, if it passes, assigns its new events
+// their seqs and marks its replays. A group that fails gets g.Err and
+// changes nothing.
+func (a *appender) sequence(g *hashtrail.AppendGroup) error {
+	var create []string
+	local := map[idKey][]byte{} // content hashes of this group's new ids
+	for _, e := range g.Entries {
+		ev := e.Event
+		if !a.heads[ev.Tenant].found {
+			if !g.CreateTenants {
+				g.Err = hashtrail.Errorf(hashtrail.ENOTFOUND, "tenant %q does not exist", ev.Tenant)
+				return nil
+			}
+			if !slices.Contains(create, ev.Tenant) {
+				create = append(create, ev.Tenant)
+			}
+		}
+		k := idKey{ev.Tenant, ev.ID}
+		hash, ok := local[k]
+		if p, found := a.known[k]; found {
+			hash, ok = p.hash, true
+		}
+		if ok && !bytes.Equal(hash, e.ContentHash) {
+			g.Err = hashtrail.Errorf(hashtrail.ECONFLICT, "event id %q of tenant %q was already used with other content", ev.ID, ev.Tenant)
+			return nil
+		}
+		if !ok {
+			local[k] = e.ContentHash
+		}
+	}
+	for _, t := range create {
+		if err := a.create(t); err != nil {
+			return err
+		}
+	}
+	for _, e := range g.Entries {
+		ev := e.Event
+		k := idKey{ev.Tenant, ev.ID}
+		if p, ok := a.known[k]; ok {
+			ev.Seq, ev.ReceivedAt, ev.LeafHash = p.seq, p.receivedAt, p.leaf
+			e.Replayed = true
+			continue
+		}
+		h := a.heads[ev.Tenant]
+		if h.next >= seqLimit {
+			return fmt.Errorf("sqlite: append: the log of tenant %q is full", ev.Tenant)
+		}
+		ev.Seq = h.next
+		h.next++
+		// Tamper evidence will compute the event's leaf hash here, where its
+		// seq is known, so that a replay later in this call copies it; the
+		// tree hashes will then be written in write, in this transaction.
+		a.known[k] = prior{hash: e.ContentHash, seq: ev.Seq, receivedAt: ev.ReceivedAt, leaf: ev.LeafHash}
+		a.added = append(a.added, e)
+	}
+	return nil
+}
+
+// create gives tenant t the next tenant num; write inserts it.
+func (a *appender) create(t string) error {
+	if a.lastNum == 0 {
+		row, err := a.tx.queryRow(`SELECT max(
+			coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'tenants'), 0),
+			coalesce((SELECT max(num) FROM tenants), 0))`)
+		if err != nil {
+			return err
+		}
+		if err := row.Scan(&a.lastNum); err != nil {
+			return fmt.Errorf("sqlite: append: %w", err)
+		}
+	}
+	if a.lastNum+1 >= numLimit {
+		return fmt.Errorf("sqlite: append: no tenant numbers left")
+	}
+	a.lastNum++
+	h := a.heads[t]
+	h.num, h.next, h.found = a.lastNum, 0, true
+	a.created = append(a.created, t)
+	return nil
+}
+
+// Column counts of the multi-row INSERTs.
+const (
+	tenantCols = 5
+	eventCols  = 16
+	targetCols = 2
+)
+
+// write stores what sequence decided.
+func (a *appender) write() error {
+	args := make([]any, 0, len(a.created)*tenantCols)
+	for _, t := range a.created {
+		h := a.heads[t]
+		args = append(args, h.num, t, "", a.now.Micros(), h.next)
+		h.stored = h.next
+	}
+	if err := a.tx.insertRows(`INSERT INTO tenants (num, id, name, created_at, next_seq) VALUES `, tenantCols, args); err != nil {
+		return err
+	}
+	for _, h := range a.heads {
+		if h.found && h.stored != h.next {
+			if _, err := a.tx.exec(`UPDATE tenants SET next_seq = ? WHERE num = ?`, h.next, h.num); err != nil {
+				return err
+			}
+		}
+	}
+	args = make([]any, 0, len(a.added)*eventCols)
+	var targets []any
+	var buf bytes.Buffer
+	for _, e := range a.added {
+		ev := e.Event
+		p := pos(a.heads[ev.Tenant].num, ev.Seq)
+		b, err := encodeBody(&buf, ev)
+		if err != nil {
+			return err
+		}
+		leaf, err := leafColumn(ev)
+		if err != nil {
+			return err
+		}
+		actor, email := actorColumns(ev)
+		hash := e.ContentHash
+		if hash == nil {
+			hash = []byte{}
+		}
+		args = append(args, p, a.heads[ev.Tenant].num, ev.ID, ev.Time.Micros(), ev.ReceivedAt.Micros(),
+			ev.Action, string(ev.Category), ev.Severity.Rank(), string(ev.Outcome),
+			actor, email, ipColumn(ev), ev.KeyID, hash, leaf, b)
+		for i, t := range ev.Targets {
+			if !slices.ContainsFunc(ev.Targets[:i], func(u hashtrail.Target) bool { return u.Key() == t.Key() }) {
+				targets = append(targets, t.Key(), p)
+			}
+		}
+	}
+	if err := a.tx.insertRows(`INSERT INTO events (pos, tenant, id, time, received_at, action, category, severity,
+		outcome, actor, actor_email, ip, key_id, content_hash, leaf_hash, body) VALUES `, eventCols, args); err != nil {
+		return err
+	}
+	return a.tx.insertRows(`INSERT INTO event_targets (target, pos) VALUES `, targetCols, targets)
+}

@@ -1,0 +1,225 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hashtrail/hashtrail"
+)
+
+// eventSelect is the columns an event is read from (events as e).
+const eventSelect = `e.pos, e.id, e.time, e.received_at, e.action, e.category, e.severity, e.outcome,
+	e.key_id, e.leaf_hash, e.body`
+
+// Events returns the events of q.Tenant that match q, in q.Order by seq
+// (newest first by default), at most q.Limit (DefaultLimit if unset, capped
+// at MaxLimit); ENOTFOUND if the tenant does not exist. The query scans the
+// tenant's range of positions in order (or, with a target filter, that
+// target's range in event_targets) and stops at the limit.
+func (s *Store) Events(ctx context.Context, q *hashtrail.Query) ([]*hashtrail.Event, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: events: %w", err)
+	}
+	defer tx.Rollback()
+	num, err := tenantNum(ctx, tx, q.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	query, args, ok, err := buildQuery(q, num)
+	if err != nil || !ok {
+		return []*hashtrail.Event{}, err
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: events: %w", err)
+	}
+	defer rows.Close()
+	events := []*hashtrail.Event{}
+	for rows.Next() {
+		e, err := scanEvent(rows, q.Tenant)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: events: %w", err)
+	}
+	return events, nil
+}
+
+// Event returns the event of tenant with the given id, or ENOTFOUND.
+func (s *Store) Event(ctx context.Context, tenant, id string) (*hashtrail.Event, error) {
+	row := s.r.QueryRowContext(ctx, `SELECT `+eventSelect+` FROM tenants t JOIN events e ON e.tenant = t.num
+		WHERE t.id = ? AND e.id = ?`, tenant, id)
+	e, err := scanEvent(row, tenant)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "event %q not found", id)
+	}
+	return e, err
+}
+
+// tenantNum returns the num of tenant id, or ENOTFOUND.
+func tenantNum(ctx context.Context, tx *sql.Tx, id string) (int64, error) {
+	var num int64
+	err := tx.QueryRowContext(ctx, `SELECT num FROM tenants WHERE id = ?`, id).Scan(&num)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, hashtrail.Errorf(hashtrail.ENOTFOUND, "tenant %q not found", id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: tenant: %w", err)
+	}
+	return num, nil
+}
+
+// buildQuery returns the SQL and arguments for q on the tenant with num,
+// and ok=false when the seq bounds leave nothing to find.
+func buildQuery(q *hashtrail.Query, num int64) (query string, args []any, ok bool, err error) {
+	lo, hi := int64(0), seqMask // seq bounds, inclusive
+	if q.AfterSeq != nil {
+		if *q.AfterSeq >= seqMask {
+			return "", nil, false, nil
+		}
+		lo = max(lo, *q.AfterSeq+1)
+	}
+	if q.BeforeSeq != nil {
+		if *q.BeforeSeq <= 0 {
+			return "", nil, false, nil
+		}
+		hi = min(hi, *q.BeforeSeq-1)
+	}
+	if lo > hi {
+		return "", nil, false, nil
+	}
+	var where []string
+	var b strings.Builder
+	b.WriteString(`SELECT ` + eventSelect)
+	col := "e.pos"
+	if q.Target != "" {
+		// CROSS JOIN makes event_targets the outer loop: a range scan of
+		// (target, pos) in order, stopping at the limit.
+		b.WriteString(` FROM event_targets t CROSS JOIN events e ON e.pos = t.pos`)
+		col = "t.pos"
+		where = append(where, "t.target = ?")
+		args = append(args, q.Target)
+	} else {
+		b.WriteString(` FROM events e`)
+	}
+	where = append(where, col+" BETWEEN ? AND ?")
+	args = append(args, pos(num, lo), pos(num, hi))
+
+	if w, a := actionFilter(q.Actions); w != "" {
+		where, args = append(where, w), append(args, a...)
+	}
+	if len(q.Categories) > 0 {
+		where = append(where, "e.category IN ("+placeholders(len(q.Categories))+")")
+		for _, c := range q.Categories {
+			args = append(args, string(c))
+		}
+	}
+	if q.MinSeverity != "" {
+		r := q.MinSeverity.Rank()
+		if r < 0 {
+			return "", nil, false, hashtrail.Errorf(hashtrail.EINVALID, "unknown severity %q", q.MinSeverity)
+		}
+		if r > 0 {
+			where, args = append(where, "e.severity >= ?"), append(args, r)
+		}
+	}
+	if len(q.Outcomes) > 0 {
+		where = append(where, "e.outcome IN ("+placeholders(len(q.Outcomes))+")")
+		for _, o := range q.Outcomes {
+			args = append(args, string(o))
+		}
+	}
+	if q.Actor != "" {
+		if strings.Contains(q.Actor, "@") && !strings.Contains(q.Actor, ":") {
+			where, args = append(where, "e.actor_email = ?"), append(args, strings.ToLower(q.Actor))
+		} else {
+			where, args = append(where, "e.actor = ?"), append(args, q.Actor)
+		}
+	}
+	if q.IP.IsValid() {
+		l, h := ipRange(q.IP)
+		where, args = append(where, "e.ip BETWEEN ? AND ?"), append(args, l, h)
+	}
+	if !q.Since.IsZero() {
+		where, args = append(where, "e.time >= ?"), append(args, q.Since.Micros())
+	}
+	if !q.Until.IsZero() {
+		where, args = append(where, "e.time < ?"), append(args, q.Until.Micros())
+	}
+	b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	dir := "DESC"
+	if q.Order == hashtrail.OrderAsc {
+		dir = "ASC"
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = hashtrail.DefaultLimit
+	}
+	limit = min(limit, hashtrail.MaxLimit)
+	fmt.Fprintf(&b, " ORDER BY %s %s LIMIT %d", col, dir, limit)
+	return b.String(), args, true, nil
+}
+
+// actionFilter returns the condition for the action filter: exact names
+// with IN, prefixes ("user.*") as a range, so a prefix of "user." matches
+// from "user." up to but excluding "user/" ('/' follows '.').
+func actionFilter(actions []string) (string, []any) {
+	var ors []string
+	var args, exact []any
+	for _, a := range actions {
+		if p, ok := strings.CutSuffix(a, "*"); ok {
+			if p == "" {
+				return "", nil // "*" matches every action
+			}
+			ors = append(ors, "(e.action >= ? AND e.action < ?)")
+			args = append(args, p, p[:len(p)-1]+string(p[len(p)-1]+1))
+			continue
+		}
+		exact = append(exact, a)
+	}
+	if len(exact) > 0 {
+		ors = append(ors, "e.action IN ("+placeholders(len(exact))+")")
+		args = append(args, exact...)
+	}
+	if len(ors) == 0 {
+		return "", nil
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args
+}
+
+func placeholders(n int) string { return strings.Repeat("?,", n-1) + "?" }
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanEvent reads an event selected with eventSelect.
+func scanEvent(r scanner, tenant string) (*hashtrail.Event, error) {
+	var (
+		e             hashtrail.Event
+		p, t, recv    int64
+		sev           int
+		cat, out      string
+		leaf, bodyRaw []byte
+	)
+	if err := r.Scan(&p, &e.ID, &t, &recv, &e.Action, &cat, &sev, &out, &e.KeyID, &leaf, &bodyRaw); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("sqlite: read event: %w", err)
+	}
+	e.Tenant, e.Seq = tenant, p&seqMask
+	e.Time, e.ReceivedAt = hashtrail.TimeFromMicros(t), hashtrail.TimeFromMicros(recv)
+	e.Category, e.Severity, e.Outcome = hashtrail.Category(cat), severityOf(sev), hashtrail.Outcome(out)
+	e.LeafHash = leafString(leaf)
+	if err := decodeBody(bodyRaw, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}

@@ -1,0 +1,242 @@
+// Package sqlite is the embedded default hashtrail.Store: one SQLite file per
+// installation, written through modernc.org/sqlite (pure Go, no cgo).
+//
+// Durability: the database runs in WAL mode with synchronous=FULL, so the WAL
+// is fsynced at every commit and Append returns only after its commit is
+// durable, against a process kill and a power loss alike.
+//
+// Concurrency: all writes go through one dedicated writer connection,
+// serialised by a mutex, so the write path never meets SQLITE_BUSY; reads use
+// a separate pool of query_only connections, which WAL lets run beside the
+// writer. The engine batches the events of many requests into one Append
+// call: one transaction, one fsync (group commit).
+//
+// The schema (migrations/*.sql, applied by Open) keys every event by
+// pos = tenant num << 40 | seq; see migrations/0001_init.sql for the layout
+// and the reason for each index.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/hashtrail/hashtrail"
+	"github.com/prometheus/client_golang/prometheus"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Config configures a Store. The zero Config is valid.
+type Config struct {
+	// Logger receives the store's rare log lines; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock used for CreatedAt defaults; nil means time.Now.
+	Now func() time.Time
+	// ReadConns is the size of the read pool; 0 means max(4, GOMAXPROCS).
+	ReadConns int
+}
+
+// Store is the SQLite implementation of hashtrail.Store. It is safe for
+// concurrent use.
+type Store struct {
+	path string
+	log  *slog.Logger
+	now  func() time.Time
+
+	// mu serialises every write transaction on the writer connection wc
+	// and guards stmts, its prepared statements.
+	mu    sync.Mutex
+	w     *sql.DB   // the writer's pool: exactly one connection, wc
+	wc    *sql.Conn // the writer connection, held for the Store's life
+	stmts map[string]*sql.Stmt
+	r     *sql.DB // query_only read pool
+
+	metrics *metrics
+}
+
+var _ hashtrail.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path and applies any
+// pending migrations. The directory must exist.
+func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	s := &Store{path: path, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(), stmts: map[string]*sql.Stmt{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var err error
+	if s.w, err = sql.Open("sqlite", dsn(path, false)); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+	if s.wc, err = s.w.Conn(ctx); err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.wc.Close()
+		s.w.Close()
+		return nil, err
+	}
+	if s.r, err = sql.Open("sqlite", dsn(path, true)); err != nil {
+		s.wc.Close()
+		s.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := cfg.ReadConns
+	if n <= 0 {
+		n = max(4, runtime.GOMAXPROCS(0))
+	}
+	s.r.SetMaxOpenConns(n)
+	s.r.SetMaxIdleConns(n)
+	s.r.SetConnMaxIdleTime(5 * time.Minute)
+	return s, nil
+}
+
+// dsn returns the modernc.org/sqlite data source name for path. Both kinds
+// of connection get WAL, synchronous=FULL (the WAL is fsynced at every
+// commit), a busy timeout and foreign keys; readers are query_only; the
+// writer's transactions are begun IMMEDIATE (Store.begin).
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "cache_size(-32768)") // 32 MiB of page cache per connection
+	q.Add("_pragma", "temp_store(MEMORY)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+	}
+	u := url.URL{Scheme: "file", Opaque: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Close closes the database. It must be called once, after the last use.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	clear(s.stmts)
+	// PRAGMA optimize keeps planner statistics fresh; advisory, so its
+	// failure does not fail Close.
+	if _, err := s.wc.ExecContext(context.Background(), "PRAGMA optimize"); err != nil {
+		s.log.Warn("sqlite: optimize on close", "err", err)
+	}
+	return errors.Join(s.r.Close(), s.wc.Close(), s.w.Close())
+}
+
+// Ping reports whether the database can serve reads.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return hashtrail.Errorf(hashtrail.EUNAVAILABLE, "the database is unavailable")
+	}
+	return nil
+}
+
+// Size returns the size in bytes of the database file and its WAL.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	var total int64
+	for _, p := range []string{s.path, s.path + "-wal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: size: %w", err)
+		}
+		total += fi.Size()
+	}
+	return total, nil
+}
+
+// Collectors returns the store's Prometheus metrics, for the caller to
+// register: hashtrail_store_commit_seconds (the time of each Append's COMMIT,
+// which is the fsync) and hashtrail_store_append_events (new events per
+// Append call).
+func (s *Store) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.metrics.commit, s.metrics.events}
+}
+
+// write runs fn in one write transaction and commits it: this is how every
+// public write method owns its transaction.
+func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		s.rollback()
+		return err
+	}
+	return s.commit()
+}
+
+// begin starts a write transaction; s.mu must be held. BEGIN IMMEDIATE
+// takes the write lock at once; only this connection ever writes, so it
+// never waits.
+func (s *Store) begin(ctx context.Context) (*wtx, error) {
+	if _, err := s.wc.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return nil, fmt.Errorf("sqlite: begin: %w", err)
+	}
+	return &wtx{ctx: ctx, conn: s.wc, st: s.stmts}, nil
+}
+
+// commit commits the transaction; with synchronous=FULL it returns once
+// the WAL is fsynced. It is not cancelled with the caller's context: a
+// commit that succeeded must be reported as such. On failure the
+// transaction is rolled back, so nothing was written.
+func (s *Store) commit() error {
+	if _, err := s.wc.ExecContext(context.Background(), "COMMIT"); err != nil {
+		s.rollback()
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// rollback ends a failed transaction; a rollback error (such as "no
+// transaction is active" after SQLite already rolled back) changes nothing.
+func (s *Store) rollback() {
+	if _, err := s.wc.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		s.log.Debug("sqlite: rollback", "err", err)
+	}
+}
+
+// nullTime returns t in microseconds, or nil for the zero Time.
+func nullTime(t hashtrail.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Micros()
+}
+
+// timeOf reads a nullable microsecond column.
+func timeOf(v sql.NullInt64) hashtrail.Time {
+	if !v.Valid {
+		return hashtrail.Time{}
+	}
+	return hashtrail.TimeFromMicros(v.Int64)
+}
