@@ -1,0 +1,531 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/api"
+	"github.com/hashtrail/hashtrail/ledger"
+	"github.com/hashtrail/hashtrail/store/sqlite"
+	"github.com/spf13/cobra"
+)
+
+// service is the part of hashtrail.LogService the terminal commands use. The
+// ledger implements it directly (offline, on the data directory, as the
+// local operator) and httpService implements it over the HTTP API, so each
+// command is written once for both ways of reaching Hashtrail.
+//
+// Events takes no cursor: a listing continues by setting Query.AfterSeq
+// (order asc) or Query.BeforeSeq (order desc) from the previous page's
+// next_cursor, see nextPage.
+type service interface {
+	Events(ctx context.Context, q *hashtrail.Query) (*hashtrail.EventList, error)
+
+	CreateTenant(ctx context.Context, t *hashtrail.Tenant) (*hashtrail.Tenant, error)
+	Tenant(ctx context.Context, id string) (*hashtrail.Tenant, error)
+	Tenants(ctx context.Context) ([]*hashtrail.Tenant, error)
+	UpdateTenant(ctx context.Context, t *hashtrail.Tenant) (*hashtrail.Tenant, error)
+	DeleteTenant(ctx context.Context, id string) error
+
+	CreateKey(ctx context.Context, req *hashtrail.KeyRequest) (*hashtrail.NewKey, error)
+	// Keys lists a tenant's keys, AllTenants for the installation-wide ones,
+	// or "" for every key the caller may see.
+	Keys(ctx context.Context, tenant string) ([]*hashtrail.APIKey, error)
+	RevokeKey(ctx context.Context, tenant, id string) error
+}
+
+var (
+	_ service = (*ledger.Ledger)(nil)
+	_ service = (*httpService)(nil)
+)
+
+// Environment variables the remote flags default to.
+const (
+	envData   = "HASHTRAIL_DATA"
+	envURL    = "HASHTRAIL_URL"
+	envAPIKey = "HASHTRAIL_API_KEY"
+)
+
+// defaultDataDir is where `hashtrail serve` keeps its data unless told otherwise.
+const defaultDataDir = "./hashtrail-data"
+
+// dbFile is the SQLite file's name inside the data directory.
+const dbFile = "hashtrail.db"
+
+// remoteFlags say how a command reaches Hashtrail: offline on a data
+// directory, or through the HTTP API of a running server.
+type remoteFlags struct {
+	data   string
+	url    string
+	apiKey string
+}
+
+// addRemoteFlags registers --data, --url and --api-key on cmd.
+func addRemoteFlags(cmd *cobra.Command) *remoteFlags {
+	rf := &remoteFlags{}
+	f := cmd.Flags()
+	f.StringVar(&rf.data, "data", "", "work offline on this data directory (env "+envData+", default "+defaultDataDir+")")
+	f.StringVar(&rf.url, "url", "", "reach a running server at this base URL, e.g. http://127.0.0.1:8080 (env "+envURL+")")
+	f.StringVar(&rf.apiKey, "api-key", "", "API key for --url (env "+envAPIKey+")")
+	return rf
+}
+
+// open connects to Hashtrail the way the flags and environment say: an
+// explicit --data wins, then --url or HASHTRAIL_URL, then the data
+// directory from HASHTRAIL_DATA or the default. The returned function
+// releases everything open returned; call it once, when done.
+func (rf *remoteFlags) open(cmd *cobra.Command) (service, func(), error) {
+	flags := cmd.Flags()
+	dataSet, urlSet := flags.Changed("data"), flags.Changed("url")
+	if dataSet && urlSet {
+		return nil, nil, errors.New("pass either --data (offline) or --url (through the API), not both")
+	}
+	url := rf.url
+	if !urlSet {
+		url = os.Getenv(envURL)
+	}
+	if !dataSet && url != "" {
+		key := rf.apiKey
+		if !flags.Changed("api-key") {
+			key = os.Getenv(envAPIKey)
+		}
+		c, err := newHTTPService(url, key)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, func() {}, nil
+	}
+	dir := rf.data
+	if !dataSet {
+		dir = os.Getenv(envData)
+	}
+	if dir == "" {
+		dir = defaultDataDir
+	}
+	return openOffline(cmd.Context(), dir, cmd.ErrOrStderr())
+}
+
+// openOffline opens the SQLite store in dir and a ledger over it, acting as
+// the local operator (no principal in the context), who may do everything.
+// It refuses a directory without a database rather than start a new
+// installation by accident: `hashtrail serve` creates and bootstraps one.
+func openOffline(ctx context.Context, dir string, stderr io.Writer) (service, func(), error) {
+	path := filepath.Join(dir, dbFile)
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, fmt.Errorf("no Hashtrail data in %s (run `hashtrail serve --data %s` once to create it, or pass --url to reach a server)", dir, dir)
+		}
+		return nil, nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	st, err := sqlite.Open(ctx, path, sqlite.Config{Logger: logger})
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	l := ledger.New(st, ledger.Config{Logger: logger})
+	closeAll := func() {
+		// Close commits whatever is queued; give it time even if ctx was
+		// cancelled by Ctrl-C.
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := l.Close(cctx); err != nil {
+			logger.Warn("closing the ledger", "err", err)
+		}
+		if err := st.Close(); err != nil {
+			logger.Warn("closing the store", "err", err)
+		}
+	}
+	return l, closeAll, nil
+}
+
+// withService runs fn with the service the flags select and closes it after.
+func (rf *remoteFlags) withService(cmd *cobra.Command, fn func(svc service) error) error {
+	svc, done, err := rf.open(cmd)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return readable(fn(svc))
+}
+
+// nextPage sets q to continue after a page whose next_cursor was cursor.
+// It reports false at the end of the listing (an empty cursor).
+func nextPage(q *hashtrail.Query, cursor string) (bool, error) {
+	if cursor == "" {
+		return false, nil
+	}
+	c, err := hashtrail.ParseCursor(cursor)
+	if err != nil {
+		return false, err
+	}
+	seq := c.Seq
+	q.Order = c.Order
+	if c.Order == hashtrail.OrderAsc {
+		q.AfterSeq = &seq
+	} else {
+		q.BeforeSeq = &seq
+	}
+	return true, nil
+}
+
+// cliError is an expected failure shown as its message and, one per line,
+// the fields that were wrong. It unwraps to the *hashtrail.Error.
+type cliError struct {
+	err    *hashtrail.Error
+	status string // the HTTP status, when the answer came over the API
+}
+
+func (e *cliError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.err.Message)
+	if e.status != "" {
+		fmt.Fprintf(&b, " (%s)", e.status)
+	}
+	for _, f := range e.err.Fields {
+		b.WriteString("\n  ")
+		if f.Field != "" {
+			b.WriteString(f.Field + ": ")
+		}
+		b.WriteString(f.Message)
+	}
+	return b.String()
+}
+
+func (e *cliError) Unwrap() error { return e.err }
+
+// readable turns a *hashtrail.Error into a cliError, so the terminal shows
+// "message (code)" and the wrong fields rather than Go's error chain.
+func readable(err error) error {
+	var ce *cliError
+	if err == nil || errors.As(err, &ce) {
+		return err
+	}
+	var he *hashtrail.Error
+	if errors.As(err, &he) {
+		return &cliError{err: he}
+	}
+	return err
+}
+
+// httpService reaches a Hashtrail server over its JSON API (DESIGN §3). It
+// turns problem+json answers into *hashtrail.Error values, so commands handle
+// failures the same way offline and online.
+type httpService struct {
+	base   string // without a trailing slash
+	apiKey string
+	client *http.Client
+	now    func() time.Time
+}
+
+// newHTTPService returns a client for the server at base, authenticating
+// with apiKey (which it never shows).
+func newHTTPService(base, apiKey string) (*httpService, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--url %q must be an http or https URL such as http://127.0.0.1:8080", base)
+	}
+	if apiKey == "" {
+		return nil, fmt.Errorf("--url needs an API key: pass --api-key or set %s", envAPIKey)
+	}
+	return &httpService{
+		base:   strings.TrimRight(base, "/"),
+		apiKey: apiKey,
+		client: &http.Client{Timeout: 60 * time.Second},
+		now:    time.Now,
+	}, nil
+}
+
+// Events lists one page: GET /v1/tenants/{t}/events.
+func (c *httpService) Events(ctx context.Context, q *hashtrail.Query) (*hashtrail.EventList, error) {
+	v := url.Values{}
+	for _, a := range q.Actions {
+		v.Add("action", a)
+	}
+	for _, x := range q.Categories {
+		v.Add("category", string(x))
+	}
+	if q.MinSeverity != "" {
+		v.Set("severity", string(q.MinSeverity))
+	}
+	for _, x := range q.Outcomes {
+		v.Add("outcome", string(x))
+	}
+	setIf(v, "actor", q.Actor)
+	setIf(v, "target", q.Target)
+	if q.IP.IsValid() {
+		if q.IP.IsSingleIP() {
+			v.Set("ip", q.IP.Addr().String())
+		} else {
+			v.Set("ip", q.IP.String())
+		}
+	}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.String())
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.String())
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	setIf(v, "order", string(q.Order))
+	// The API continues a descending walk with a cursor and an ascending one
+	// with after_seq (or a cursor); both come from the same seq.
+	if q.BeforeSeq != nil {
+		v.Set("cursor", hashtrail.Cursor{Seq: *q.BeforeSeq, Order: hashtrail.OrderDesc}.String())
+	}
+	if q.AfterSeq != nil {
+		v.Set("after_seq", strconv.FormatInt(*q.AfterSeq, 10))
+	}
+	var list hashtrail.EventList
+	err := c.do(ctx, http.MethodGet, tenantPath(q.Tenant)+"/events?"+v.Encode(), nil, &list)
+	if err != nil {
+		return nil, err
+	}
+	return &list, nil
+}
+
+func setIf(v url.Values, name, value string) {
+	if value != "" {
+		v.Set(name, value)
+	}
+}
+
+// CreateTenant is POST /v1/tenants.
+func (c *httpService) CreateTenant(ctx context.Context, t *hashtrail.Tenant) (*hashtrail.Tenant, error) {
+	var out hashtrail.Tenant
+	err := c.do(ctx, http.MethodPost, "/v1/tenants", api.TenantRequest{ID: t.ID, Name: t.Name}, &out)
+	return &out, err
+}
+
+// Tenant is GET /v1/tenants/{t}.
+func (c *httpService) Tenant(ctx context.Context, id string) (*hashtrail.Tenant, error) {
+	var out hashtrail.Tenant
+	err := c.do(ctx, http.MethodGet, tenantPath(id), nil, &out)
+	return &out, err
+}
+
+// Tenants is GET /v1/tenants.
+func (c *httpService) Tenants(ctx context.Context) ([]*hashtrail.Tenant, error) {
+	var out api.TenantList
+	err := c.do(ctx, http.MethodGet, "/v1/tenants", nil, &out)
+	return out.Tenants, err
+}
+
+// UpdateTenant is PATCH /v1/tenants/{t}.
+func (c *httpService) UpdateTenant(ctx context.Context, t *hashtrail.Tenant) (*hashtrail.Tenant, error) {
+	var out hashtrail.Tenant
+	name := t.Name
+	err := c.do(ctx, http.MethodPatch, tenantPath(t.ID), api.TenantPatch{Name: &name}, &out)
+	return &out, err
+}
+
+// DeleteTenant is DELETE /v1/tenants/{t}.
+func (c *httpService) DeleteTenant(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, tenantPath(id), nil, nil)
+}
+
+// CreateKey is POST /v1/tenants/{t}/keys, or /v1/keys for an
+// installation-wide key. The API takes a lifetime, so the expiry is sent
+// as the time left until it, to the second.
+func (c *httpService) CreateKey(ctx context.Context, req *hashtrail.KeyRequest) (*hashtrail.NewKey, error) {
+	body := api.KeyRequest{Role: req.Role, Name: req.Name}
+	if !req.ExpiresAt.IsZero() {
+		body.ExpiresIn = req.ExpiresAt.Sub(c.now()).Round(time.Second).String()
+	}
+	var out hashtrail.NewKey
+	err := c.do(ctx, http.MethodPost, keysPath(req.Tenant), body, &out)
+	return &out, err
+}
+
+// Keys is GET /v1/tenants/{t}/keys or /v1/keys. For "" (every key) it asks
+// for the installation-wide keys, if the API key may see them, and then for
+// each visible tenant's keys.
+func (c *httpService) Keys(ctx context.Context, tenant string) ([]*hashtrail.APIKey, error) {
+	if tenant != "" {
+		var out api.KeyList
+		err := c.do(ctx, http.MethodGet, keysPath(tenant), nil, &out)
+		return out.Keys, err
+	}
+	all, err := c.Keys(ctx, hashtrail.AllTenants)
+	if code := hashtrail.ErrorCode(err); code != "" && code != hashtrail.EFORBIDDEN && code != hashtrail.ENOTFOUND {
+		return nil, err
+	}
+	tenants, err := c.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tenants {
+		keys, err := c.Keys(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, keys...)
+	}
+	return all, nil
+}
+
+// RevokeKey is DELETE /v1/tenants/{t}/keys/{key} or /v1/keys/{key}.
+func (c *httpService) RevokeKey(ctx context.Context, tenant, id string) error {
+	return c.do(ctx, http.MethodDelete, keysPath(tenant)+"/"+url.PathEscape(id), nil, nil)
+}
+
+func tenantPath(t string) string { return "/v1/tenants/" + url.PathEscape(t) }
+
+func keysPath(tenant string) string {
+	if tenant == hashtrail.AllTenants {
+		return "/v1/keys"
+	}
+	return tenantPath(tenant) + "/keys"
+}
+
+// maxRetries bounds how often a GET is retried on 429 and 5xx answers.
+const maxRetries = 3
+
+// do sends one request with a JSON body (unless nil) and decodes a JSON
+// answer into out (unless nil). A GET answered 429 or 5xx is retried a few
+// times, after Retry-After; nothing else is retried, so a write is never
+// applied twice.
+func (c *httpService) do(ctx context.Context, method, path string, body, out any) error {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(payload))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+c.apiKey)
+		req.Header.Set("Accept", "application/json")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return hashtrail.Errorf(hashtrail.EUNAVAILABLE, "cannot reach %s: %v", c.base, rootCause(err))
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("reading the answer to %s %s: %w", method, path, err)
+		}
+		if resp.StatusCode < 300 {
+			if out == nil || len(bytes.TrimSpace(data)) == 0 {
+				return nil
+			}
+			if err := json.Unmarshal(data, out); err != nil {
+				return fmt.Errorf("the answer to %s %s is not the JSON expected: %w", method, path, err)
+			}
+			return nil
+		}
+		retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
+		if method == http.MethodGet && retryable && attempt < maxRetries {
+			if err := sleep(ctx, retryAfter(resp.Header.Get("Retry-After"), attempt)); err != nil {
+				return err
+			}
+			continue
+		}
+		return problemError(resp, data)
+	}
+}
+
+// problemError turns an error answer into a cliError: an RFC 9457 problem
+// keeps its code, detail and field errors; anything else shows the status
+// and the start of the body.
+func problemError(resp *http.Response, data []byte) error {
+	status := resp.Status
+	var p api.Problem
+	if json.Unmarshal(data, &p) == nil && (p.Title != "" || p.Detail != "" || p.Code != "") {
+		msg := p.Detail
+		if msg == "" {
+			msg = p.Title
+		}
+		code := p.Code
+		if code == "" {
+			code = codeForStatus(resp.StatusCode)
+		}
+		return &cliError{err: &hashtrail.Error{Code: code, Message: msg, Fields: p.Errors}, status: status}
+	}
+	text := strings.TrimSpace(string(data))
+	if len(text) > 200 {
+		text = text[:200] + "…"
+	}
+	if text == "" {
+		text = http.StatusText(resp.StatusCode)
+	}
+	return &cliError{err: &hashtrail.Error{Code: codeForStatus(resp.StatusCode), Message: "the server answered: " + text}, status: status}
+}
+
+// codeForStatus guesses an error code for an answer that named none.
+func codeForStatus(status int) string {
+	switch {
+	case status == http.StatusBadRequest:
+		return hashtrail.EINVALID
+	case status == http.StatusUnauthorized:
+		return hashtrail.EUNAUTHORIZED
+	case status == http.StatusForbidden:
+		return hashtrail.EFORBIDDEN
+	case status == http.StatusNotFound:
+		return hashtrail.ENOTFOUND
+	case status == http.StatusConflict:
+		return hashtrail.ECONFLICT
+	case status == http.StatusRequestEntityTooLarge:
+		return hashtrail.ETOOLARGE
+	case status == http.StatusTooManyRequests:
+		return hashtrail.ERATELIMIT
+	case status == http.StatusServiceUnavailable || status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
+		return hashtrail.EUNAVAILABLE
+	}
+	return hashtrail.EINTERNAL
+}
+
+// retryAfter reads a Retry-After header in seconds, or backs off
+// exponentially from 500ms; it never waits more than 10s.
+func retryAfter(h string, attempt int) time.Duration {
+	d := (500 * time.Millisecond) << attempt
+	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
+		d = time.Duration(s) * time.Second
+	}
+	return min(d, 10*time.Second)
+}
+
+// sleep waits d or until ctx ends, whichever comes first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// rootCause strips the URL and operation wrappers of a transport error.
+func rootCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
