@@ -95,6 +95,26 @@ server (--url and --api-key).`,
 	return cmd
 }
 
+// nextPage sets q to continue after a page whose next_cursor was cursor.
+// It reports false at the end of the listing (an empty cursor).
+func nextPage(q *hashtrail.Query, cursor string) (bool, error) {
+	if cursor == "" {
+		return false, nil
+	}
+	c, err := hashtrail.ParseCursor(cursor)
+	if err != nil {
+		return false, err
+	}
+	seq := c.Seq
+	q.Order = c.Order
+	if c.Order == hashtrail.OrderAsc {
+		q.AfterSeq = &seq
+	} else {
+		q.BeforeSeq = &seq
+	}
+	return true, nil
+}
+
 // filterFlags are the event filters `events` and `tail` share.
 type filterFlags struct {
 	tenant     string
@@ -175,6 +195,9 @@ func (ff *filterFlags) query(now time.Time) (*hashtrail.Query, error) {
 	}
 	if q.Until, err = parseWhen(ff.until, now); err != nil {
 		bad("--until", err.Error())
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until.Time) {
+		bad("--until", "must be later than --since")
 	}
 	if len(errs) > 0 {
 		return nil, flagErrors(errs)

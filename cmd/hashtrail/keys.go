@@ -187,7 +187,11 @@ func newKeysRevokeCmd() *cobra.Command {
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), map[string]string{"revoked": args[0]})
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revoked key %s of %s\n", args[0], keyTenant(tenant))
+			scope := "installation-wide"
+			if tenant != hashtrail.AllTenants {
+				scope = "tenant " + tenant
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked key %s (%s)\n", args[0], scope)
 			return nil
 		})
 	}

@@ -161,26 +161,6 @@ func (rf *remoteFlags) withService(cmd *cobra.Command, fn func(svc service) erro
 	return readable(fn(svc))
 }
 
-// nextPage sets q to continue after a page whose next_cursor was cursor.
-// It reports false at the end of the listing (an empty cursor).
-func nextPage(q *hashtrail.Query, cursor string) (bool, error) {
-	if cursor == "" {
-		return false, nil
-	}
-	c, err := hashtrail.ParseCursor(cursor)
-	if err != nil {
-		return false, err
-	}
-	seq := c.Seq
-	q.Order = c.Order
-	if c.Order == hashtrail.OrderAsc {
-		q.AfterSeq = &seq
-	} else {
-		q.BeforeSeq = &seq
-	}
-	return true, nil
-}
-
 // cliError is an expected failure shown as its message and, one per line,
 // the fields that were wrong. It unwraps to the *hashtrail.Error.
 type cliError struct {
@@ -476,25 +456,26 @@ func problemError(resp *http.Response, data []byte) error {
 	return &cliError{err: &hashtrail.Error{Code: codeForStatus(resp.StatusCode), Message: "the server answered: " + text}, status: status}
 }
 
+// statusCodes maps the statuses of DESIGN §3 to error codes, for answers
+// that name none.
+var statusCodes = map[int]string{
+	http.StatusBadRequest:            hashtrail.EINVALID,
+	http.StatusUnauthorized:          hashtrail.EUNAUTHORIZED,
+	http.StatusForbidden:             hashtrail.EFORBIDDEN,
+	http.StatusNotFound:              hashtrail.ENOTFOUND,
+	http.StatusConflict:              hashtrail.ECONFLICT,
+	http.StatusRequestEntityTooLarge: hashtrail.ETOOLARGE,
+	http.StatusUnsupportedMediaType:  hashtrail.EUNSUPPORTED,
+	http.StatusTooManyRequests:       hashtrail.ERATELIMIT,
+	http.StatusBadGateway:            hashtrail.EUNAVAILABLE,
+	http.StatusServiceUnavailable:    hashtrail.EUNAVAILABLE,
+	http.StatusGatewayTimeout:        hashtrail.EUNAVAILABLE,
+}
+
 // codeForStatus guesses an error code for an answer that named none.
 func codeForStatus(status int) string {
-	switch {
-	case status == http.StatusBadRequest:
-		return hashtrail.EINVALID
-	case status == http.StatusUnauthorized:
-		return hashtrail.EUNAUTHORIZED
-	case status == http.StatusForbidden:
-		return hashtrail.EFORBIDDEN
-	case status == http.StatusNotFound:
-		return hashtrail.ENOTFOUND
-	case status == http.StatusConflict:
-		return hashtrail.ECONFLICT
-	case status == http.StatusRequestEntityTooLarge:
-		return hashtrail.ETOOLARGE
-	case status == http.StatusTooManyRequests:
-		return hashtrail.ERATELIMIT
-	case status == http.StatusServiceUnavailable || status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
-		return hashtrail.EUNAVAILABLE
+	if code, ok := statusCodes[status]; ok {
+		return code
 	}
 	return hashtrail.EINTERNAL
 }
