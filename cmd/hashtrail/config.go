@@ -1,0 +1,326 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is every setting of `hashtrail serve`, in one place. Each field is
+// set, in order of precedence, by a command-line flag, a HASHTRAIL_*
+// environment variable, a key of the optional YAML file (--config or
+// HASHTRAIL_CONFIG), or its default (defaultConfig). The flag name and the
+// YAML key are the same; the variable is HASHTRAIL_ and the name in upper
+// case with "_" for "-". docs/configuration.md documents every setting.
+type Config struct {
+	Addr            string        `yaml:"addr"`
+	Data            string        `yaml:"data"`
+	Store           string        `yaml:"store"`
+	NoAutoTenants   bool          `yaml:"no-auto-tenants"`
+	TLSCert         string        `yaml:"tls-cert"`
+	TLSKey          string        `yaml:"tls-key"`
+	LogLevel        string        `yaml:"log-level"`
+	LogFormat       string        `yaml:"log-format"`
+	TrustedProxies  []string      `yaml:"trusted-proxies"`
+	MaxQueuedEvents int           `yaml:"max-queued-events"`
+	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
+	Demo            bool          `yaml:"demo"`
+}
+
+// defaultConfig returns the settings in force when nothing sets them.
+func defaultConfig() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		Data:            defaultDataDir,
+		LogLevel:        "info",
+		LogFormat:       "text",
+		MaxQueuedEvents: 200000,
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// setting describes one Config field: its name (flag and YAML key), its help
+// text, and where it lives in a Config.
+type setting struct {
+	name  string
+	help  string
+	field func(*Config) any // a pointer to the field
+}
+
+// settings lists every setting, in the order of the docs and --help.
+var settings = []setting{
+	{"addr", "address to listen on (host:port; port 0 picks a free one)", func(c *Config) any { return &c.Addr }},
+	{"data", "data directory, created with mode 0700 if missing", func(c *Config) any { return &c.Data }},
+	{"store", "store URL: empty for the SQLite file <data>/hashtrail.db, or sqlite:///path/to/file.db", func(c *Config) any { return &c.Store }},
+	{"no-auto-tenants", "do not create a tenant when an installation-wide key first writes to it", func(c *Config) any { return &c.NoAutoTenants }},
+	{"tls-cert", "PEM certificate (chain) file: serve HTTPS; reloaded on SIGHUP", func(c *Config) any { return &c.TLSCert }},
+	{"tls-key", "PEM private key file for --tls-cert", func(c *Config) any { return &c.TLSKey }},
+	{"log-level", "log level: debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
+	{"log-format", "log format: text or json", func(c *Config) any { return &c.LogFormat }},
+	{"trusted-proxies", "CIDR prefixes of reverse proxies whose X-Forwarded-For is believed (comma-separated)", func(c *Config) any { return &c.TrustedProxies }},
+	{"max-queued-events", "events waiting for a commit before ingest answers 503 (back-pressure)", func(c *Config) any { return &c.MaxQueuedEvents }},
+	{"shutdown-timeout", "how long a graceful shutdown waits for in-flight requests", func(c *Config) any { return &c.ShutdownTimeout }},
+	{"demo", "load sample events into the tenants acme, globex and initech on start (once)", func(c *Config) any { return &c.Demo }},
+}
+
+// envName returns the environment variable of the setting called name.
+func envName(name string) string {
+	return "HASHTRAIL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// configEnv names the environment variable that points to the YAML file.
+const configEnv = "HASHTRAIL_CONFIG"
+
+// configFlags binds settings to a command's flags and loads a Config from
+// them, the environment and the YAML file.
+type configFlags struct {
+	fs    *pflag.FlagSet
+	flags Config // the values the flags parsed into
+	path  string // --config
+	bound []setting
+}
+
+// bindConfig registers --config and the flags of the named settings (every
+// setting when none are named) on fs. Commands other than serve can bind only
+// those they need (say "data" and "store") and still share the loading rules.
+func bindConfig(fs *pflag.FlagSet, names ...string) *configFlags {
+	b := &configFlags{fs: fs, flags: defaultConfig()}
+	fs.StringVar(&b.path, "config", "", "YAML configuration file (env "+configEnv+")")
+	for _, s := range settings {
+		if len(names) > 0 && !slices.Contains(names, s.name) {
+			continue
+		}
+		b.bound = append(b.bound, s)
+		help := s.help + " (env " + envName(s.name) + ")"
+		switch p := s.field(&b.flags).(type) {
+		case *string:
+			fs.StringVar(p, s.name, *p, help)
+		case *bool:
+			fs.BoolVar(p, s.name, *p, help)
+		case *int:
+			fs.IntVar(p, s.name, *p, help)
+		case *[]string:
+			fs.StringSliceVar(p, s.name, *p, help)
+		case *time.Duration:
+			fs.DurationVar(p, s.name, *p, help)
+		default:
+			panic(fmt.Sprintf("setting %s: unsupported type %T", s.name, p))
+		}
+	}
+	return b
+}
+
+// load builds the Config: defaults, then the YAML file, then the
+// environment (read through getenv; empty values count as unset), then the
+// flags given on the command line; and validates it.
+func (b *configFlags) load(getenv func(string) string) (*Config, error) {
+	cfg := defaultConfig()
+	path := b.path
+	if !b.fs.Changed("config") {
+		path = getenv(configEnv)
+	}
+	if path != "" {
+		if err := readConfigFile(path, &cfg); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range settings {
+		v := getenv(envName(s.name))
+		if v == "" {
+			continue
+		}
+		if err := setFromString(s.field(&cfg), v); err != nil {
+			return nil, fmt.Errorf("environment variable %s=%q: %w", envName(s.name), v, err)
+		}
+	}
+	for _, s := range b.bound {
+		if b.fs.Changed(s.name) {
+			reflect.ValueOf(s.field(&cfg)).Elem().Set(reflect.ValueOf(s.field(&b.flags)).Elem())
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// setFromString parses an environment variable's value into the field p.
+// Lists are comma-separated.
+func setFromString(p any, v string) error {
+	switch p := p.(type) {
+	case *string:
+		*p = v
+	case *bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("must be true or false")
+		}
+		*p = b
+	case *int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("must be a whole number")
+		}
+		*p = n
+	case *[]string:
+		*p = nil
+		for _, e := range strings.Split(v, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				*p = append(*p, e)
+			}
+		}
+	case *time.Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("must be a duration such as 30s")
+		}
+		*p = d
+	default:
+		return fmt.Errorf("unsupported type %T", p)
+	}
+	return nil
+}
+
+// readConfigFile reads a YAML file into cfg, over what cfg holds. A key that
+// is not a setting is an error naming it, so a typo never goes unnoticed.
+func readConfigFile(path string, cfg *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	var top map[string]any
+	if err := yaml.Unmarshal(data, &top); err != nil {
+		return fmt.Errorf("config file %s: must be a YAML mapping of settings: %w", path, err)
+	}
+	var unknown []string
+	for k := range top {
+		if !slices.ContainsFunc(settings, func(s setting) bool { return s.name == k }) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		known := make([]string, len(settings))
+		for i, s := range settings {
+			known[i] = s.name
+		}
+		return fmt.Errorf("config file %s: unknown setting(s) %s; the settings are %s",
+			path, strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// validate checks every setting and reports every problem at once.
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	if host, port, err := net.SplitHostPort(c.Addr); err != nil || strings.ContainsAny(host, " /") {
+		bad("addr", "%q must be host:port, such as 127.0.0.1:8080 or :8080", c.Addr)
+	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		bad("addr", "%q must end in a port number from 0 to 65535", c.Addr)
+	}
+	if c.Data == "" {
+		bad("data", "must name a directory")
+	}
+	if _, err := c.storePath(); err != nil {
+		bad("store", "%v", err)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls-cert", "tls-cert and tls-key must be given together")
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		bad("log-level", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log-format", "%q must be text or json", c.LogFormat)
+	}
+	if _, err := c.trustedPrefixes(); err != nil {
+		bad("trusted-proxies", "%v", err)
+	}
+	if c.MaxQueuedEvents < 1 {
+		bad("max-queued-events", "must be at least 1")
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown-timeout", "must be a positive duration such as 30s")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
+	}
+	return nil
+}
+
+// joinLines joins errors one per indented line.
+func joinLines(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n  "))
+}
+
+// storePath returns the SQLite database file the store setting names.
+func (c *Config) storePath() (string, error) {
+	s := c.Store
+	switch {
+	case s == "":
+		return filepath.Join(c.Data, dbFile), nil
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		return "", fmt.Errorf("the PostgreSQL store is not supported yet; leave store empty for the embedded SQLite store")
+	case strings.HasPrefix(s, "sqlite:"):
+		p := strings.TrimPrefix(strings.TrimPrefix(s, "sqlite:"), "//")
+		if p == "" || strings.ContainsAny(p, "?#") {
+			return "", fmt.Errorf("%q must be sqlite:///absolute/path.db or sqlite://relative/path.db, without parameters", s)
+		}
+		return filepath.Clean(p), nil
+	}
+	return "", fmt.Errorf("%q is not a store URL this build knows; use sqlite:///path/to/file.db or leave it empty", s)
+}
+
+// trustedPrefixes parses the trusted-proxies setting; a bare address is a
+// single-host prefix.
+func (c *Config) trustedPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		} else {
+			return nil, fmt.Errorf("%q is not a CIDR prefix such as 10.0.0.0/8", s)
+		}
+	}
+	return out, nil
+}
+
+// newLogger returns the logger the settings ask for, writing to w.
+func newLogger(w io.Writer, c *Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
