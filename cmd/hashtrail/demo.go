@@ -525,7 +525,7 @@ func (g *demoGen) appChange(ev *hashtrail.Event, o *demoOrg, k demoKind) {
 		ev.Context.Path = "/api/v1/apps/" + app + "/env"
 	case kindDeploy:
 		rev := g.hex(4)[:7]
-		ev.Action = "app.deploy"
+		ev.Action, ev.Context.Path = "app.deploy", "/api/v1/apps/"+app+"/deploys"
 		ev.Metadata = rawJSON(map[string]string{"git_ref": rev, "branch": "main"})
 		if g.rng.IntN(2) == 0 {
 			ev.Actor = &hashtrail.Actor{Type: hashtrail.ActorAPIKey, ID: "ak_ci" + g.hex(3), Name: "GitHub Actions deploy"}

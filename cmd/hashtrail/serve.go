@@ -1,7 +1,348 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
 
+	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/httpapi"
+	"github.com/hashtrail/hashtrail/ledger"
+	"github.com/hashtrail/hashtrail/store/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+)
+
+// bootstrapEnv names the variable whose value becomes the admin key on the
+// first start.
+const bootstrapEnv = "HASHTRAIL_BOOTSTRAP_KEY"
+
+// newServeCmd returns `hashtrail serve`.
 func newServeCmd() *cobra.Command {
-	return &cobra.Command{Use: "serve", Short: "not yet built"}
+	var cf *configFlags
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Hashtrail server",
+		Long: `serve runs the Hashtrail HTTP API on the embedded SQLite store.
+
+On the first start on an empty data directory it creates an installation-wide
+admin API key and prints it once, with curl examples; set ` + bootstrapEnv + `
+(32 or more characters) on that first start to choose the key instead.
+
+Settings come from flags, then HASHTRAIL_* environment variables, then the
+YAML file named by --config or HASHTRAIL_CONFIG, then defaults; see
+docs/configuration.md. SIGINT or SIGTERM shuts down gracefully (no
+acknowledged event is ever lost); SIGHUP reloads the TLS certificate.`,
+		Example: `  hashtrail serve
+  hashtrail serve --demo
+  hashtrail serve --addr 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cf.load(os.Getenv)
+			if err != nil {
+				return err
+			}
+			return runServe(cmd.Context(), cfg, cmd.ErrOrStderr(), os.Getenv(bootstrapEnv))
+		},
+	}
+	cf = bindConfig(c.Flags())
+	return c
+}
+
+// runServe runs the server until ctx is cancelled, then shuts it down
+// gracefully: stop accepting, let in-flight requests finish (up to
+// cfg.ShutdownTimeout), commit everything queued, close the store. Logs and
+// the one-time bootstrap banner go to stderr; bootstrapSecret, if not empty,
+// becomes the admin key of a new installation.
+func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecret string) (err error) {
+	log := newLogger(stderr, cfg)
+	st, led, err := openEngine(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, closeEngine(cfg, log, st, led)) }()
+
+	var certs *certReloader
+	if cfg.TLSCert != "" {
+		if certs, err = newCertReloader(cfg.TLSCert, cfg.TLSKey, log); err != nil {
+			return err
+		}
+	}
+	reg, err := newRegistry(log, st, led)
+	if err != nil {
+		return err
+	}
+	trusted, _ := cfg.trustedPrefixes() // validated with the config
+	api := httpapi.New(led, httpapi.Config{
+		Logger:         log,
+		TrustedProxies: trusted,
+		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
+	})
+	if err := registerAll(reg, api.Collectors()...); err != nil {
+		return err
+	}
+
+	// Listen before bootstrapping: a key printed for a server that then
+	// cannot start would be a key shown once for nothing.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	key, err := led.Bootstrap(ctx, bootstrapSecret)
+	if err != nil {
+		if bootstrapSecret != "" {
+			return fmt.Errorf("bootstrapping with %s: %w", bootstrapEnv, err)
+		}
+		return fmt.Errorf("bootstrapping: %w", err)
+	}
+	base := baseURL(ln.Addr(), certs)
+	if key != nil {
+		printBootstrap(stderr, key, bootstrapSecret != "", base, !cfg.NoAutoTenants)
+	}
+	if cfg.Demo {
+		if _, err := loadDemo(ctx, led, time.Now(), log); err != nil {
+			return err
+		}
+	}
+
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // a whole request, an 8 MiB batch included
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	served := make(chan error, 1)
+	if certs != nil {
+		stop := certs.reloadOnSIGHUP()
+		defer stop()
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.getCertificate}
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "url", base, "tls", certs != nil,
+		"data", cfg.Data, "auto_tenants", !cfg.NoAutoTenants)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("in-flight requests did not finish in time; closing their connections", "err", err)
+		srv.Close()
+	}
+	<-served
+	return nil
+}
+
+// openEngine creates the data directory and opens the store and the ledger.
+func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (*sqlite.Store, *ledger.Ledger, error) {
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	if fi, err := os.Stat(cfg.Data); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the data directory is accessible to other users; chmod 700 it", "data", cfg.Data, "mode", fi.Mode().Perm().String())
+	}
+	path, err := cfg.storePath()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("creating the store's directory: %w", err)
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Config{Logger: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the store %s: %w", path, err)
+	}
+	led := ledger.New(st, ledger.Config{
+		Logger:            log,
+		AutoCreateTenants: !cfg.NoAutoTenants,
+		MaxQueuedEvents:   cfg.MaxQueuedEvents,
+	})
+	return st, led, nil
+}
+
+// closeEngine closes the ledger, which commits everything already queued
+// (so requests still waiting get their answer), and then the store. The
+// commits get at least a minute, whatever the shutdown timeout.
+func closeEngine(cfg *Config, log *slog.Logger, st *sqlite.Store, led *ledger.Ledger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), max(cfg.ShutdownTimeout, time.Minute))
+	defer cancel()
+	var errs []error
+	if err := led.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("closing the ledger: %w", err))
+	}
+	if err := st.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing the store: %w", err))
+	}
+	if len(errs) == 0 {
+		log.Info("stopped")
+	}
+	return errors.Join(errs...)
+}
+
+// newRegistry returns a Prometheus registry with the Go and process
+// collectors, the ledger's and the store's metrics, and the store's size.
+func newRegistry(log *slog.Logger, st *sqlite.Store, led *ledger.Ledger) (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	size := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hashtrail_store_size_bytes",
+		Help: "Size of the store on disk, in bytes.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n, err := st.Size(ctx)
+		if err != nil {
+			log.Warn("measuring the store's size", "err", err)
+			return math.NaN()
+		}
+		return float64(n)
+	})
+	cs := []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), size}
+	cs = append(cs, led.Collectors()...)
+	cs = append(cs, st.Collectors()...)
+	return reg, registerAll(reg, cs...)
+}
+
+// registerAll registers collectors, failing on the first conflict.
+func registerAll(reg *prometheus.Registry, cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// baseURL returns the URL clients on this machine use to reach the
+// listener: an unspecified address becomes loopback, and with TLS the host
+// is the certificate's first DNS name, if any, so that it verifies.
+func baseURL(addr net.Addr, certs *certReloader) string {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if certs != nil {
+		scheme = "https"
+		if c := certs.cert.Load(); c != nil && c.Leaf != nil && len(c.Leaf.DNSNames) > 0 && !strings.HasPrefix(c.Leaf.DNSNames[0], "*") {
+			host = c.Leaf.DNSNames[0]
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// printBootstrap tells the operator about the installation's first admin
+// key, once: the secret itself unless the operator chose it, and curl
+// commands to try it. It writes to the terminal, never to the log.
+func printBootstrap(w io.Writer, key *hashtrail.NewKey, chosen bool, base string, autoTenants bool) {
+	secret := key.Secret
+	var b strings.Builder
+	line := strings.Repeat("=", 78)
+	fmt.Fprintf(&b, "\n%s\n", line)
+	if chosen {
+		fmt.Fprintf(&b, "Hashtrail created an installation-wide admin API key (id %s) whose secret is\n", key.ID)
+		fmt.Fprintf(&b, "the value of %s. It is not printed.\n\n", bootstrapEnv)
+		secret = "$" + bootstrapEnv
+	} else {
+		fmt.Fprintf(&b, "Hashtrail created an installation-wide admin API key (id %s):\n\n", key.ID)
+		fmt.Fprintf(&b, "    %s\n\n", secret)
+		fmt.Fprintf(&b, "Store it now: it will NOT be shown again and cannot be recovered (only its\n")
+		fmt.Fprintf(&b, "hash is kept). Make narrower keys with `hashtrail keys create`.\n\n")
+	}
+	fmt.Fprintf(&b, "Try it:\n\n")
+	fmt.Fprintf(&b, "  export HASHTRAIL_URL=%s HASHTRAIL_API_KEY=%s\n", base, secret)
+	if !autoTenants {
+		fmt.Fprintf(&b, "  curl -sS \"$HASHTRAIL_URL/v1/tenants\" -H \"Authorization: Bearer $HASHTRAIL_API_KEY\" \\\n")
+		fmt.Fprintf(&b, "    -H 'Content-Type: application/json' -d '{\"id\":\"acme\",\"name\":\"Acme Corp\"}'\n")
+	}
+	fmt.Fprintf(&b, "  # send an event\n")
+	fmt.Fprintf(&b, "  curl -sS \"$HASHTRAIL_URL/v1/tenants/acme/events\" -H \"Authorization: Bearer $HASHTRAIL_API_KEY\" \\\n")
+	fmt.Fprintf(&b, "    -H 'Content-Type: application/json' \\\n")
+	fmt.Fprintf(&b, "    -d '{\"action\":\"user.login\",\"actor\":{\"type\":\"user\",\"id\":\"42\",\"email\":\"alice@example.com\"},\"context\":{\"ip\":\"203.0.113.7\"}}'\n")
+	fmt.Fprintf(&b, "  # list events, newest first\n")
+	fmt.Fprintf(&b, "  curl -sS \"$HASHTRAIL_URL/v1/tenants/acme/events\" -H \"Authorization: Bearer $HASHTRAIL_API_KEY\"\n")
+	fmt.Fprintf(&b, "%s\n\n", line)
+	io.WriteString(w, b.String())
+}
+
+// certReloader holds the TLS certificate the listener presents and replaces
+// it atomically on reload, so handshakes never see a half-loaded pair.
+type certReloader struct {
+	certFile, keyFile string
+	log               *slog.Logger
+	cert              atomic.Pointer[tls.Certificate]
+}
+
+// newCertReloader loads the pair once; an error here stops the server.
+func newCertReloader(certFile, keyFile string, log *slog.Logger) (*certReloader, error) {
+	r := &certReloader{certFile: certFile, keyFile: keyFile, log: log}
+	return r, r.reload()
+}
+
+// reload reads the pair again. On failure the previous certificate stays.
+func (r *certReloader) reload() error {
+	c, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
+	if err != nil {
+		return fmt.Errorf("loading the TLS certificate %s and key %s: %w", r.certFile, r.keyFile, err)
+	}
+	r.cert.Store(&c)
+	if c.Leaf != nil {
+		r.log.Info("TLS certificate loaded", "cert", r.certFile, "not_after", c.Leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// getCertificate is tls.Config.GetCertificate: the current certificate.
+func (r *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return r.cert.Load(), nil
+}
+
+// reloadOnSIGHUP reloads the pair whenever the process gets SIGHUP, until
+// the returned function is called.
+func (r *certReloader) reloadOnSIGHUP() (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			select {
+			case <-hup:
+				if err := r.reload(); err != nil {
+					r.log.Error("TLS certificate reload failed; keeping the previous one", "err", err)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+		<-exited
+	}
 }
