@@ -99,7 +99,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
 			slog.String("request_id", info.id), slog.String("route", info.route),
 			slog.String("method", normalMethod(r.Method)), slog.Any("err", err))
-		msg = internalMessage
+		msg, fields = internalMessage, nil
 	}
 	switch status {
 	case http.StatusUnauthorized:
