@@ -13,8 +13,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// main runs the command line. SIGINT and SIGTERM cancel the command's
+// context, which `serve` takes as the cue for a graceful shutdown; after the
+// first, the default handling is restored, so a second one ends the process
+// at once.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
 	if err != nil {
@@ -23,6 +28,7 @@ func main() {
 	}
 }
 
+// newRootCmd returns the hashtrail command with every subcommand.
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "hashtrail",
