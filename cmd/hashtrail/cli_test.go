@@ -67,7 +67,7 @@ func cliErr(t *testing.T, args ...string) (string, string, error) {
 
 // clearEnv keeps the test's environment from choosing how commands connect.
 func clearEnv(t *testing.T) {
-	for _, v := range []string{envData, envURL, envAPIKey} {
+	for _, v := range []string{configEnv, envName("data"), envName("store"), envURL, envAPIKey} {
 		t.Setenv(v, "")
 	}
 }

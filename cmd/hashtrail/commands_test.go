@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -234,7 +236,7 @@ func TestEventsBadFlags(t *testing.T) {
 	mustContain(t, msg, "invalid flags", "\n  --severity: ", "\n  --ip: ", "\n  --since: ", "\n  --action: ")
 
 	_, _, err = cliErr(t, "events", "--data", t.TempDir(), "--tenant", "acme")
-	if err == nil || !strings.Contains(err.Error(), "no Hashtrail data in") {
+	if err == nil || !strings.Contains(err.Error(), "no Hashtrail database at") {
 		t.Errorf("empty data directory: %v", err)
 	}
 	_, _, err = cliErr(t, "events", "--data", dir, "--url", "http://127.0.0.1:1", "--tenant", "acme")
@@ -279,5 +281,32 @@ func TestAPIErrors(t *testing.T) {
 	var ce *cliError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "cannot reach http://127.0.0.1:1") {
 		t.Errorf("unreachable: %v", err)
+	}
+}
+
+func TestOfflineFollowsServeConfiguration(t *testing.T) {
+	clearEnv(t)
+	dir := newDataDir(t)
+
+	// The data directory from the environment, as serve reads it.
+	t.Setenv(envName("data"), dir)
+	mustContain(t, cli(t, "tenants", "create", "acme"), "created tenant acme")
+	t.Setenv(envName("data"), "")
+
+	// The store URL, and the YAML file, name the same database.
+	mustContain(t, cli(t, "tenants", "list", "--store", "sqlite://"+filepath.Join(dir, dbFile)), "acme")
+	conf := filepath.Join(t.TempDir(), "hashtrail.yaml")
+	if err := os.WriteFile(conf, []byte("data: "+dir+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, cli(t, "tenants", "show", "acme", "--config", conf), "id:      acme")
+
+	// An explicit offline flag wins over HASHTRAIL_URL.
+	t.Setenv(envURL, "http://127.0.0.1:1")
+	t.Setenv(envAPIKey, adminSecret)
+	mustContain(t, cli(t, "tenants", "list", "--data", dir), "acme")
+	_, _, err := cliErr(t, "tenants", "list")
+	if hashtrail.ErrorCode(err) != hashtrail.EUNAVAILABLE {
+		t.Errorf("HASHTRAIL_URL without a server: %v", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -52,52 +51,56 @@ var (
 	_ service = (*httpService)(nil)
 )
 
-// Environment variables the remote flags default to.
+// Environment variables the API flags default to.
 const (
-	envData   = "HASHTRAIL_DATA"
 	envURL    = "HASHTRAIL_URL"
 	envAPIKey = "HASHTRAIL_API_KEY"
 )
 
-// defaultDataDir is where `hashtrail serve` keeps its data unless told otherwise.
+// defaultDataDir is where Hashtrail keeps its data unless told otherwise.
 const defaultDataDir = "./hashtrail-data"
 
 // dbFile is the SQLite file's name inside the data directory.
 const dbFile = "hashtrail.db"
 
-// remoteFlags say how a command reaches Hashtrail: offline on a data
-// directory, or through the HTTP API of a running server.
+// remoteFlags say how a command reaches Hashtrail: offline on the data
+// directory (or store) of the serve configuration, or through the HTTP API
+// of a running server.
 type remoteFlags struct {
-	data   string
+	config *configFlags // --config, --data, --store, as serve reads them
 	url    string
 	apiKey string
 }
 
-// addRemoteFlags registers --data, --url and --api-key on cmd.
+// addRemoteFlags registers --config, --data, --store, --url and --api-key on cmd.
 func addRemoteFlags(cmd *cobra.Command) *remoteFlags {
-	rf := &remoteFlags{}
 	f := cmd.Flags()
-	f.StringVar(&rf.data, "data", "", "work offline on this data directory (env "+envData+", default "+defaultDataDir+")")
+	rf := &remoteFlags{config: bindConfig(f, "data", "store")}
+	f.Lookup("data").Usage = "work offline on this data directory (env HASHTRAIL_DATA)"
+	f.Lookup("store").Usage = "work offline on this store: sqlite:///path/to/file.db (env HASHTRAIL_STORE; default <data>/" + dbFile + ")"
 	f.StringVar(&rf.url, "url", "", "reach a running server at this base URL, e.g. http://127.0.0.1:8080 (env "+envURL+")")
 	f.StringVar(&rf.apiKey, "api-key", "", "API key for --url (env "+envAPIKey+")")
 	return rf
 }
 
 // open connects to Hashtrail the way the flags and environment say: an
-// explicit --data wins, then --url or HASHTRAIL_URL, then the data
-// directory from HASHTRAIL_DATA or the default. The returned function
-// releases everything open returned; call it once, when done.
+// explicit --data, --store or --config works offline; otherwise --url or
+// HASHTRAIL_URL selects the API; otherwise the store of the serve
+// configuration (HASHTRAIL_DATA, HASHTRAIL_STORE, the YAML file, the
+// default ./hashtrail-data). The returned function releases everything
+// open returned; call it once, when done.
 func (rf *remoteFlags) open(cmd *cobra.Command) (service, func(), error) {
 	flags := cmd.Flags()
-	dataSet, urlSet := flags.Changed("data"), flags.Changed("url")
-	if dataSet && urlSet {
-		return nil, nil, errors.New("pass either --data (offline) or --url (through the API), not both")
+	offline := flags.Changed("data") || flags.Changed("store") || flags.Changed("config")
+	urlSet := flags.Changed("url")
+	if offline && urlSet {
+		return nil, nil, errors.New("pass either --data, --store or --config (offline) or --url (through the API), not both")
 	}
 	url := rf.url
 	if !urlSet {
 		url = os.Getenv(envURL)
 	}
-	if !dataSet && url != "" {
+	if !offline && url != "" {
 		key := rf.apiKey
 		if !flags.Changed("api-key") {
 			key = os.Getenv(envAPIKey)
@@ -108,25 +111,25 @@ func (rf *remoteFlags) open(cmd *cobra.Command) (service, func(), error) {
 		}
 		return c, func() {}, nil
 	}
-	dir := rf.data
-	if !dataSet {
-		dir = os.Getenv(envData)
+	cfg, err := rf.config.load(os.Getenv)
+	if err != nil {
+		return nil, nil, err
 	}
-	if dir == "" {
-		dir = defaultDataDir
+	path, err := cfg.storePath()
+	if err != nil {
+		return nil, nil, err
 	}
-	return openOffline(cmd.Context(), dir, cmd.ErrOrStderr())
+	return openOffline(cmd.Context(), path, cmd.ErrOrStderr())
 }
 
-// openOffline opens the SQLite store in dir and a ledger over it, acting as
+// openOffline opens the SQLite store at path and a ledger over it, acting as
 // the local operator (no principal in the context), who may do everything.
-// It refuses a directory without a database rather than start a new
-// installation by accident: `hashtrail serve` creates and bootstraps one.
-func openOffline(ctx context.Context, dir string, stderr io.Writer) (service, func(), error) {
-	path := filepath.Join(dir, dbFile)
+// It refuses a missing database rather than start a new installation by
+// accident: `hashtrail serve` creates and bootstraps one.
+func openOffline(ctx context.Context, path string, stderr io.Writer) (service, func(), error) {
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("no Hashtrail data in %s (run `hashtrail serve --data %s` once to create it, or pass --url to reach a server)", dir, dir)
+			return nil, nil, fmt.Errorf("no Hashtrail database at %s (`hashtrail serve` with the same --data or --store creates it; or pass --url to reach a server)", path)
 		}
 		return nil, nil, err
 	}
