@@ -16,6 +16,8 @@ import (
 	"github.com/hashtrail/hashtrail/merkle"
 )
 
+// LeafVersion is the leaf format version, the "v" member of every leaf.
+//
 // The leaf (DESIGN §2) is the byte string whose RFC 6962 hash,
 // SHA-256(0x00 || leaf), an event's tenant log commits to. It is built from
 // the stored event, the way EncodeLeaf does and a verifier repeats with
@@ -28,13 +30,15 @@ import (
 //     members of the event's own schema whose value is an empty object
 //     (actor.auth, actor.impersonator, context, context.location, service)
 //     are left out, whether the client sent them empty or step 3 emptied
-//     them. Free JSON (metadata, changes' old and new) is never altered.
-//  2. Collect the personal values by role (PersonalValue lists them): role
+//     them. Free JSON (metadata, changes' old and new) is kept as sent, up
+//     to the canonical form of step 4.
+//  2. Collect the personal values by role (SplitPII does this): role
 //     "/actor" holds actor.name, actor.email, actor.impersonator.name,
 //     context.ip, context.user_agent and context.location (one value, the
 //     whole object); role "/targets/N" holds the name of target N when its
 //     type is "user"; the old and new values of a change whose field is
-//     personal belong to the role of the first "user" target, or to "/actor"
+//     personal (exactly, case-sensitively, one of the tenant's personal
+//     fields) belong to the role of the first "user" target, or to "/actor"
 //     when there is none. For each role R with values, P_R is the JSON
 //     object mapping each value's RFC 6901 JSON Pointer (such as
 //     "/actor/email" or "/changes/0/old") to the value, S_R a random
@@ -44,8 +48,6 @@ import (
 //  4. The leaf is the RFC 8785 (JCS) form of the result.
 //
 // Golden vectors are in testdata/leaf.
-
-// LeafVersion is the leaf format version, the "v" member of every leaf.
 const LeafVersion = 1
 
 // SaltSize is the size in bytes of a role's salt S_R.

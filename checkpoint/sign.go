@@ -109,6 +109,20 @@ func VerifierKey(name string, pub ed25519.PublicKey) (string, error) {
 	return vkey, nil
 }
 
+// Verifier returns the note verifier of an Ed25519 public key under a key
+// name, such as a log's origin, for OpenWith or note.Open.
+func Verifier(name string, pub ed25519.PublicKey) (note.Verifier, error) {
+	vkey, err := VerifierKey(name, pub)
+	if err != nil {
+		return nil, err
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	return v, nil
+}
+
 // ParseVerifierKey reads a note verifier key of an Ed25519 key, checking its
 // key hash, and returns its name and public key.
 func ParseVerifierKey(vkey string) (name string, pub ed25519.PublicKey, err error) {
@@ -159,13 +173,9 @@ func Sign(c Checkpoint, keys ...crypto.Signer) ([]byte, error) {
 func Open(msg []byte, origin string, keys ...ed25519.PublicKey) (Checkpoint, error) {
 	vs := make([]note.Verifier, 0, len(keys))
 	for _, k := range keys {
-		vkey, err := VerifierKey(origin, k)
+		v, err := Verifier(origin, k)
 		if err != nil {
 			return Checkpoint{}, err
-		}
-		v, err := note.NewVerifier(vkey)
-		if err != nil {
-			return Checkpoint{}, fmt.Errorf("checkpoint: %w", err)
 		}
 		vs = append(vs, v)
 	}

@@ -269,11 +269,7 @@ func TestOpenRejects(t *testing.T) {
 
 func mustVerifier(t *testing.T, name string, pub ed25519.PublicKey) note.Verifier {
 	t.Helper()
-	vkey, err := checkpoint.VerifierKey(name, pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
+	v, err := checkpoint.Verifier(name, pub)
 	if err != nil {
 		t.Fatal(err)
 	}
