@@ -53,11 +53,11 @@ const LeafVersion = 1
 // SaltSize is the size in bytes of a role's salt S_R.
 const SaltSize = 32
 
-// RoleActor is the role of the actor's personal values.
-const RoleActor = "/actor"
+// PIIRoleActor is the role of the actor's personal values.
+const PIIRoleActor = "/actor"
 
-// TargetRole returns the role of target i's personal values, "/targets/<i>".
-func TargetRole(i int) string { return "/targets/" + strconv.Itoa(i) }
+// PIIRoleTarget returns the role of target i's personal values, "/targets/<i>".
+func PIIRoleTarget(i int) string { return "/targets/" + strconv.Itoa(i) }
 
 // LeafHash returns the leaf hash of a leaf as Event.LeafHash holds it:
 // lowercase hex SHA-256(0x00 || leaf).
@@ -72,7 +72,7 @@ func DefaultPersonalFields() []string { return []string{"email", "name", "phone"
 
 // PIIRole is the personal data of one role in one event and its commitment.
 type PIIRole struct {
-	// Role is RoleActor or a TargetRole.
+	// Role is PIIRoleActor or a PIIRoleTarget.
 	Role string
 	// Subject is whom the role is about, when known: the actor's key
 	// (Event.ActorKey) for a "user" actor, "user:<id>" for a target. It is
@@ -155,27 +155,27 @@ func SplitPII(e *Event, personalFields []string) (public *Event, roles []PIIRole
 		}
 	}
 	if a := p.Actor; a != nil {
-		str(RoleActor, "/actor/name", &a.Name)
-		str(RoleActor, "/actor/email", &a.Email)
+		str(PIIRoleActor, "/actor/name", &a.Name)
+		str(PIIRoleActor, "/actor/email", &a.Email)
 		if a.Impersonator != nil {
-			str(RoleActor, "/actor/impersonator/name", &a.Impersonator.Name)
+			str(PIIRoleActor, "/actor/impersonator/name", &a.Impersonator.Name)
 		}
 	}
 	if c := p.Context; c != nil {
-		str(RoleActor, "/context/ip", &c.IP)
-		str(RoleActor, "/context/user_agent", &c.UserAgent)
+		str(PIIRoleActor, "/context/ip", &c.IP)
+		str(PIIRoleActor, "/context/user_agent", &c.UserAgent)
 		if c.Location != nil {
-			add(RoleActor, "/context/location", c.Location)
+			add(PIIRoleActor, "/context/location", c.Location)
 			c.Location = nil
 		}
 	}
-	changeRole := RoleActor // the first user target's, if any
+	changeRole := PIIRoleActor // the first user target's, if any
 	for i := range p.Targets {
 		if p.Targets[i].Type == "user" {
-			if changeRole == RoleActor {
-				changeRole = TargetRole(i)
+			if changeRole == PIIRoleActor {
+				changeRole = PIIRoleTarget(i)
 			}
-			str(TargetRole(i), TargetRole(i)+"/name", &p.Targets[i].Name)
+			str(PIIRoleTarget(i), PIIRoleTarget(i)+"/name", &p.Targets[i].Name)
 		}
 	}
 	for i := range p.Changes {
@@ -501,7 +501,7 @@ func prune(p *Event) {
 
 // roleSubject returns whom a role of e is about, or "".
 func roleSubject(e *Event, role string) string {
-	if role == RoleActor {
+	if role == PIIRoleActor {
 		if e.Actor != nil && e.Actor.Type == ActorUser {
 			return e.ActorKey()
 		}
@@ -514,10 +514,10 @@ func roleSubject(e *Event, role string) string {
 	return "user:" + e.Targets[i].ID
 }
 
-// validRole reports whether role is RoleActor or TargetRole(i) for one of
+// validRole reports whether role is PIIRoleActor or PIIRoleTarget(i) for one of
 // n targets.
 func validRole(role string, n int) bool {
-	if role == RoleActor {
+	if role == PIIRoleActor {
 		return true
 	}
 	s, ok := strings.CutPrefix(role, "/targets/")
@@ -528,7 +528,7 @@ func validRole(role string, n int) bool {
 // compareRoles orders "/actor" first, then targets by index.
 func compareRoles(a, b string) int {
 	key := func(r string) int {
-		if r == RoleActor {
+		if r == PIIRoleActor {
 			return -1
 		}
 		i, _ := strconv.Atoi(strings.TrimPrefix(r, "/targets/"))
