@@ -2,12 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -16,69 +14,6 @@ import (
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/oklog/ulid/v2"
 )
-
-// The sample data of `serve --demo`.
-var demoTenants = []hashtrail.Tenant{
-	{ID: "acme", Name: "Acme Corp"},
-	{ID: "globex", Name: "Globex Corporation"},
-	{ID: "initech", Name: "Initech"},
-}
-
-const (
-	demoSeed  = 2026 // the same sample data on every machine
-	demoCount = 450  // events over all demo tenants
-)
-
-// loadDemo fills every demo tenant whose log is empty with sample events,
-// through svc as the local operator (a context without a principal), so a
-// restart never duplicates them. It creates missing demo tenants and returns
-// how many events it wrote.
-func loadDemo(ctx context.Context, svc hashtrail.LogService, now time.Time, log *slog.Logger) (int, error) {
-	ids := make([]string, len(demoTenants))
-	for i, t := range demoTenants {
-		ids[i] = t.ID
-	}
-	events := demoEvents(demoSeed, demoCount, ids, now)
-	loaded := 0
-	for _, dt := range demoTenants {
-		t, err := svc.Tenant(ctx, dt.ID)
-		switch {
-		case hashtrail.ErrorCode(err) == hashtrail.ENOTFOUND:
-			if _, err := svc.CreateTenant(ctx, &hashtrail.Tenant{ID: dt.ID, Name: dt.Name}); err != nil && hashtrail.ErrorCode(err) != hashtrail.ECONFLICT {
-				return loaded, fmt.Errorf("demo: creating tenant %s: %w", dt.ID, err)
-			}
-		case err != nil:
-			return loaded, fmt.Errorf("demo: %w", err)
-		case t.Size > 0:
-			log.Info("demo tenant already has events; not loading samples", "tenant", dt.ID, "events", t.Size)
-			continue
-		}
-		var subs []*hashtrail.Submission
-		for _, ev := range events {
-			if ev.Tenant != dt.ID {
-				continue
-			}
-			raw, err := eventJSON(ev)
-			if err != nil {
-				return loaded, err
-			}
-			sub, ferrs := hashtrail.DecodeEvent(raw, "", hashtrail.DecodeOptions{PathTenant: dt.ID}, hashtrail.NewTime(now))
-			if len(ferrs) > 0 {
-				return loaded, fmt.Errorf("demo: a sample event is invalid: %s: %s", ferrs[0].Field, ferrs[0].Message)
-			}
-			sub.Index = len(subs)
-			subs = append(subs, sub)
-		}
-		for chunk := range slices.Chunk(subs, 500) {
-			if _, err := svc.Ingest(ctx, &hashtrail.IngestRequest{Tenant: dt.ID, Submissions: chunk}); err != nil {
-				return loaded, fmt.Errorf("demo: loading tenant %s: %w", dt.ID, err)
-			}
-		}
-		loaded += len(subs)
-		log.Info("loaded demo events", "tenant", dt.ID, "events", len(subs))
-	}
-	return loaded, nil
-}
 
 // eventJSON returns ev as a client would send it: without the fields the
 // server assigns (seq, received_at, leaf_hash, key_id) and without empty
@@ -109,19 +44,20 @@ func eventJSON(ev *hashtrail.Event) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// demoEvents returns n realistic sample events (600 to 1,100 bytes as JSON,
-// see eventJSON; about 700 on average, logins about 630), spread at random over tenants and over the 30 days
-// before now, oldest first. They are what a SaaS app sends: logins, failed
-// logins (some for unknown addresses, from 192.0.2.0/24), 2FA changes,
-// password changes, role assignments and permission grants/revokes, members
-// added and removed, projects created, changed and deleted, env-var changes
-// (secret ones redacted) and deploys with the command's output, API keys
-// created. Every tenant with enough events gets at least one of each kind.
-// Names, emails (*.example) and addresses (documentation ranges) are
-// fictional. The result depends only on the arguments, ids included (ULIDs
-// of the event time), so the same seed gives the same events: use another
-// seed, or clear ID, for fresh ones (say, in a load generator). Category
-// and outcome defaults are left to the server where the catalog implies them.
+// demoEvents returns n realistic sample events, spread at random over
+// tenants and over the 30 days before now, oldest first: what a SaaS app
+// sends. As JSON (eventJSON) they are 550 to 1,100 bytes, about 700 on
+// average. There are logins, failed logins (some for unknown addresses, from
+// 192.0.2.0/24), 2FA and password changes, role assignments and permission
+// grants/revokes, members added and removed, projects created, changed and
+// deleted, env-var changes (secret ones redacted) and deploys with the
+// command's output, and API keys created; every tenant with at least 19
+// events gets one of each. Names, emails (*.example) and addresses
+// (documentation ranges) are fictional. The result depends only on the
+// arguments, ids (ULIDs) included: use another seed, or clear ID, for fresh
+// events (in a load generator, say). Category and outcome are left to the
+// server's defaults where the catalog implies them. serve --demo and
+// benchmarks use it.
 func demoEvents(seed int64, n int, tenants []string, now time.Time) []*hashtrail.Event {
 	if n <= 0 || len(tenants) == 0 {
 		return nil
@@ -199,18 +135,21 @@ var demoWeights = [kindCount]int{
 	kindEnvVarSecret: 2, kindEnvVarPlain: 1, kindDeploy: 5, kindAPIKeyCreate: 2,
 }
 
+// demoPerson is someone of an org's cast.
 type demoPerson struct {
 	id, name, email, role, ip, ua, auth string
 	loc                                 hashtrail.Location
 	mfa                                 bool
 }
 
+// demoOrg is one tenant's organisation as the generator goes along.
 type demoOrg struct {
-	tenant, domain string
-	svc            hashtrail.Service
-	members        []*demoPerson
-	projects       []string
-	nextUser       int
+	tenant, domain, ciKey string
+	svc                   hashtrail.Service
+	members               []*demoPerson
+	projects              []string
+	names                 map[string]int // people per name, so emails are unique
+	nextUser              int
 }
 
 // demoGen holds the generator's random state.
@@ -245,7 +184,10 @@ var (
 	emailFold      = strings.NewReplacer("é", "e", "á", "a", "ë", "e", "ø", "o", "ü", "u", "'", "", " ", ".")
 )
 
+// pick returns one of list at random.
 func (g *demoGen) pick(list []string) string { return list[g.rng.IntN(len(list))] }
+
+// hex returns n random bytes in hex.
 func (g *demoGen) hex(n int) string {
 	b := make([]byte, n)
 	_, _ = g.src.Read(b)
@@ -269,7 +211,7 @@ func (g *demoGen) kind() demoKind {
 
 // newOrg makes a tenant's cast: an owner, a few members, some projects.
 func (g *demoGen) newOrg(tenant string) *demoOrg {
-	o := &demoOrg{tenant: tenant, domain: tenant + ".example",
+	o := &demoOrg{tenant: tenant, domain: tenant + ".example", ciKey: "ak_" + g.hex(6), names: map[string]int{},
 		svc: hashtrail.Service{Name: tenant + "-app", Environment: "production"}}
 	for i := range 6 + g.rng.IntN(3) {
 		p := g.person(o)
@@ -288,6 +230,14 @@ func (g *demoGen) newOrg(tenant string) *demoOrg {
 func (g *demoGen) person(o *demoOrg) *demoPerson {
 	o.nextUser++
 	name := g.pick(demoNames)
+	for tries := 0; o.names[name] > 0 && tries < 2*len(demoNames); tries++ {
+		name = g.pick(demoNames)
+	}
+	o.names[name]++
+	local := strings.ToLower(emailFold.Replace(name))
+	if n := o.names[name]; n > 1 {
+		local += fmt.Sprint(n) // a namesake
+	}
 	ip := fmt.Sprintf("198.51.100.%d", 1+g.rng.IntN(254))
 	switch g.rng.IntN(3) {
 	case 0:
@@ -298,24 +248,32 @@ func (g *demoGen) person(o *demoOrg) *demoPerson {
 	auth := g.pick(demoAuths)
 	return &demoPerson{
 		id: fmt.Sprintf("%d", 1000+o.nextUser*7+g.rng.IntN(7)), name: name,
-		email: strings.ToLower(emailFold.Replace(name)) + "@" + o.domain, role: g.pick(demoRoles),
+		email: local + "@" + o.domain, role: g.pick(demoRoles),
 		ip: ip, ua: strings.ReplaceAll(g.pick(demoAgents), "{tenant}", o.tenant), auth: auth, loc: demoLocations[g.rng.IntN(len(demoLocations))],
 		mfa: auth == "password+totp" || auth == "webauthn",
 	}
 }
 
-// admin returns a member who may manage the org.
-func (o *demoOrg) admin(g *demoGen) *demoPerson {
-	var admins []*demoPerson
+// find returns a random member for whom ok holds, or nil.
+func (o *demoOrg) find(g *demoGen, ok func(*demoPerson) bool) *demoPerson {
+	var found []*demoPerson
 	for _, p := range o.members {
-		if p.role == "owner" || p.role == "admin" {
-			admins = append(admins, p)
+		if ok(p) {
+			found = append(found, p)
 		}
 	}
-	return admins[g.rng.IntN(len(admins))]
+	if len(found) == 0 {
+		return nil
+	}
+	return found[g.rng.IntN(len(found))]
 }
 
-// other returns a member other than the owner and than not.
+// admin returns a member who may manage the org; there is always the owner.
+func (o *demoOrg) admin(g *demoGen) *demoPerson {
+	return o.find(g, func(p *demoPerson) bool { return p.role == "owner" || p.role == "admin" })
+}
+
+// other returns a member who is neither the owner nor not.
 func (o *demoOrg) other(g *demoGen, not *demoPerson) *demoPerson {
 	for {
 		p := o.members[g.rng.IntN(len(o.members))]
@@ -325,9 +283,11 @@ func (o *demoOrg) other(g *demoGen, not *demoPerson) *demoPerson {
 	}
 }
 
+// userActor returns p as an event's actor, as p is now.
 func userActor(p *demoPerson) *hashtrail.Actor {
+	mfa := p.mfa
 	a := &hashtrail.Actor{Type: hashtrail.ActorUser, ID: p.id, Name: p.name, Email: p.email,
-		Auth: &hashtrail.Auth{Method: p.auth, MFA: &p.mfa}}
+		Auth: &hashtrail.Auth{Method: p.auth, MFA: &mfa}}
 	if provider, ok := strings.CutPrefix(p.auth, "oauth:"); ok {
 		a.Auth.Provider = provider
 	} else if p.auth == "saml" {
@@ -336,81 +296,121 @@ func userActor(p *demoPerson) *hashtrail.Actor {
 	return a
 }
 
+// userTarget returns p as an event's target.
 func userTarget(p *demoPerson) hashtrail.Target {
 	return hashtrail.Target{Type: "user", ID: p.id, Name: p.name}
 }
 
+// rawJSON returns v as JSON.
 func rawJSON(v any) json.RawMessage {
 	b, _ := json.Marshal(v)
 	return b
 }
 
+// byAdmin reports whether only an owner or admin does events of kind k.
+func (k demoKind) byAdmin() bool { return k >= kindRoleAssign && k != kindAPIKeyCreate }
+
 // event makes one event of kind k in org o at time at.
 func (g *demoGen) event(o *demoOrg, k demoKind, at time.Time) *hashtrail.Event {
+	if k == kindMemberRemove && len(o.members) <= 4 {
+		k = kindMemberAdd
+	}
+	if k == kindProjectDelete && len(o.projects) < 2 {
+		k = kindProjectCreate
+	}
 	actor := o.members[g.rng.IntN(len(o.members))]
-	host := fmt.Sprintf("web-%d", 1+g.rng.IntN(3))
+	switch {
+	case k.byAdmin():
+		actor = o.admin(g)
+	case k == kindMFAEnable || k == kindMFADisable:
+		// Only someone without 2FA turns it on, and the other way round.
+		if p := o.find(g, func(p *demoPerson) bool { return p.mfa == (k == kindMFADisable) }); p != nil {
+			actor = p
+		}
+	}
 	svc := o.svc
-	svc.Host = host
+	svc.Host = fmt.Sprintf("web-%d", 1+g.rng.IntN(3))
+	loc := actor.loc
 	ev := &hashtrail.Event{
 		ID:      ulid.MustNew(ulid.Timestamp(at), g.src).String(),
 		Time:    hashtrail.NewTime(at),
 		Tenant:  o.tenant,
+		Actor:   userActor(actor),
 		Service: &svc,
 		Context: &hashtrail.Context{IP: actor.ip, UserAgent: actor.ua, SessionID: "sess_" + g.hex(6), RequestID: "req_" + g.hex(6),
-			Method: "POST", Source: "web", Location: &actor.loc},
+			Method: "POST", Source: "web", Location: &loc},
 	}
 	if strings.Contains(actor.ua, "-cli/") {
 		ev.Context.Source = "cli"
 	}
-	setPath := func(format string, args ...any) { ev.Context.Path = fmt.Sprintf(format, args...) }
+	switch {
+	case k <= kindPasswordChange:
+		g.account(ev, o, actor, k)
+	case k <= kindMemberRemove:
+		g.membership(ev, o, k)
+	case k <= kindProjectDelete:
+		g.project(ev, o, k)
+	case k <= kindDeploy:
+		g.appChange(ev, o, k)
+	default:
+		ev.Action, ev.Severity, ev.Context.Path = "api_key.create", hashtrail.SeverityMedium, "/api/v1/api-keys"
+		ev.Targets = []hashtrail.Target{{Type: "api_key", ID: "ak_" + g.hex(6), Name: g.pick([]string{"ci-deploy", "terraform", "metrics-exporter", "backup-job"})}}
+		ev.Metadata = rawJSON(map[string]any{"scopes": []string{"projects:read", "deploys:create"}, "expires_in_days": 90})
+	}
+	return ev
+}
+
+// account fills a sign-in, 2FA or password event of actor.
+func (g *demoGen) account(ev *hashtrail.Event, o *demoOrg, actor *demoPerson, k demoKind) {
+	ev.Context.Path = "/api/v1/auth/login"
 	switch k {
-	case kindLogin, kindLogout:
-		ev.Action, ev.Actor = "user.login", userActor(actor)
-		setPath("/api/v1/auth/login")
-		if k == kindLogout {
-			ev.Action = "user.logout"
-			setPath("/api/v1/auth/logout")
-		} else if g.rng.IntN(8) == 0 {
+	case kindLogin:
+		ev.Action = "user.login"
+		if g.rng.IntN(8) == 0 {
 			ev.Context.Location = &demoLocations[g.rng.IntN(len(demoLocations))]
 			ev.Severity, ev.Tags = hashtrail.SeverityLow, []string{"new_location"}
 		}
+	case kindLogout:
+		ev.Action, ev.Context.Path = "user.logout", "/api/v1/auth/logout"
 	case kindLoginFailed:
-		ev.Action, ev.Actor, ev.Outcome = "user.login_failed", userActor(actor), hashtrail.OutcomeFailure
-		ev.Error = "invalid password"
+		ev.Action, ev.Outcome, ev.Error, ev.Context.SessionID = "user.login_failed", hashtrail.OutcomeFailure, "invalid password", ""
 		if actor.mfa && g.rng.IntN(2) == 0 {
 			ev.Error = "invalid two-factor code"
 		}
-		ev.Context.SessionID = ""
-		setPath("/api/v1/auth/login")
 	case kindLoginUnknown:
 		user := g.pick([]string{"admin", "root", "test", "support", "ceo", "info"})
 		ev.Action, ev.Outcome = "user.login_failed", hashtrail.OutcomeFailure
 		ev.Actor = &hashtrail.Actor{Type: hashtrail.ActorUser, Email: user + "@" + o.domain}
 		ev.Error, ev.Tags = "no account with this email address", []string{"unknown_account"}
-		ev.Context = &hashtrail.Context{IP: fmt.Sprintf("192.0.2.%d", 1+g.rng.IntN(254)), UserAgent: g.pick([]string{"python-requests/2.32.3", "curl/8.5.0", "Go-http-client/1.1"}),
+		ev.Context = &hashtrail.Context{IP: fmt.Sprintf("192.0.2.%d", 1+g.rng.IntN(254)),
+			UserAgent: g.pick([]string{"python-requests/2.32.3", "curl/8.5.0", "Go-http-client/1.1"}),
 			RequestID: "req_" + g.hex(6), Method: "POST", Path: "/api/v1/auth/login", Source: "api",
 			Location: &demoLocations[g.rng.IntN(len(demoLocations))]}
 		if g.rng.IntN(3) == 0 {
 			ev.Severity, ev.Tags = hashtrail.SeverityHigh, append(ev.Tags, "credential_stuffing")
 		}
 	case kindMFAEnable, kindMFADisable:
-		factor := g.pick([]string{"totp", "webauthn"})
-		ev.Action, ev.Actor, ev.Metadata = "user.mfa_enable", userActor(actor), rawJSON(map[string]string{"factor": factor})
+		ev.Action, ev.Context.Path = "user.mfa_enable", "/api/v1/account/two-factor"
+		ev.Metadata = rawJSON(map[string]string{"factor": g.pick([]string{"totp", "webauthn"})})
 		actor.mfa, actor.auth = true, "password+totp"
 		if k == kindMFADisable {
-			ev.Action, ev.Severity = "user.mfa_disable", hashtrail.SeverityMedium
+			ev.Action, ev.Severity, ev.Context.Method = "user.mfa_disable", hashtrail.SeverityMedium, "DELETE"
 			actor.mfa, actor.auth = false, "password"
 		}
-		setPath("/api/v1/account/two-factor")
 	case kindPasswordChange:
-		ev.Action, ev.Actor = "user.password_change", userActor(actor)
+		ev.Action, ev.Context.Path = "user.password_change", "/api/v1/account/password"
 		ev.Changes = []hashtrail.Change{{Field: "password", Redacted: true}}
-		setPath("/api/v1/account/password")
+	}
+}
+
+// membership fills a role, permission or member event made by an admin.
+func (g *demoGen) membership(ev *hashtrail.Event, o *demoOrg, k demoKind) {
+	admin := o.members[slices.IndexFunc(o.members, func(p *demoPerson) bool { return p.id == ev.Actor.ID })]
+	switch k {
 	case kindRoleAssign:
-		admin := o.admin(g)
 		target := o.other(g, admin)
 		role := g.pick([]string{"viewer", "developer", "billing", "admin"})
-		ev.Action, ev.Actor, ev.Context.IP, ev.Context.UserAgent = "role.assign", userActor(admin), admin.ip, admin.ua
+		ev.Action, ev.Context.Method, ev.Context.Path = "role.assign", "PUT", "/api/v1/members/"+target.id+"/role"
 		ev.Targets = []hashtrail.Target{userTarget(target), {Type: "role", ID: role, Name: strings.ToUpper(role[:1]) + role[1:]}}
 		ev.Changes = []hashtrail.Change{{Field: "role", Old: rawJSON(target.role), New: rawJSON(role)}}
 		ev.Reason = fmt.Sprintf("requested in ticket IT-%d", 1000+g.rng.IntN(9000))
@@ -418,60 +418,31 @@ func (g *demoGen) event(o *demoOrg, k demoKind, at time.Time) *hashtrail.Event {
 			ev.Severity = hashtrail.SeverityMedium
 		}
 		target.role = role
-		setPath("/api/v1/members/%s/role", target.id)
-		ev.Context.Method = "PUT"
 	case kindPermGrant, kindPermRevoke:
-		admin := o.admin(g)
 		role, perm := g.pick([]string{"developer", "viewer", "billing"}), g.pick(demoPerms)
-		ev.Action, ev.Actor, ev.Context.IP, ev.Context.UserAgent = "role.permission_grant", userActor(admin), admin.ip, admin.ua
+		ev.Action, ev.Severity, ev.Context.Path = "role.permission_grant", hashtrail.SeverityLow, "/api/v1/roles/"+role+"/permissions"
 		ev.Targets = []hashtrail.Target{{Type: "role", ID: role}, {Type: "permission", ID: perm}}
-		ev.Severity = hashtrail.SeverityLow
 		if k == kindPermRevoke {
 			ev.Action, ev.Context.Method = "role.permission_revoke", "DELETE"
 		}
-		setPath("/api/v1/roles/%s/permissions", role)
 	case kindMemberAdd:
-		admin := o.admin(g)
 		p := g.person(o)
 		p.role = "developer"
 		o.members = append(o.members, p)
-		ev.Action, ev.Actor, ev.Context.IP, ev.Context.UserAgent = "member.add", userActor(admin), admin.ip, admin.ua
-		ev.Targets = []hashtrail.Target{userTarget(p)}
+		ev.Action, ev.Context.Path, ev.Targets = "member.add", "/api/v1/members", []hashtrail.Target{userTarget(p)}
 		ev.Metadata = rawJSON(map[string]any{"invited_as": p.role, "invitation_accepted": true})
-		setPath("/api/v1/members")
 	case kindMemberRemove:
-		admin := o.admin(g)
-		if len(o.members) <= 3 {
-			return g.event(o, kindMemberAdd, at)
-		}
 		p := o.other(g, admin)
 		o.members = slices.DeleteFunc(o.members, func(m *demoPerson) bool { return m == p })
-		ev.Action, ev.Actor, ev.Context.IP, ev.Context.UserAgent = "member.remove", userActor(admin), admin.ip, admin.ua
+		ev.Action, ev.Context.Method, ev.Context.Path = "member.remove", "DELETE", "/api/v1/members/"+p.id
 		ev.Targets, ev.Severity, ev.Reason = []hashtrail.Target{userTarget(p)}, hashtrail.SeverityLow, "offboarding: left the company"
-		setPath("/api/v1/members/%s", p.id)
-		ev.Context.Method = "DELETE"
-	case kindProjectCreate, kindProjectUpdate, kindProjectDelete:
-		g.project(ev, o, k)
-	case kindEnvVarSecret, kindEnvVarPlain, kindDeploy:
-		g.appChange(ev, o, k)
-	case kindAPIKeyCreate:
-		name := g.pick([]string{"ci-deploy", "terraform", "metrics-exporter", "backup-job"})
-		ev.Action, ev.Actor, ev.Severity = "api_key.create", userActor(actor), hashtrail.SeverityMedium
-		ev.Targets = []hashtrail.Target{{Type: "api_key", ID: "ak_" + g.hex(6), Name: name}}
-		ev.Metadata = rawJSON(map[string]any{"scopes": []string{"projects:read", "deploys:create"}, "expires_in_days": 90})
-		setPath("/api/v1/api-keys")
 	}
-	return ev
 }
 
 // project fills a project.create, project.update or project.delete event.
 func (g *demoGen) project(ev *hashtrail.Event, o *demoOrg, k demoKind) {
-	actor := o.admin(g)
-	ev.Actor, ev.Context.IP, ev.Context.UserAgent = userActor(actor), actor.ip, actor.ua
-	if k == kindProjectDelete && len(o.projects) < 2 {
-		k = kindProjectCreate
-	}
 	name := o.projects[g.rng.IntN(len(o.projects))]
+	ev.Context.Path = "/api/v1/projects/" + name
 	switch k {
 	case kindProjectCreate:
 		name = g.pick(demoProjects)
@@ -479,42 +450,38 @@ func (g *demoGen) project(ev *hashtrail.Event, o *demoOrg, k demoKind) {
 			name += "-" + g.hex(2)
 		}
 		o.projects = append(o.projects, name)
-		ev.Action = "project.create"
+		ev.Action, ev.Context.Path = "project.create", "/api/v1/projects"
 		ev.Metadata = rawJSON(map[string]string{"visibility": "private", "region": g.pick([]string{"eu-west-1", "us-east-1", "ap-northeast-1"})})
-		ev.Context.Path = "/api/v1/projects"
 	case kindProjectUpdate:
 		ev.Action, ev.Context.Method = "project.update", "PATCH"
 		ev.Changes = []hashtrail.Change{{Field: "visibility", Old: rawJSON("private"), New: rawJSON("internal")}}
 		if g.rng.IntN(2) == 0 {
 			ev.Changes = []hashtrail.Change{{Field: "default_branch", Old: rawJSON("master"), New: rawJSON("main")}}
 		}
-		ev.Context.Path = "/api/v1/projects/" + name
 	case kindProjectDelete:
 		o.projects = slices.DeleteFunc(o.projects, func(p string) bool { return p == name })
 		ev.Action, ev.Context.Method, ev.Severity = "project.delete", "DELETE", hashtrail.SeverityHigh
 		ev.Reason = "decommissioned; data archived to cold storage"
-		ev.Context.Path = "/api/v1/projects/" + name
 	}
 	ev.Targets = []hashtrail.Target{{Type: "project", ID: name}}
 }
 
 // appChange fills an env-var change or a deploy, with the command's output.
-// Half the deploys are made by CI with an API key.
+// Half the deploys are made by CI with the org's deploy key.
 func (g *demoGen) appChange(ev *hashtrail.Event, o *demoOrg, k demoKind) {
-	actor := o.admin(g)
-	ev.Actor, ev.Context.IP, ev.Context.UserAgent = userActor(actor), actor.ip, actor.ua
 	app := o.projects[g.rng.IntN(len(o.projects))]
 	ev.Targets = []hashtrail.Target{{Type: "app", ID: app}}
+	ev.Context.Path = "/api/v1/apps/" + app + "/env"
 	zero, one := 0, 1
 	switch k {
 	case kindEnvVarSecret:
 		name := g.pick(demoSecretVars)
-		ev.Action, ev.Severity, ev.Reason = "app.env_var_change", hashtrail.SeverityMedium, fmt.Sprintf("rotate credentials (OPS-%d)", 100+g.rng.IntN(900))
+		ev.Action, ev.Severity = "app.env_var_change", hashtrail.SeverityMedium
+		ev.Reason = fmt.Sprintf("rotate credentials (OPS-%d)", 100+g.rng.IntN(900))
 		ev.Targets = append(ev.Targets, hashtrail.Target{Type: "env_var", ID: name})
 		ev.Changes = []hashtrail.Change{{Field: name, Redacted: true}}
 		ev.Output = &hashtrail.Output{Command: "dokku config:set --no-restart " + app + " " + name, ExitCode: &zero,
 			Stdout: "-----> Setting config vars\n       " + name + ":  [redacted]\n"}
-		ev.Context.Path = "/api/v1/apps/" + app + "/env"
 	case kindEnvVarPlain:
 		v := demoPlainVars[g.rng.IntN(len(demoPlainVars))]
 		ev.Action = "app.env_var_change"
@@ -522,15 +489,14 @@ func (g *demoGen) appChange(ev *hashtrail.Event, o *demoOrg, k demoKind) {
 		ev.Changes = []hashtrail.Change{{Field: v[0], Old: rawJSON(v[1]), New: rawJSON(v[2])}}
 		ev.Output = &hashtrail.Output{Command: "dokku config:set " + app + " " + v[0] + "=" + v[2], ExitCode: &zero,
 			Stdout: "-----> Setting config vars\n       " + v[0] + ":  " + v[2] + "\n-----> Restarting app " + app + "\n"}
-		ev.Context.Path = "/api/v1/apps/" + app + "/env"
 	case kindDeploy:
 		rev := g.hex(4)[:7]
 		ev.Action, ev.Context.Path = "app.deploy", "/api/v1/apps/"+app+"/deploys"
 		ev.Metadata = rawJSON(map[string]string{"git_ref": rev, "branch": "main"})
 		if g.rng.IntN(2) == 0 {
-			ev.Actor = &hashtrail.Actor{Type: hashtrail.ActorAPIKey, ID: "ak_ci" + g.hex(3), Name: "GitHub Actions deploy"}
+			ev.Actor = &hashtrail.Actor{Type: hashtrail.ActorAPIKey, ID: o.ciKey, Name: "GitHub Actions deploy"}
 			ev.Context = &hashtrail.Context{IP: "2001:db8:ffff::" + g.hex(1), UserAgent: "GitHub-Actions/2.321.0", RequestID: "req_" + g.hex(6),
-				Method: "POST", Path: "/api/v1/apps/" + app + "/deploys", Source: "api"}
+				Method: "POST", Path: ev.Context.Path, Source: "api"}
 		}
 		ev.Output = &hashtrail.Output{Command: "dokku git:sync --build " + app + " " + rev, ExitCode: &zero,
 			Stdout: fmt.Sprintf("-----> Building %s from Dockerfile\n-----> Releasing %s (dokku/%s:latest)...\n=====> Application deployed:\n       https://%s.%s\n", app, app, app, app, o.domain)}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -201,6 +202,69 @@ func closeEngine(cfg *Config, log *slog.Logger, st *sqlite.Store, led *ledger.Le
 		log.Info("stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// The sample data of `serve --demo`.
+var demoTenants = []hashtrail.Tenant{
+	{ID: "acme", Name: "Acme Corp"},
+	{ID: "globex", Name: "Globex Corporation"},
+	{ID: "initech", Name: "Initech"},
+}
+
+const (
+	demoSeed  = 2026 // the same sample data on every machine
+	demoCount = 450  // events over all demo tenants
+)
+
+// loadDemo fills every demo tenant whose log is empty with sample events,
+// through svc as the local operator (a context without a principal), so a
+// restart never duplicates them. It creates missing demo tenants and returns
+// how many events it wrote.
+func loadDemo(ctx context.Context, svc hashtrail.LogService, now time.Time, log *slog.Logger) (int, error) {
+	ids := make([]string, len(demoTenants))
+	for i, t := range demoTenants {
+		ids[i] = t.ID
+	}
+	events := demoEvents(demoSeed, demoCount, ids, now)
+	loaded := 0
+	for _, dt := range demoTenants {
+		t, err := svc.Tenant(ctx, dt.ID)
+		switch {
+		case hashtrail.ErrorCode(err) == hashtrail.ENOTFOUND:
+			if _, err := svc.CreateTenant(ctx, &hashtrail.Tenant{ID: dt.ID, Name: dt.Name}); err != nil && hashtrail.ErrorCode(err) != hashtrail.ECONFLICT {
+				return loaded, fmt.Errorf("demo: creating tenant %s: %w", dt.ID, err)
+			}
+		case err != nil:
+			return loaded, fmt.Errorf("demo: %w", err)
+		case t.Size > 0:
+			log.Info("demo tenant already has events; not loading samples", "tenant", dt.ID, "events", t.Size)
+			continue
+		}
+		var subs []*hashtrail.Submission
+		for _, ev := range events {
+			if ev.Tenant != dt.ID {
+				continue
+			}
+			raw, err := eventJSON(ev)
+			if err != nil {
+				return loaded, err
+			}
+			sub, ferrs := hashtrail.DecodeEvent(raw, "", hashtrail.DecodeOptions{PathTenant: dt.ID}, hashtrail.NewTime(now))
+			if len(ferrs) > 0 {
+				return loaded, fmt.Errorf("demo: a sample event is invalid: %s: %s", ferrs[0].Field, ferrs[0].Message)
+			}
+			sub.Index = len(subs)
+			subs = append(subs, sub)
+		}
+		for chunk := range slices.Chunk(subs, 500) {
+			if _, err := svc.Ingest(ctx, &hashtrail.IngestRequest{Tenant: dt.ID, Submissions: chunk}); err != nil {
+				return loaded, fmt.Errorf("demo: loading tenant %s: %w", dt.ID, err)
+			}
+		}
+		loaded += len(subs)
+		log.Info("loaded demo events", "tenant", dt.ID, "events", len(subs))
+	}
+	return loaded, nil
 }
 
 // newRegistry returns a Prometheus registry with the Go and process
