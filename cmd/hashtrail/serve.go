@@ -118,6 +118,9 @@ func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecre
 	}
 	if cfg.Demo {
 		if _, err := loadDemo(ctx, led, time.Now(), log); err != nil {
+			if ctx.Err() != nil {
+				return nil // interrupted while loading: stop quietly
+			}
 			return err
 		}
 	}
@@ -147,7 +150,7 @@ func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecre
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
