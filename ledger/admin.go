@@ -219,7 +219,7 @@ func (l *Ledger) audit(ctx context.Context, tenant, action string, target hashtr
 		Category: hashtrail.CategorySystem, Actor: actor, Targets: []hashtrail.Target{target},
 		Context: &hashtrail.Context{Source: "hashtrail"}, KeyID: keyID(p),
 	}
-	g := &hashtrail.AppendGroup{Entries: []*hashtrail.Entry{{Event: ev, ContentHash: hashtrail.HashKey(ev.ID)}}}
+	g := &hashtrail.AppendGroup{CreateTenants: true, Entries: []*hashtrail.Entry{{Event: ev, ContentHash: hashtrail.HashKey(ev.ID)}}}
 	if err := l.append(ctx, g); err != nil {
 		l.log.Error("recording an administrative act failed", "action", action, "tenant", tenant, "err", err)
 		return err
