@@ -102,6 +102,7 @@ func testTenantIsolation(t *testing.T, s hashtrail.Store) {
 // another tenant: no walk may skip or repeat an event.
 func testPagingUnderConcurrentWrites(t *testing.T, s hashtrail.Store) {
 	const seed, writers, perWriter, batch = 40, 3, 60, 4
+	const maxPages = 100000 // a bound, so that a broken store fails instead of looping
 	var evs []*hashtrail.Event
 	for i := range seed {
 		evs = append(evs, newEvent("acme", fmt.Sprintf("seed-%d", i)))
@@ -128,7 +129,7 @@ func testPagingUnderConcurrentWrites(t *testing.T, s hashtrail.Store) {
 	walkers.Go(func() { // newest first, from whatever is newest when it starts
 		var got []int64
 		q := hashtrail.Query{Tenant: "acme", Limit: 7}
-		for {
+		for range maxPages {
 			page := query(t, s, q)
 			if len(page) == 0 {
 				break
@@ -149,7 +150,7 @@ func testPagingUnderConcurrentWrites(t *testing.T, s hashtrail.Store) {
 	walkers.Go(func() { // oldest first, following the writers to the end
 		var got []int64
 		q := hashtrail.Query{Tenant: "acme", Limit: 9, Order: hashtrail.OrderAsc}
-		for {
+		for range maxPages {
 			finished := done.Load()
 			page := query(t, s, q)
 			if len(page) == 0 && finished {
