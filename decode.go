@@ -60,6 +60,9 @@ func SplitBatch(body []byte) ([]json.RawMessage, error) {
 	if err := json.Unmarshal(body, &top); err != nil {
 		return nil, InvalidFields([]FieldError{{Field: "", Message: "the body must be a JSON object: " + jsonErrorText(err)}})
 	}
+	if top == nil { // null
+		return nil, InvalidFields([]FieldError{{Field: "", Message: "the body must be a JSON object"}})
+	}
 	raw, ok := top["events"]
 	if !ok {
 		return []json.RawMessage{body}, nil
@@ -111,7 +114,8 @@ func DecodeEvent(raw json.RawMessage, prefix string, opt DecodeOptions, now Time
 	}
 	var errs []FieldError
 	sub := &Submission{}
-	if t, ok := obj["tenants"]; ok {
+	t, namesTenants := obj["tenants"]
+	if namesTenants {
 		delete(obj, "tenants")
 		if !opt.Installation {
 			errs = append(errs, FieldError{at("tenants"), "allowed only on POST /v1/events with an installation-wide key"})
@@ -125,20 +129,40 @@ func DecodeEvent(raw json.RawMessage, prefix string, opt DecodeOptions, now Time
 			delete(obj, f)
 		}
 	}
+	if m, ok := obj["metadata"]; ok && m == nil {
+		delete(obj, "metadata") // null means absent, as everywhere else
+	}
 	checkShape(obj, eventType, prefix, &errs)
 	// Decode what is well-formed even when some fields are not, so that the
-	// field rules below report every other problem too.
+	// field rules below report every other problem too. HTML is not escaped,
+	// so that metadata keeps the size the client sent.
 	ev := &Event{}
-	clean, _ := json.Marshal(obj)
-	if err := json.Unmarshal(clean, ev); err != nil && len(errs) == 0 {
+	var clean bytes.Buffer
+	enc := json.NewEncoder(&clean)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(obj)
+	if err := json.Unmarshal(clean.Bytes(), ev); err != nil && len(errs) == 0 {
 		return nil, []FieldError{{Field: at(""), Message: jsonErrorText(err)}}
 	}
 	bad := make(map[string]bool, len(errs))
 	for _, e := range errs {
 		bad[e.Field] = true
 	}
+	// underBad reports whether f is, or lies inside, a field already reported.
+	underBad := func(f string) bool {
+		for p := f; ; {
+			if bad[p] {
+				return true
+			}
+			i := strings.LastIndexAny(p, ".[")
+			if i <= len(prefix) {
+				return false
+			}
+			p = p[:i]
+		}
+	}
 	switch {
-	case opt.Installation && ev.Tenant == "" && len(sub.Tenants) == 0:
+	case opt.Installation && ev.Tenant == "" && !namesTenants:
 		errs = append(errs, FieldError{at("tenant"), "is required with an installation-wide key: name \"tenant\" or \"tenants\""})
 	case opt.Installation && ev.Tenant != "" && len(sub.Tenants) > 0:
 		errs = append(errs, FieldError{at("tenants"), "name either \"tenant\" or \"tenants\", not both"})
@@ -148,7 +172,7 @@ func DecodeEvent(raw json.RawMessage, prefix string, opt DecodeOptions, now Time
 		errs = append(errs, FieldError{at("tenant"), "must match " + tenantIDPattern})
 	}
 	for _, fe := range ev.Validate(now) {
-		if f := at(fe.Field); !bad[f] {
+		if f := at(fe.Field); !underBad(f) {
 			errs = append(errs, FieldError{f, fe.Message})
 		}
 	}
@@ -246,8 +270,11 @@ func checkShape(v any, t reflect.Type, path string, errs *[]FieldError) {
 			add("must be an RFC 3339 time string")
 			return
 		}
-		if _, err := ParseTime(s); err != nil {
+		if tm, err := ParseTime(s); err != nil {
 			add(err.Error())
+		} else if tm.Year() < 1970 {
+			// Checked here too: the zero time would otherwise pass as absent.
+			add("must not be before 1970")
 		}
 		return
 	case t == rawType:
@@ -327,20 +354,39 @@ func checkNumbers(v any, path string, errs *[]FieldError) {
 	}
 }
 
-// exactDouble reports whether the decimal s survives a round trip through a
-// float64 and its shortest representation unchanged in value.
+// exactDouble reports whether the JSON number s survives a round trip through
+// a float64 and its shortest representation unchanged in value, which is what
+// RFC 8785 writes.
 func exactDouble(s string) bool {
-	if i := strings.IndexAny(s, "eE"); i >= 0 {
-		// Guard big.Rat against huge exponents; no double needs one past ±400.
-		if exp, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+")); err != nil || exp > 400 || exp < -400 {
+	// Reduce s to digits × 10^exp without leading or trailing zeros first, so
+	// that big.Rat, whose cost grows quadratically with the length of what it
+	// parses, only ever sees a short literal: a shortest representation has
+	// at most 17 significant digits and lies between 5e-324 and 1.8e308.
+	mant, exps, hasExp := strings.Cut(strings.ToLower(strings.TrimPrefix(s, "-")), "e")
+	exp := 0
+	if hasExp {
+		e, err := strconv.Atoi(exps)
+		if err != nil || e > 1<<30 || e < -1<<30 {
 			return false
 		}
+		exp = e
 	}
-	f, err := strconv.ParseFloat(s, 64)
+	whole, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(whole+frac, "0")
+	if digits == "" {
+		return true // zero
+	}
+	trimmed := strings.TrimRight(digits, "0")
+	exp += len(digits) - len(trimmed) - len(frac)
+	if len(trimmed) > 17 || exp+len(trimmed) > 400 || exp < -400 {
+		return false
+	}
+	norm := trimmed + "e" + strconv.Itoa(exp)
+	f, err := strconv.ParseFloat(norm, 64)
 	if err != nil {
 		return false
 	}
-	orig, ok1 := new(big.Rat).SetString(s)
+	orig, ok1 := new(big.Rat).SetString(norm)
 	back, ok2 := new(big.Rat).SetString(strconv.FormatFloat(f, 'g', -1, 64))
 	return ok1 && ok2 && orig.Cmp(back) == 0
 }

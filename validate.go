@@ -158,8 +158,9 @@ func (v *validator) actor(a *Actor) {
 
 func (v *validator) context(c *Context) {
 	if c.IP != "" {
-		if _, err := netip.ParseAddr(c.IP); err != nil {
-			v.add("context.ip", "must be an IPv4 or IPv6 address")
+		// No zone: a zoned address (fe80::1%eth0) never matches an ip filter.
+		if a, err := netip.ParseAddr(c.IP); err != nil || a.Zone() != "" {
+			v.add("context.ip", "must be an IPv4 or IPv6 address without a zone")
 		}
 	}
 	v.text("context.user_agent", c.UserAgent, maxText)
