@@ -1,9 +1,11 @@
 package httpapi_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +135,28 @@ func TestMethodNotAllowed(t *testing.T) {
 		if p.Code != api.CodeMethodNotAllowed || rec.Header().Get("Allow") != tt.allow {
 			t.Errorf("%s %s: code %q, Allow %q, want %q", tt.method, tt.target, p.Code, rec.Header().Get("Allow"), tt.allow)
 		}
+	}
+}
+
+func TestClientGoneIsNotAnInternalError(t *testing.T) {
+	s := newServer(t)
+	s.svc.err = fmt.Errorf("store: %w", context.Canceled)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	r := httptest.NewRequestWithContext(ctx, "GET", "/v1/tenants/acme", nil)
+	r.Header.Set("Authorization", "Bearer "+adminSecret)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, r)
+	if rec.Code != 499 || strings.Contains(s.logs.String(), "internal error") {
+		t.Errorf("status %d, logs %s", rec.Code, s.logs)
+	}
+}
+
+func TestDeadlineIsUnavailable(t *testing.T) {
+	s := newServer(t)
+	s.svc.err = fmt.Errorf("store: %w", context.DeadlineExceeded)
+	rec := s.do(t, req{method: "GET", target: "/v1/tenants/acme"})
+	if p := decodeProblem(t, rec, 503); p.Code != hashtrail.EUNAVAILABLE || rec.Header().Get("Retry-After") != "5" {
+		t.Errorf("problem %+v", p)
 	}
 }
