@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"math/big"
 	"reflect"
 	"slices"
@@ -14,7 +15,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/gowebpki/jcs"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Limits of DESIGN §1.
@@ -102,6 +104,16 @@ func DecodeEvent(raw json.RawMessage, prefix string, opt DecodeOptions, now Time
 	if !utf8.Valid(raw) {
 		return nil, []FieldError{{Field: at(""), Message: "the event is not valid UTF-8"}}
 	}
+	if sub, ok := decodeFast(raw, opt, now); ok {
+		return sub, nil
+	}
+	return decodeFull(raw, prefix, opt, now)
+}
+
+// decodeFull is the decoder that names every problem: it decodes generically,
+// walks the value against the Event type, and validates what it could decode.
+func decodeFull(raw json.RawMessage, prefix string, opt DecodeOptions, now Time) (*Submission, []FieldError) {
+	at := func(f string) string { return joinPath(prefix, f) }
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -179,13 +191,143 @@ func DecodeEvent(raw json.RawMessage, prefix string, opt DecodeOptions, now Time
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	canon, err := jcs.Transform(raw)
+	hash, err := contentHash(raw)
 	if err != nil {
-		return nil, []FieldError{{Field: at(""), Message: "cannot be canonicalized: " + err.Error()}}
+		return nil, []FieldError{{Field: at(""), Message: canonicalErrorText(err)}}
+	}
+	if err := canonicalizeRaw(ev); err != nil {
+		return nil, []FieldError{{Field: at(""), Message: canonicalErrorText(err)}}
+	}
+	sub.Event, sub.ContentHash = ev, hash
+	return sub, nil
+}
+
+func canonicalErrorText(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "jsontext: ")
+	if strings.Contains(msg, "duplicate") {
+		return "has a duplicate object member name: " + msg
+	}
+	return "cannot be canonicalized (RFC 8785): " + msg
+}
+
+// canonicalizeRaw rewrites the free-form JSON of an event (metadata, change
+// values) in its RFC 8785 form, so an event is stored the same way whatever
+// key order, spacing and escapes the client used.
+func canonicalizeRaw(ev *Event) error {
+	canon := func(p *json.RawMessage) error {
+		if len(*p) == 0 {
+			return nil
+		}
+		v := jsontext.Value(bytes.Clone(*p))
+		if err := v.Canonicalize(); err != nil {
+			return err
+		}
+		*p = json.RawMessage(v)
+		return nil
+	}
+	if err := canon(&ev.Metadata); err != nil {
+		return err
+	}
+	for i := range ev.Changes {
+		if err := canon(&ev.Changes[i].Old); err != nil {
+			return err
+		}
+		if err := canon(&ev.Changes[i].New); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// contentHash is SHA-256 over the RFC 8785 form of a raw event.
+func contentHash(raw []byte) ([]byte, error) {
+	canon := jsontext.Value(bytes.Clone(raw))
+	if err := canon.Canonicalize(); err != nil {
+		return nil, err
 	}
 	h := sha256.Sum256(canon)
-	sub.Event, sub.ContentHash = ev, h[:]
-	return sub, nil
+	return h[:], nil
+}
+
+// reservedMembers are the members a client event must not carry on the fast
+// path: server-assigned fields and the fan-out list, which need the full
+// decoder. A match inside a string merely sends the event down the slow path.
+var reservedMembers = [][]byte{[]byte(`"seq"`), []byte(`"received_at"`), []byte(`"leaf_hash"`),
+	[]byte(`"key_id"`), []byte(`"pii"`), []byte(`"tenants"`), []byte(`null`)}
+
+// decodeFast decodes a well-formed, valid event in one strict pass. It
+// answers ok=false for anything unusual or wrong, and the caller then runs
+// the full decoder, which names every problem. Both accept exactly the same
+// events (FuzzDecodeEvent checks it).
+func decodeFast(raw []byte, opt DecodeOptions, now Time) (*Submission, bool) {
+	for _, m := range reservedMembers {
+		if bytes.Contains(raw, m) {
+			return nil, false
+		}
+	}
+	// encoding/json/v2 semantics: member names match exactly (v1 folds
+	// case), duplicates and unknown members are refused.
+	ev := &Event{}
+	if err := jsonv2.Unmarshal(raw, ev, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return nil, false
+	}
+	if o := ev.Output; o != nil && o.ExitCode != nil && (*o.ExitCode < math.MinInt32 || *o.ExitCode > math.MaxInt32) {
+		return nil, false
+	}
+	if !numbersExact(ev.Metadata) {
+		return nil, false
+	}
+	for _, c := range ev.Changes {
+		if !numbersExact(c.Old) || !numbersExact(c.New) {
+			return nil, false
+		}
+	}
+	switch {
+	case opt.Installation && ev.Tenant == "",
+		!opt.Installation && ev.Tenant != "" && ev.Tenant != opt.PathTenant,
+		ev.Tenant != "" && !ValidTenantID(ev.Tenant):
+		return nil, false
+	}
+	if len(ev.Validate(now)) > 0 {
+		return nil, false
+	}
+	hash, err := contentHash(raw)
+	if err != nil || canonicalizeRaw(ev) != nil {
+		return nil, false
+	}
+	return &Submission{Event: ev, ContentHash: hash}, true
+}
+
+// numbersExact reports whether every number in raw JSON is exactly
+// representable as a double. Short plain numbers (at most 15 significant
+// digits, no exponent) always are; anything else gets the exact check.
+func numbersExact(raw []byte) bool {
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i
+			for j < len(raw) && strings.IndexByte("+-0123456789.eE", raw[j]) >= 0 {
+				j++
+			}
+			if tok := raw[i:j]; j-i > 15 || bytes.ContainsAny(tok, "eE") {
+				if !exactDouble(string(tok)) {
+					return false
+				}
+			}
+			i = j - 1
+		}
+	}
+	return true
 }
 
 func decodeTenantList(v any, path string, errs []FieldError) ([]string, []FieldError) {

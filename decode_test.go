@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gowebpki/jcs"
 
@@ -597,8 +598,8 @@ func TestDecodeEventEncoding(t *testing.T) {
 		{"overlong encoding", "{\"action\":\"a.b\",\"reason\":\"\xc0\xaf\"}", nil, []string{"events[3]"}, "UTF-8"},
 		// RFC 8785 cannot canonicalize these, so they have no content hash.
 		{"lone surrogate", `{"action":"a.b","reason":"\ud800"}`, nil, []string{"events[3]"}, ""},
-		{"duplicate key", `{"action":"a.b","action":"c.d"}`, nil, []string{"events[3]"}, "Duplicate"},
-		{"duplicate nested key", `{"action":"a.b","metadata":{"x":1,"x":2}}`, nil, []string{"events[3]"}, "Duplicate"},
+		{"duplicate key", `{"action":"a.b","action":"c.d"}`, nil, []string{"events[3]"}, "duplicate"},
+		{"duplicate nested key", `{"action":"a.b","metadata":{"x":1,"x":2}}`, nil, []string{"events[3]"}, "duplicate"},
 		{"trailing value", `{"action":"a.b"} {"action":"c.d"}`, nil, []string{"events[3]"}, ""},
 		{"trailing garbage", `{"action":"a.b"}x`, nil, []string{"events[3]"}, ""},
 	})
@@ -846,6 +847,16 @@ func FuzzDecodeEvent(f *testing.F) {
 		sub, errs := hashtrail.DecodeEvent(data, "", pathOpt, now)
 		if (sub == nil) == (errs == nil) {
 			t.Fatalf("DecodeEvent returned submission %v and errors %v", sub, errs)
+		}
+		// The fast path and the full decoder accept the same events, the same way.
+		if len(data) <= hashtrail.MaxEventBytes && utf8.Valid(data) {
+			full, ferrs := hashtrail.DecodeEventFull(data, "", pathOpt, now)
+			if (full == nil) != (sub == nil) {
+				t.Fatalf("DecodeEvent accepted=%v, the full decoder accepted=%v (%v)", sub != nil, full != nil, ferrs)
+			}
+			if sub != nil && (!reflect.DeepEqual(full.Event, sub.Event) || !bytes.Equal(full.ContentHash, sub.ContentHash)) {
+				t.Fatalf("fast and full decoding differ:\n%+v\n%+v", sub.Event, full.Event)
+			}
 		}
 		// The prefix is applied to every path and changes nothing else.
 		_, perrs := hashtrail.DecodeEvent(data, "events[7]", pathOpt, now)

@@ -52,6 +52,9 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
+	if v.Year() < 1970 {
+		return fmt.Errorf("must not be before 1970")
+	}
 	*t = v
 	return nil
 }
