@@ -49,6 +49,7 @@ func (s *Store) Append(ctx context.Context, groups []*hashtrail.AppendGroup) err
 	}
 	s.metrics.commit.Observe(time.Since(start).Seconds())
 	s.metrics.events.Observe(float64(len(a.added)))
+	s.kickCheckpointer()
 	return nil
 }
 
@@ -256,7 +257,7 @@ func (a *appender) write() error {
 		args = append(args, h.num, t, "", a.now.Micros(), h.next)
 		h.stored = h.next
 	}
-	if err := a.tx.insertRows(`INSERT INTO tenants (num, id, name, created_at, next_seq) VALUES `, tenantCols, args); err != nil {
+	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO tenants (num, id, name, created_at, next_seq) VALUES `, tenantCols, args); err != nil {
 		return err
 	}
 	for _, h := range a.heads {
@@ -294,9 +295,9 @@ func (a *appender) write() error {
 			}
 		}
 	}
-	if err := a.tx.insertRows(`INSERT INTO events (pos, tenant, id, time, received_at, action, category, severity,
+	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO events (pos, tenant, id, time, received_at, action, category, severity,
 		outcome, actor, actor_email, ip, key_id, content_hash, leaf_hash, body) VALUES `, eventCols, args); err != nil {
 		return err
 	}
-	return a.tx.insertRows(`INSERT INTO event_targets (target, pos) VALUES `, targetCols, targets)
+	return a.tx.insertRows(`INSERT OR ROLLBACK INTO event_targets (target, pos) VALUES `, targetCols, targets)
 }

@@ -58,6 +58,11 @@ type Store struct {
 	wc    *sql.Conn // the writer connection, held for the Store's life
 	stmts map[string]*sql.Stmt
 	r     *sql.DB // query_only read pool
+	ck    *sql.DB // the checkpointer's connection
+
+	kick chan struct{} // wakes the checkpointer after a write
+	stop chan struct{} // closed by Close
+	done chan struct{} // closed when the checkpointer has stopped
 
 	metrics *metrics
 }
@@ -77,73 +82,122 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	var err error
-	if s.w, err = sql.Open("sqlite", dsn(path, false)); err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	s.w.SetMaxOpenConns(1)
-	s.w.SetMaxIdleConns(1)
-	s.w.SetConnMaxLifetime(0)
-	s.w.SetConnMaxIdleTime(0)
-	if s.wc, err = s.w.Conn(ctx); err != nil {
-		s.w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	if err := s.migrate(ctx); err != nil {
-		s.wc.Close()
-		s.w.Close()
+	if err := s.open(ctx, cfg); err != nil {
+		s.closeAll()
 		return nil, err
 	}
-	if s.r, err = sql.Open("sqlite", dsn(path, true)); err != nil {
-		s.wc.Close()
-		s.w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	s.startCheckpointer()
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context, cfg Config) error {
+	var err error
+	if s.w, err = openDB(s.path, writer, 1); err != nil {
+		return err
+	}
+	if s.wc, err = s.w.Conn(ctx); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", s.path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
 	}
 	n := cfg.ReadConns
 	if n <= 0 {
 		n = max(4, runtime.GOMAXPROCS(0))
 	}
-	s.r.SetMaxOpenConns(n)
-	s.r.SetMaxIdleConns(n)
-	s.r.SetConnMaxIdleTime(5 * time.Minute)
-	return s, nil
+	if s.r, err = openDB(s.path, reader, n); err != nil {
+		return err
+	}
+	s.ck, err = openDB(s.path, checkpointer, 1)
+	return err
 }
 
-// dsn returns the modernc.org/sqlite data source name for path. Both kinds
-// of connection get WAL, synchronous=FULL (the WAL is fsynced at every
-// commit), a busy timeout and foreign keys; readers are query_only; the
-// writer's transactions are begun IMMEDIATE (Store.begin).
-func dsn(path string, readOnly bool) string {
+// closeAll closes whatever is open.
+func (s *Store) closeAll() error {
+	var errs []error
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	clear(s.stmts)
+	if s.wc != nil {
+		errs = append(errs, s.wc.Close())
+	}
+	for _, db := range []*sql.DB{s.ck, s.r, s.w} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// The roles of the database connections.
+type role int
+
+const (
+	writer       role = iota // the one connection that writes
+	reader                   // the query_only read pool
+	checkpointer             // the one connection that checkpoints the WAL
+)
+
+// pageSize is the page size of new databases: larger pages mean fewer WAL
+// frames (and write calls) per committed batch, measured in BenchmarkAppend
+// as about a third less COMMIT time than 4096 for batches of 1,000 events.
+const pageSize = 16384
+
+// openDB opens a pool of n connections in role r.
+func openDB(path string, r role, n int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path, r))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(0)
+	if r == reader {
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	return db, nil
+}
+
+// dsn returns the modernc.org/sqlite data source name for a connection in
+// role r. Every connection gets WAL, synchronous=FULL (the WAL is fsynced at
+// every commit, and the database at every checkpoint), a busy timeout and
+// foreign keys. The writer leaves checkpoints to the checkpointer but for a
+// backstop at 4096 pages; readers are query_only.
+func dsn(path string, r role) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "cache_size(-32768)") // 32 MiB of page cache per connection
 	q.Add("_pragma", "temp_store(MEMORY)")
-	if readOnly {
-		q.Add("_pragma", "query_only(1)")
-	} else {
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Set("_txlock", "immediate")
+	switch r {
+	case writer:
+		q.Add("_pragma", fmt.Sprintf("page_size(%d)", pageSize)) // only takes effect in a new database
+		q.Add("_pragma", "wal_autocheckpoint(4096)")
+		q.Add("_pragma", "journal_size_limit(67108864)")
+	case checkpointer:
+		q.Add("_pragma", "wal_autocheckpoint(0)")
+		q.Add("_pragma", "journal_size_limit(67108864)")
+	case reader:
+		q.Set("_query_only", "1")
 	}
+	q.Set("_foreign_keys", "1")
+	q.Set("_synchronous", "FULL")
+	q.Set("_journal_mode", "WAL")
 	u := url.URL{Scheme: "file", Opaque: path, RawQuery: q.Encode()}
 	return u.String()
 }
 
 // Close closes the database. It must be called once, after the last use.
 func (s *Store) Close() error {
+	s.stopCheckpointer()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, st := range s.stmts {
-		st.Close()
-	}
-	clear(s.stmts)
 	// PRAGMA optimize keeps planner statistics fresh; advisory, so its
 	// failure does not fail Close.
 	if _, err := s.wc.ExecContext(context.Background(), "PRAGMA optimize"); err != nil {
 		s.log.Warn("sqlite: optimize on close", "err", err)
 	}
-	return errors.Join(s.r.Close(), s.wc.Close(), s.w.Close())
+	return s.closeAll()
 }
 
 // Ping reports whether the database can serve reads.

@@ -33,3 +33,24 @@ func TestDurable(t *testing.T) {
 		return mustOpenAt(t, filepath.Join(dir, "hashtrail.db"))
 	})
 }
+
+// TestPragmas checks the settings durability and concurrency rely on.
+func TestPragmas(t *testing.T) {
+	s := MustOpen(t)
+	defer s.Close()
+	for name, want := range map[string][2]string{
+		"journal_mode": {"wal", "wal"},
+		"synchronous":  {"2", "2"}, // FULL
+		"foreign_keys": {"1", "1"},
+		"query_only":   {"0", "1"},
+		"page_size":    {"16384", "16384"},
+	} {
+		w, r, err := s.Pragma(t.Context(), name)
+		if err != nil {
+			t.Fatalf("PRAGMA %s: %v", name, err)
+		}
+		if w != want[0] || r != want[1] {
+			t.Errorf("PRAGMA %s = %s (writer), %s (reader); want %s, %s", name, w, r, want[0], want[1])
+		}
+	}
+}
