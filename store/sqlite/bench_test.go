@@ -93,3 +93,41 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEvents measures listings over a tenant of 100,000 events: the
+// newest page, a target's page (the event_targets range), a common actor's
+// page (filtered while scanning, stops early) and a rare actor's (scans the
+// whole tenant).
+func BenchmarkEvents(b *testing.B) {
+	s := MustOpen(b)
+	defer s.Close()
+	const total = 100_000
+	for n := 0; n < total; n += 1000 {
+		var groups []*hashtrail.AppendGroup
+		for i := n; i < n+1000; i++ {
+			e := benchEvent("acme", i)
+			groups = append(groups, &hashtrail.AppendGroup{CreateTenants: true,
+				Entries: []*hashtrail.Entry{{Event: e, ContentHash: []byte(e.ID)}}})
+		}
+		if err := s.Append(b.Context(), groups); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		q    hashtrail.Query
+	}{
+		{"newest", hashtrail.Query{Tenant: "acme"}},
+		{"target", hashtrail.Query{Tenant: "acme", Target: "project:7"}},
+		{"actor-common", hashtrail.Query{Tenant: "acme", Actor: "user:42"}},
+		{"actor-absent", hashtrail.Query{Tenant: "acme", Actor: "user:nobody"}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.Events(b.Context(), &c.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -60,6 +60,9 @@ type Store struct {
 	r     *sql.DB // query_only read pool
 	ck    *sql.DB // the checkpointer's connection
 
+	closeOnce sync.Once
+	closeErr  error
+
 	kick chan struct{} // wakes the checkpointer after a write
 	stop chan struct{} // closed by Close
 	done chan struct{} // closed when the checkpointer has stopped
@@ -187,17 +190,21 @@ func dsn(path string, r role) string {
 	return u.String()
 }
 
-// Close closes the database. It must be called once, after the last use.
+// Close stops the checkpointer and closes the database. It must be called
+// after the last use; later calls return the first call's result.
 func (s *Store) Close() error {
-	s.stopCheckpointer()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// PRAGMA optimize keeps planner statistics fresh; advisory, so its
-	// failure does not fail Close.
-	if _, err := s.wc.ExecContext(context.Background(), "PRAGMA optimize"); err != nil {
-		s.log.Warn("sqlite: optimize on close", "err", err)
-	}
-	return s.closeAll()
+	s.closeOnce.Do(func() {
+		s.stopCheckpointer()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		// PRAGMA optimize keeps planner statistics fresh; advisory, so its
+		// failure does not fail Close.
+		if _, err := s.wc.ExecContext(context.Background(), "PRAGMA optimize"); err != nil {
+			s.log.Warn("sqlite: optimize on close", "err", err)
+		}
+		s.closeErr = s.closeAll()
+	})
+	return s.closeErr
 }
 
 // Ping reports whether the database can serve reads.
