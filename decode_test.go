@@ -918,6 +918,17 @@ func FuzzSplitBatch(f *testing.F) {
 	f.Add([]byte(`{"events":[{"action":"a.b"},{"action":"c.d"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		events, err := hashtrail.SplitBatch(body)
+		// Whatever the fast splitter accepts, the full one splits the same way.
+		if full, ferr := hashtrail.SplitBatchFull(body); err == nil && len(body) <= hashtrail.MaxBatchBytes {
+			if ferr != nil || len(full) != len(events) {
+				t.Fatalf("fast split %d events, full split %d (%v)", len(events), len(full), ferr)
+			}
+			for i := range full {
+				if !bytes.Equal(full[i], events[i]) {
+					t.Fatalf("event %d: fast %q, full %q", i, events[i], full[i])
+				}
+			}
+		}
 		if err != nil {
 			var e *hashtrail.Error
 			if !errors.As(err, &e) || (e.Code != hashtrail.EINVALID && e.Code != hashtrail.ETOOLARGE) {

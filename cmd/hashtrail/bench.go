@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,7 @@ type benchOptions struct {
 	baseline    string
 	compare     bool
 	dir         string
+	cpuProfile  string
 }
 
 // benchResult is one measured run.
@@ -75,6 +77,7 @@ between machines, ratios measured in the same run do not.`,
 	f.BoolVar(&o.storeOnly, "store-only", false, "measure only the store's own write ceiling")
 	f.StringVar(&o.baseline, "baseline", "", "PostgreSQL URL: measure the seed-style one-row-per-request table")
 	f.BoolVar(&o.compare, "compare", false, "run Hashtrail, --store-only and --baseline and print ratios")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (load generator and in-process server) to this file")
 	f.StringVar(&o.dir, "dir", "", "directory for the in-process server's data (default: a temporary one)")
 	return c
 }
@@ -82,6 +85,17 @@ between machines, ratios measured in the same run do not.`,
 func runBench(ctx context.Context, out io.Writer, o benchOptions) error {
 	if o.clients < 1 || o.batch < 1 || o.batch > 1000 {
 		return fmt.Errorf("--clients must be at least 1 and --batch between 1 and 1000")
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var results []benchResult
 	run := func(name string, f func(context.Context, benchOptions) (benchResult, error)) error {
@@ -215,9 +229,14 @@ func benchServer(ctx context.Context, o benchOptions) (benchResult, error) {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients * 2}, Timeout: time.Minute}
 	gen := newEventGen()
+	rng := rand.New(rand.NewPCG(3, 4))
+	templates := make([][]byte, 32)
+	for i := range templates {
+		templates[i] = gen.batchTemplate(rng, o.batch)
+	}
 	r := loadLoop(ctx, o, func(ctx context.Context, w int, rng *rand.Rand) (int, error) {
 		tenant := fmt.Sprintf("bench-%d", w%o.tenants)
-		body := gen.batch(rng, o.batch)
+		body := freshIDs(templates[rng.IntN(len(templates))])
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/tenants/"+tenant+"/events", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+key)
