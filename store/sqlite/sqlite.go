@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -104,6 +105,13 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
+	// The database and its WAL file now exist (the WAL lives until the last
+	// connection closes). SQLite fsyncs their contents but not the directory
+	// entries that name them; without this, a power loss could lose a file
+	// that was just created, and every commit in it.
+	if err := syncDir(filepath.Dir(s.path)); err != nil {
+		return err
+	}
 	n := cfg.ReadConns
 	if n <= 0 {
 		n = max(4, runtime.GOMAXPROCS(0))
@@ -113,6 +121,19 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 	}
 	s.ck, err = openDB(s.path, checkpointer, 1)
 	return err
+}
+
+// syncDir fsyncs a directory, making the entries of new files durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sqlite: sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sqlite: sync %s: %w", dir, err)
+	}
+	return nil
 }
 
 // closeAll closes whatever is open.
