@@ -162,7 +162,9 @@ func buildQuery(q *hashtrail.Query, num int64) (query string, args []any, ok boo
 	if limit <= 0 {
 		limit = hashtrail.DefaultLimit
 	}
-	limit = min(limit, hashtrail.MaxLimit)
+	// The engine asks for one more than a page to know whether another
+	// follows; anything larger is a caller's mistake, bounded all the same.
+	limit = min(limit, hashtrail.MaxLimit+1)
 	fmt.Fprintf(&b, " ORDER BY %s %s LIMIT %d", col, dir, limit)
 	return b.String(), args, true, nil
 }
