@@ -238,6 +238,15 @@ func equalEvent(t testing.TB, got, want *hashtrail.Event) {
 		}
 		*p.g, *p.w = hashtrail.Time{}, hashtrail.Time{}
 	}
+	if !bytes.Equal(g.Metadata, w.Metadata) {
+		t.Errorf("event %s: metadata\n got %s\nwant %s", want.ID, g.Metadata, w.Metadata)
+	}
+	for i := range min(len(g.Changes), len(w.Changes)) {
+		gc, wc := g.Changes[i], w.Changes[i]
+		if !bytes.Equal(gc.Old, wc.Old) || !bytes.Equal(gc.New, wc.New) {
+			t.Errorf("event %s: changes[%d] old, new = %s, %s; want %s, %s", want.ID, i, gc.Old, gc.New, wc.Old, wc.New)
+		}
+	}
 	if !reflect.DeepEqual(g, w) {
 		gj, _ := json.Marshal(g)
 		wj, _ := json.Marshal(w)
