@@ -39,7 +39,7 @@ func crashChild(path string) {
 		var groups []*hashtrail.AppendGroup
 		var ids []string
 		for i := range 10 {
-			e := benchEvent("crash", n*10+i)
+			e := benchEvent("crash", fmt.Sprintf("c-%d", n*10+i), n*10+i)
 			groups = append(groups, &hashtrail.AppendGroup{CreateTenants: true,
 				Entries: []*hashtrail.Entry{{Event: e, ContentHash: []byte(e.ID)}}})
 			ids = append(ids, e.ID)

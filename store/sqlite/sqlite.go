@@ -163,10 +163,13 @@ const (
 	checkpointer             // the one connection that checkpoints the WAL
 )
 
-// pageSize is the page size of new databases: larger pages mean fewer WAL
-// frames (and write calls) per committed batch, measured in BenchmarkAppend
-// as about a third less COMMIT time than 4096 for batches of 1,000 events.
-const pageSize = 16384
+// pageSize is the page size of new databases. Larger pages cut the WAL
+// frames of a small database's commits (16 KiB: a third less COMMIT time in
+// BenchmarkAppend), but once the random-key B-trees (ids, targets) outgrow
+// the cache, every insert into them dirties a page of its own, and then
+// small pages write less: at a million events, 4 KiB sustained about 12,000
+// events/s, 8 KiB 10,500 and 16 KiB 8,000 (TestAppendAtScale).
+const pageSize = 4096
 
 // openDB opens a pool of n connections in role r.
 func openDB(path string, r role, n int) (*sql.DB, error) {

@@ -43,7 +43,7 @@ func TestPragmas(t *testing.T) {
 		"synchronous":  {"2", "2"}, // FULL
 		"foreign_keys": {"1", "1"},
 		"query_only":   {"0", "1"},
-		"page_size":    {"16384", "16384"},
+		"page_size":    {"4096", "4096"},
 	} {
 		w, r, err := s.Pragma(t.Context(), name)
 		if err != nil {
