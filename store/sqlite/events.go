@@ -16,7 +16,8 @@ const eventSelect = `e.pos, e.id, e.time, e.received_at, e.action, e.category, e
 
 // Events returns the events of q.Tenant that match q, in q.Order by seq
 // (newest first by default), at most q.Limit (DefaultLimit if unset, capped
-// at MaxLimit); ENOTFOUND if the tenant does not exist. The query scans the
+// at MaxLimit+1, which the engine asks for to learn whether another page
+// follows); ENOTFOUND if the tenant does not exist. The query scans the
 // tenant's range of positions in order (or, with a target filter, that
 // target's range in event_targets) and stops at the limit.
 func (s *Store) Events(ctx context.Context, q *hashtrail.Query) ([]*hashtrail.Event, error) {

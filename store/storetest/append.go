@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -120,6 +121,20 @@ func testAppendConcurrent(t *testing.T, s hashtrail.Store) {
 			t.Fatalf("event %d has seq %d: seq is not gapless", i, e.Seq)
 		}
 	}
+}
+
+func testAppendCanceled(t *testing.T, s hashtrail.Store) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	g := group(newEvent("acme", "e1"))
+	if err := s.Append(ctx, []*hashtrail.AppendGroup{g}); err == nil {
+		t.Fatalf("Append with a cancelled context succeeded")
+	}
+	if _, err := s.Tenant(t.Context(), "acme"); hashtrail.ErrorCode(err) != hashtrail.ENOTFOUND {
+		t.Errorf("after a failed Append, Tenant = %v; want ENOTFOUND (nothing written)", err)
+	}
+	mustAppend(t, s, group(newEvent("acme", "e1")))
+	wantSeqs(t, s, hashtrail.Query{Tenant: "acme"}, 0)
 }
 
 func testIdempotentReplay(t *testing.T, s hashtrail.Store) {

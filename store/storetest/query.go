@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -228,4 +229,21 @@ func testOrderAndLimit(t *testing.T, s hashtrail.Store) {
 	wantSeqs(t, s, hashtrail.Query{Tenant: "acme"}, 7, 6, 5, 4, 3, 2, 1, 0) // Limit 0: DefaultLimit
 	wantSeqs(t, s, hashtrail.Query{Tenant: "acme", Limit: 1, Actions: []string{"user.*"}, Order: hashtrail.OrderAsc}, 0)
 	wantSeqs(t, s, hashtrail.Query{Tenant: "acme", Limit: 2, Actions: []string{"user.*"}}, 6, 2)
+}
+
+// testLimits checks the limits the engine relies on: no Limit means
+// DefaultLimit, and MaxLimit+1 (a full page and one more, to know whether
+// another page follows) is honoured.
+func testLimits(t *testing.T, s hashtrail.Store) {
+	var evs []*hashtrail.Event
+	for i := range hashtrail.MaxLimit + 5 {
+		evs = append(evs, newEvent("acme", fmt.Sprintf("e%d", i)))
+	}
+	mustAppend(t, s, group(evs...))
+	if got := query(t, s, hashtrail.Query{Tenant: "acme", Limit: hashtrail.MaxLimit + 1}); len(got) != hashtrail.MaxLimit+1 {
+		t.Errorf("Limit MaxLimit+1: %d events, want %d", len(got), hashtrail.MaxLimit+1)
+	}
+	if got := query(t, s, hashtrail.Query{Tenant: "acme"}); len(got) != hashtrail.DefaultLimit {
+		t.Errorf("no Limit: %d events, want %d", len(got), hashtrail.DefaultLimit)
+	}
 }
