@@ -32,6 +32,10 @@ type Event struct {
 	Seq        int64  `json:"seq"`
 	ReceivedAt Time   `json:"received_at"`
 	LeafHash   string `json:"leaf_hash,omitempty"`
+	// PII holds, per personal-data role, the commitment the leaf carries, the
+	// salt (for callers who may see personal data) and whether the subject
+	// was erased (DESIGN §2).
+	PII map[string]PIICommitment `json:"pii,omitempty"`
 	// KeyID names the API key that ingested the event (never its secret).
 	KeyID string `json:"key_id,omitempty"`
 }

@@ -9,6 +9,12 @@ type Entry struct {
 	Event *Event
 	// ContentHash identifies the event as submitted, for idempotency.
 	ContentHash []byte
+	// Salts give S_R for each personal-data role (DESIGN §2); roles without
+	// one get fresh random salts from Seal, which production relies on.
+	Salts map[string][]byte
+	// PersonalFields are the change fields the tenant marks personal; nil
+	// means DefaultPersonalFields.
+	PersonalFields []string
 	// Replayed is set by the store when an event with the same tenant, id and
 	// content already existed: then Event.Seq, ReceivedAt and LeafHash are the
 	// original's and nothing new was written for this entry.
