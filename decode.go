@@ -283,12 +283,27 @@ func canonicalizeRaw(ev *Event) error {
 
 // contentHash is SHA-256 over the RFC 8785 form of a raw event.
 func contentHash(raw []byte) ([]byte, error) {
-	canon := jsontext.Value(bytes.Clone(raw))
-	if err := canon.Canonicalize(); err != nil {
+	canon, err := canonicalJSON(raw)
+	if err != nil {
 		return nil, err
 	}
 	h := sha256.Sum256(canon)
 	return h[:], nil
+}
+
+// canonicalJSON returns the RFC 8785 (JCS) form of a JSON value. It refuses
+// invalid UTF-8 and duplicate member names. raw is not modified.
+func canonicalJSON(raw []byte) ([]byte, error) {
+	// jsontext would silently round such numbers (1e400 to the largest
+	// double), which would make the canonical form lie about the input.
+	if !numbersExact(raw) {
+		return nil, fmt.Errorf("a number cannot be represented exactly as an IEEE 754 double")
+	}
+	v := jsontext.Value(bytes.Clone(raw))
+	if err := v.Canonicalize(); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // reservedMembers are the members a client event must not carry on the fast

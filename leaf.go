@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gowebpki/jcs"
 	"github.com/hashtrail/hashtrail/merkle"
 )
 
@@ -107,7 +106,7 @@ func Commit(values map[string]json.RawMessage, salt []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("leaf: personal values: %w", err)
 	}
-	canon, err := jcs.Transform(raw)
+	canon, err := canonicalJSON(raw)
 	if err != nil {
 		return "", fmt.Errorf("leaf: personal values: %w", err)
 	}
@@ -133,7 +132,7 @@ func SplitPII(e *Event, personalFields []string) (public *Event, roles []PIIRole
 	add := func(role, ptr string, v any) {
 		b, jerr := json.Marshal(v)
 		if jerr == nil {
-			b, jerr = jcs.Transform(b)
+			b, jerr = canonicalJSON(b)
 		}
 		if jerr != nil {
 			if err == nil {
@@ -425,7 +424,7 @@ func encodeLeaf(p *Event, commitments map[string]string) ([]byte, error) {
 	if err != nil {
 		return nil, Errorf(EINVALID, "leaf: the event cannot be encoded: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	leaf, err := jcs.Transform(raw)
+	leaf, err := canonicalJSON(raw)
 	if err != nil {
 		return nil, Errorf(EINVALID, "leaf: the event cannot be canonicalized: %s", err)
 	}
