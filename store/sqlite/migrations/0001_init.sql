@@ -57,9 +57,11 @@ CREATE INDEX api_keys_tenant ON api_keys (tenant);
 -- The filterable fields are columns; everything else of the event is in
 -- body (compact JSON of the remaining fields). Filters other than target
 -- are evaluated on these columns while scanning the tenant's range in seq
--- order, which stops as soon as a page is full (about 150 ns per event
+-- order, which stops as soon as a page is full (about 0.3 µs per event
 -- scanned, BenchmarkEvents). They have no index on purpose: an index on
--- (tenant, actor) alone cost 17% of ingest throughput in BenchmarkAppend.
+-- (tenant, actor) alone cost 17% of ingest throughput in BenchmarkAppend,
+-- and random-key indexes cost more still once they outgrow the cache
+-- (TestAppendAtScale).
 -- Selective lookups by person will be served by the subject table that
 -- personal-data erasure needs anyway (DESIGN §1, §2).
 CREATE TABLE events (
@@ -84,6 +86,9 @@ CREATE TABLE events (
 CREATE UNIQUE INDEX events_tenant_id ON events (tenant, id);
 
 -- Targets of events, for the target filter (an event has any number).
+-- The one secondary index that ingest pays heavily for: target keys arrive
+-- in random order, so at scale each row dirties a page of its own (at a
+-- million events, with two targets per event, it halves throughput).
 -- Keyed (target, pos): one target's events of one tenant are one contiguous
 -- range ordered by seq, so a filtered page is a range scan joined to events
 -- by rowid that stops at the page size. WITHOUT ROWID: the table is its own
