@@ -28,8 +28,8 @@ type NewKey struct {
 }
 
 // LogService is what the HTTP API and the CLI call; the ledger implements it.
-// Every method but Authenticate and Ready authorizes the principal in ctx
-// (WithPrincipal) and answers ENOTFOUND for a tenant it cannot see.
+// Every method but Authenticate, Ready and LogKeys authorizes the principal
+// in ctx (WithPrincipal) and answers ENOTFOUND for a tenant it cannot see.
 // A context without a principal is the local operator (CLI on the data
 // directory), who may do everything.
 type LogService interface {
@@ -56,4 +56,7 @@ type LogService interface {
 
 	// Ready reports whether the service can take requests.
 	Ready(ctx context.Context) error
+
+	// Integrity serves checkpoints, proofs, receipts and tiles (DESIGN §2).
+	Integrity
 }

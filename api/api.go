@@ -21,6 +21,26 @@ const (
 	PathHealthz      = "/healthz"
 	PathReadyz       = "/readyz"
 	PathMetrics      = "/metrics"
+
+	// Tamper evidence (DESIGN §2).
+	PathLogKey           = "/v1/log/key"
+	PathLogKeys          = "/v1/log/keys"
+	PathEventReceipt     = "/v1/tenants/{tenant}/events/{id}/receipt"
+	PathLogCheckpoint    = "/v1/tenants/{tenant}/log/checkpoint"
+	PathInclusionProof   = "/v1/tenants/{tenant}/log/proof/inclusion"
+	PathConsistencyProof = "/v1/tenants/{tenant}/log/proof/consistency"
+	// PathLogTile serves C2SP tlog-tiles hash tiles: with the checkpoint,
+	// /v1/tenants/{tenant}/log/ is a tlog-tiles prefix URL.
+	PathLogTile = "/v1/tenants/{tenant}/log/tile/{path...}"
+)
+
+// Media types of the tamper-evidence answers.
+const (
+	// ContentTypeText is the type of checkpoints (signed notes), receipts and
+	// verifier keys.
+	ContentTypeText = "text/plain; charset=utf-8"
+	// ContentTypeTile is the type of hash tiles.
+	ContentTypeTile = "application/octet-stream"
 )
 
 // ContentTypeProblem is the media type of error answers (RFC 9457).
@@ -41,6 +61,22 @@ type Rejection struct {
 
 // EventList answers GET .../events.
 type EventList = hashtrail.EventList
+
+// InclusionProof answers GET .../log/proof/inclusion; hashes are base64.
+type InclusionProof = hashtrail.InclusionProof
+
+// ConsistencyProof answers GET .../log/proof/consistency; hashes are base64.
+type ConsistencyProof = hashtrail.ConsistencyProof
+
+// EventWithProof answers GET /v1/tenants/{t}/events/{id}?proof=true: the
+// event's members, then the leaf (base64), the inclusion proof and the signed
+// checkpoint (C2SP tlog-checkpoint as a signed note) it is proved against.
+type EventWithProof struct {
+	*hashtrail.Event
+	Leaf       []byte                   `json:"leaf"`
+	Proof      hashtrail.InclusionProof `json:"proof"`
+	Checkpoint string                   `json:"checkpoint"`
+}
 
 // TenantList answers GET /v1/tenants.
 type TenantList struct {

@@ -152,14 +152,20 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p.notYet("proof")
-	p.notYet("wait")
+	proof := p.bool("proof")
+	wait := p.wait()
+	if wait > 0 && !proof {
+		p.fail("wait", "applies only with proof=true")
+	}
 	if err := p.err(); err != nil {
 		return err
 	}
 	id := r.PathValue("id")
 	if !hashtrail.ValidEventID(id) {
 		return hashtrail.Errorf(hashtrail.ENOTFOUND, "no event with that id")
+	}
+	if proof {
+		return s.eventProof(w, r, tenant, id, wait)
 	}
 	ev, err := s.svc.Event(r.Context(), tenant, id)
 	if err != nil {

@@ -47,6 +47,7 @@ type fakeService struct {
 	event  *hashtrail.Event
 	tenant *hashtrail.Tenant
 	keys   []*hashtrail.APIKey
+	integ  integrityAnswers // see log_test.go
 }
 
 var _ hashtrail.LogService = (*fakeService)(nil)

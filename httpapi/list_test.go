@@ -167,7 +167,7 @@ func TestGetEvent(t *testing.T) {
 	if c.args[0] != "acme" || c.args[1] != "e1" {
 		t.Errorf("args = %v", c.args)
 	}
-	p := decodeProblem(t, s.do(t, req{method: "GET", target: "/v1/tenants/acme/events/e1?proof=true&x=1"}), 400)
+	p := decodeProblem(t, s.do(t, req{method: "GET", target: "/v1/tenants/acme/events/e1?proof=maybe&x=1"}), 400)
 	if f := fieldSet(p); f["proof"] == "" || f["x"] == "" {
 		t.Errorf("errors = %+v", p.Errors)
 	}

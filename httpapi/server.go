@@ -91,6 +91,13 @@ func (s *Server) routes() {
 	s.authed("POST "+api.PathEvents, s.ingestInstallation)
 	s.authed("GET "+api.PathTenantEvents, s.listEvents)
 	s.authed("GET "+api.PathTenantEvent, s.getEvent)
+	s.authed("GET "+api.PathEventReceipt, s.eventReceipt)
+
+	// The tenant's log: checkpoint, proofs and tiles.
+	s.authed("GET "+api.PathLogCheckpoint, s.logCheckpoint)
+	s.authed("GET "+api.PathInclusionProof, s.inclusionProof)
+	s.authed("GET "+api.PathConsistencyProof, s.consistencyProof)
+	s.authed("GET "+api.PathLogTile, s.logTile)
 
 	// Tenants.
 	s.authed("GET "+api.PathTenants, s.listTenants)
@@ -108,6 +115,8 @@ func (s *Server) routes() {
 	s.authed("DELETE "+api.PathKey, s.revokeInstallationKey)
 
 	// Open: no credentials needed.
+	s.open("GET "+api.PathLogKey, s.logKey)
+	s.open("GET "+api.PathLogKeys, s.logKeys)
 	s.open("GET "+api.PathCatalog, s.catalog)
 	s.open("GET "+api.PathOpenAPI, s.openAPI)
 	s.open("GET "+api.PathHealthz, s.healthz)

@@ -45,6 +45,7 @@ func (l *Ledger) append(ctx context.Context, g *hashtrail.AppendGroup) error {
 // one store transaction, until the queue is closed and drained.
 func (l *Ledger) commitLoop() {
 	defer l.wg.Done()
+	defer close(l.committed)
 	var batch []*pending
 	for first := range l.queue {
 		batch = append(batch[:0], first)
@@ -88,6 +89,8 @@ func (l *Ledger) commit(batch []*pending, events int) {
 	if err != nil {
 		l.log.Error("commit failed", "events", events, "groups", len(groups), "err", err)
 		err = hashtrail.Errorf(hashtrail.EUNAVAILABLE, "the store could not commit; retry later")
+	} else {
+		l.markGrown(groups)
 	}
 	for _, p := range batch {
 		perr := err

@@ -6,6 +6,7 @@ package ledger
 
 import (
 	"context"
+	"crypto"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,23 @@ type Config struct {
 	// the store again; it bounds how long a revocation on another node takes
 	// to apply (default 2s).
 	KeyCacheTTL time.Duration
+
+	// Signer is the installation's checkpoint signing key (DESIGN §2), an
+	// Ed25519 key behind the crypto.Signer seam. Nil signs no checkpoints,
+	// as offline tools do; a server always has one.
+	Signer crypto.Signer
+	// RotateFrom is the previous signing key while the key is rotated: each
+	// tenant's first checkpoint whose latest one the new key has not signed
+	// is signed by both keys (the rotation checkpoint), later ones by Signer
+	// alone. Nil outside a rotation.
+	RotateFrom crypto.Signer
+	// ServerName names the installation: checkpoint origins are
+	// "<ServerName>/<tenant>" (see SetupLog). Required with Signer.
+	ServerName string
+	// CheckpointInterval is the least time between two signing rounds
+	// (default 1s): a log that keeps growing gets a checkpoint about this
+	// often, and an idle one none.
+	CheckpointInterval time.Duration
 }
 
 // Ledger implements hashtrail.LogService over a hashtrail.Store.
@@ -48,6 +66,9 @@ type Ledger struct {
 	closed bool
 	stop   chan struct{}
 	wg     sync.WaitGroup
+
+	sig       *signer       // nil without a signing key
+	committed chan struct{} // closed when the commit loop has drained the queue
 
 	metrics metrics
 }
@@ -71,26 +92,45 @@ func New(store hashtrail.Store, cfg Config) *Ledger {
 	if cfg.KeyCacheTTL <= 0 {
 		cfg.KeyCacheTTL = 2 * time.Second
 	}
+	if cfg.CheckpointInterval <= 0 {
+		cfg.CheckpointInterval = time.Second
+	}
 	l := &Ledger{
-		store:   store,
-		cfg:     cfg,
-		log:     cfg.Logger,
-		now:     cfg.Now,
-		queue:   make(chan *pending, 8192),
-		stop:    make(chan struct{}),
-		metrics: newMetrics(),
+		store:     store,
+		cfg:       cfg,
+		log:       cfg.Logger,
+		now:       cfg.Now,
+		queue:     make(chan *pending, 8192),
+		stop:      make(chan struct{}),
+		committed: make(chan struct{}),
+		metrics:   newMetrics(),
 	}
 	l.keys.entries = map[string]cachedKey{}
 	l.keys.used = map[string]time.Time{}
+	if cfg.Signer != nil {
+		sig, err := newSigner(cfg)
+		if err != nil {
+			// SetupLog checks the same before a server starts; a ledger
+			// that cannot sign still serves everything else.
+			l.log.Error("checkpoint signing is off", "err", err)
+		} else {
+			l.sig = sig
+		}
+	}
 	l.wg.Add(2)
 	go l.commitLoop()
 	go l.touchLoop()
+	if l.sig != nil {
+		l.wg.Add(1)
+		go l.signLoop()
+	}
 	return l
 }
 
-// Close stops taking new work, commits everything already queued, and stops
-// the background goroutines. Acknowledged events are durable before Close
-// returns; it does not close the store.
+// Close stops taking new work, commits everything already queued, signs a
+// checkpoint for what was committed, and stops the background goroutines.
+// Acknowledged events are durable before Close returns; it does not close
+// the store.
 func (l *Ledger) Close(ctx context.Context) error {
 	l.mu.Lock()
 	if !l.closed {

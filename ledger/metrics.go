@@ -7,6 +7,9 @@ type metrics struct {
 	rejected      prometheus.Counter
 	commitSeconds prometheus.Histogram
 	commitEvents  prometheus.Histogram
+	signed        prometheus.Counter
+	signErrors    prometheus.Counter
+	signSeconds   prometheus.Histogram
 }
 
 func newMetrics() metrics {
@@ -29,9 +32,22 @@ func newMetrics() metrics {
 			Help:    "Events per group commit (one store transaction and fsync).",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 9),
 		}),
+		signed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hashtrail_checkpoints_signed_total",
+			Help: "Checkpoints signed and kept (one per tenant and signing round in which its log grew).",
+		}),
+		signErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hashtrail_checkpoint_errors_total",
+			Help: "Checkpoints that could not be signed or kept (see the log).",
+		}),
+		signSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hashtrail_checkpoint_sign_seconds",
+			Help:    "Time to make one checkpoint: root hash from the stored tree, signature, and keeping it.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
+		}),
 	}
 }
 
 func (m metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.ingested, m.rejected, m.commitSeconds, m.commitEvents}
+	return []prometheus.Collector{m.ingested, m.rejected, m.commitSeconds, m.commitEvents, m.signed, m.signErrors, m.signSeconds}
 }

@@ -1,0 +1,211 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/merkle"
+)
+
+var _ hashtrail.Integrity = (*Ledger)(nil)
+
+// MaxProofWait bounds how long EventProof and Receipt wait for a checkpoint.
+const MaxProofWait = 30 * time.Second
+
+// readLog authorizes a read of tenant's log and checks the tenant exists.
+func (l *Ledger) readLog(ctx context.Context, tenant string) (hashtrail.LogStore, error) {
+	if err := l.authorize(hashtrail.PrincipalFrom(ctx), tenant, hashtrail.PermRead); err != nil {
+		return nil, err
+	}
+	ls, err := l.logStore()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := l.store.Tenant(ctx, tenant); err != nil {
+		return nil, err
+	}
+	return ls, nil
+}
+
+// latest returns tenant's latest checkpoint, or ENOTFOUND with a message
+// that says why.
+func latest(ctx context.Context, ls hashtrail.LogStore, tenant string) (*hashtrail.SignedCheckpoint, error) {
+	cp, err := ls.LatestCheckpoint(ctx, tenant)
+	if hashtrail.ErrorCode(err) == hashtrail.ENOTFOUND {
+		return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "no checkpoint of tenant %q was signed yet; retry in a second", tenant)
+	}
+	return cp, err
+}
+
+// Checkpoint returns the latest signed checkpoint of a tenant's log.
+func (l *Ledger) Checkpoint(ctx context.Context, tenant string) (*hashtrail.SignedCheckpoint, error) {
+	ls, err := l.readLog(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return latest(ctx, ls, tenant)
+}
+
+// InclusionProof proves that the event at seq is in the tenant's tree of
+// the given size, which must not exceed the latest checkpoint's; size 0
+// means the latest checkpoint's size.
+func (l *Ledger) InclusionProof(ctx context.Context, tenant string, seq, size int64) (*hashtrail.InclusionProof, error) {
+	ls, err := l.readLog(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := latest(ctx, ls, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if size == 0 {
+		size = cp.Size
+	}
+	if cp.Size == 0 {
+		return nil, emptyLog(tenant)
+	}
+	var fields []hashtrail.FieldError
+	if size < 1 || size > cp.Size {
+		fields = append(fields, hashtrail.FieldError{Field: "size", Message: fmt.Sprintf("must be from 1 to %d, the size of the latest checkpoint", cp.Size)})
+	}
+	if seq < 0 || seq >= max(size, 1) && len(fields) == 0 {
+		fields = append(fields, hashtrail.FieldError{Field: "seq", Message: fmt.Sprintf("must be from 0 to %d, below the tree size", max(size, 1)-1)})
+	}
+	if len(fields) > 0 {
+		return nil, hashtrail.InvalidFields(fields)
+	}
+	p, err := merkle.ProveRecord(size, seq, hashReader(ctx, ls, tenant))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: inclusion proof of %d in %d for %s: %w", seq, size, tenant, err)
+	}
+	return &hashtrail.InclusionProof{LeafIndex: seq, TreeSize: size, Hashes: hashBytes(p)}, nil
+}
+
+// ConsistencyProof proves that the tenant's tree of size from is a prefix of
+// the tree of size to, 1 <= from <= to <= the latest checkpoint's size; to 0
+// means the latest checkpoint's size.
+func (l *Ledger) ConsistencyProof(ctx context.Context, tenant string, from, to int64) (*hashtrail.ConsistencyProof, error) {
+	ls, err := l.readLog(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := latest(ctx, ls, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if cp.Size == 0 {
+		return nil, emptyLog(tenant)
+	}
+	if to == 0 {
+		to = cp.Size
+	}
+	var fields []hashtrail.FieldError
+	switch {
+	case to < 1 || to > cp.Size:
+		fields = append(fields, hashtrail.FieldError{Field: "to", Message: fmt.Sprintf("must be from 1 to %d, the size of the latest checkpoint", cp.Size)})
+	case from < 1 || from > to:
+		fields = append(fields, hashtrail.FieldError{Field: "from", Message: fmt.Sprintf("must be from 1 to %d (to); every tree extends the empty one, which needs no proof", to)})
+	}
+	if len(fields) > 0 {
+		return nil, hashtrail.InvalidFields(fields)
+	}
+	p, err := merkle.ProveTree(to, from, hashReader(ctx, ls, tenant))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: consistency proof from %d to %d for %s: %w", from, to, tenant, err)
+	}
+	return &hashtrail.ConsistencyProof{From: from, To: to, Hashes: hashBytes(p)}, nil
+}
+
+// EventProof returns an event with its leaf, an inclusion proof and the
+// latest checkpoint, which the proof is against. When no checkpoint covers
+// the event yet it waits up to wait (at most MaxProofWait) for one, and then
+// answers EUNAVAILABLE. It checks the proof before answering, so an event
+// whose stored body no longer matches its leaf hash is an internal error
+// (logged as such) rather than a proof that fails for the caller.
+func (l *Ledger) EventProof(ctx context.Context, tenant, id string, wait time.Duration) (*hashtrail.EventProof, error) {
+	ls, err := l.readLog(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := l.store.Event(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := l.waitCovering(ctx, ls, tenant, ev.Seq, min(wait, MaxProofWait))
+	if err != nil {
+		return nil, err
+	}
+	// The leaf as the answer shows it: the stored event with its personal
+	// values and commitments (DESIGN §2). Tenants have no personal-field
+	// policy yet, so every leaf used the default fields.
+	leaf, _, err := hashtrail.RebuildLeaf(ev, ev.PII, nil)
+	if err != nil {
+		l.log.Error("rebuilding a leaf failed", "tenant", tenant, "seq", ev.Seq, "err", err)
+		return nil, fmt.Errorf("ledger: the stored event %s/%d does not make a leaf: %w", tenant, ev.Seq, err)
+	}
+	p, err := merkle.ProveRecord(cp.Size, ev.Seq, hashReader(ctx, ls, tenant))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: inclusion proof of %d in %d for %s: %w", ev.Seq, cp.Size, tenant, err)
+	}
+	if err := merkle.CheckRecord(p, cp.Size, cp.Root, ev.Seq, merkle.LeafHash(leaf)); err != nil {
+		l.log.Error("an event does not match its log: tampering or corruption; run hashtrail verify", "tenant", tenant, "seq", ev.Seq, "checkpoint_size", cp.Size)
+		return nil, fmt.Errorf("ledger: event %s/%d does not match checkpoint %d: %w", tenant, ev.Seq, cp.Size, err)
+	}
+	return &hashtrail.EventProof{
+		Event:      ev,
+		Leaf:       leaf,
+		Proof:      hashtrail.InclusionProof{LeafIndex: ev.Seq, TreeSize: cp.Size, Hashes: hashBytes(p)},
+		Checkpoint: string(cp.Note),
+	}, nil
+}
+
+// waitCovering returns the latest checkpoint of tenant once it covers seq,
+// waiting up to wait for the signer to make one.
+func (l *Ledger) waitCovering(ctx context.Context, ls hashtrail.LogStore, tenant string, seq int64, wait time.Duration) (*hashtrail.SignedCheckpoint, error) {
+	var deadline <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		var round <-chan struct{}
+		if l.sig != nil {
+			round = l.sig.next() // before reading, so no round is missed
+		}
+		cp, err := ls.LatestCheckpoint(ctx, tenant)
+		if err == nil && cp.Size > seq {
+			return cp, nil
+		}
+		if err != nil && hashtrail.ErrorCode(err) != hashtrail.ENOTFOUND {
+			return nil, err
+		}
+		if l.sig == nil {
+			return nil, errNoSigning
+		}
+		if deadline == nil {
+			return nil, hashtrail.Errorf(hashtrail.EUNAVAILABLE, "no checkpoint covers this event yet; retry in a second, or pass wait=2s")
+		}
+		select {
+		case <-round:
+		case <-deadline:
+			deadline = nil // look once more, then give up
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func emptyLog(tenant string) error {
+	return hashtrail.Errorf(hashtrail.EINVALID, "the latest checkpoint of tenant %q is of its empty log; there is nothing to prove yet", tenant)
+}
+
+func hashBytes(p []merkle.Hash) [][]byte {
+	out := make([][]byte, len(p))
+	for i := range p {
+		out[i] = p[i][:]
+	}
+	return out
+}
