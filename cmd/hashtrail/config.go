@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashtrail/hashtrail/checkpoint"
+	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 )
@@ -39,6 +41,9 @@ type Config struct {
 	MaxQueuedEvents int           `yaml:"max-queued-events"`
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
 	Demo            bool          `yaml:"demo"`
+	SigningKey      string        `yaml:"signing-key"`
+	ServerName      string        `yaml:"server-name"`
+	RotateFrom      string        `yaml:"rotate-from"`
 }
 
 // defaultConfig returns the settings in force when nothing sets them.
@@ -75,10 +80,25 @@ var settings = []setting{
 	{"max-queued-events", "events waiting for a commit before ingest answers 503 (back-pressure)", func(c *Config) any { return &c.MaxQueuedEvents }},
 	{"shutdown-timeout", "how long a graceful shutdown waits for in-flight requests", func(c *Config) any { return &c.ShutdownTimeout }},
 	{"demo", "load sample events into the tenants acme, globex and initech on start (once)", func(c *Config) any { return &c.Demo }},
+	{"signing-key", "checkpoint signing key file (PEM PKCS #8 Ed25519), created with mode 0600 if missing; default <data>/signing-key.pem; $" + checkpoint.KeyEnv + " may hold the key itself instead", func(c *Config) any { return &c.SigningKey }},
+	{"server-name", "the installation's name in checkpoint origins (<server-name>/<tenant>), fixed on the first start; default hashtrail-<random>.local", func(c *Config) any { return &c.ServerName }},
+	{"rotate-from", "previous signing key file while rotating to a new signing-key (or \"lost\" to accept a new key without it)", func(c *Config) any { return &c.RotateFrom }},
 }
+
+// envOverrides names the variables of settings whose variable is not the
+// rule's: HASHTRAIL_SIGNING_KEY holds the key itself (checkpoint.KeyEnv), so
+// the key file's variable is HASHTRAIL_SIGNING_KEY_FILE.
+var envOverrides = map[string]string{"signing-key": "HASHTRAIL_SIGNING_KEY_FILE"}
+
+// rotateLost is the rotate-from value that accepts a new signing key whose
+// predecessor is lost.
+const rotateLost = "lost"
 
 // envName returns the environment variable of the setting called name.
 func envName(name string) string {
+	if v, ok := envOverrides[name]; ok {
+		return v
+	}
 	return "HASHTRAIL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
@@ -264,6 +284,12 @@ func (c *Config) validate() error {
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be a positive duration such as 30s")
 	}
+	if c.ServerName != "" && !ledger.ValidServerName(c.ServerName) {
+		bad("server-name", "%q must be a host name such as audit.example.com, optionally with path segments (audit.example.com/logs)", c.ServerName)
+	}
+	if c.RotateFrom != "" && c.RotateFrom != rotateLost && filepath.Clean(c.RotateFrom) == filepath.Clean(c.signingKeyPath()) {
+		bad("rotate-from", "names the signing key itself; point signing-key at the new key and rotate-from at the previous one")
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
 	}
@@ -296,6 +322,18 @@ func (c *Config) storePath() (string, error) {
 	}
 	return "", fmt.Errorf("%q is not a store URL this build knows; use sqlite:///path/to/file.db or leave it empty", s)
 }
+
+// signingKeyPath returns the signing key file: signing-key, or
+// <data>/signing-key.pem.
+func (c *Config) signingKeyPath() string {
+	if c.SigningKey != "" {
+		return c.SigningKey
+	}
+	return filepath.Join(c.Data, signingKeyFile)
+}
+
+// signingKeyFile is the default signing key file in the data directory.
+const signingKeyFile = "signing-key.pem"
 
 // trustedPrefixes parses the trusted-proxies setting; a bare address is a
 // single-host prefix.

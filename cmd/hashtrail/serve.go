@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/checkpoint"
 	"github.com/hashtrail/hashtrail/httpapi"
 	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/hashtrail/hashtrail/store/sqlite"
@@ -176,16 +179,62 @@ func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (*sqlite.Sto
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating the store's directory: %w", err)
 	}
+	key, old, err := loadSigningKeys(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
 	st, err := sqlite.Open(ctx, path, sqlite.Config{Logger: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the store %s: %w", path, err)
 	}
+	id, err := ledger.SetupLog(ctx, st, ledger.LogSetup{
+		ServerName: cfg.ServerName, Signer: key, RotateFrom: old, AcceptNewKey: cfg.RotateFrom == rotateLost,
+	})
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("the checkpoint signing key or server name: %w", err)
+	}
+	if id.Added && len(id.Keys) > 1 {
+		log.Warn("a new checkpoint signing key is in use; every key ever used stays listed at /v1/log/keys", "key", id.Current, "keys", len(id.Keys), "rotated_from_a_known_key", old != nil)
+	}
+	log.Info("checkpoints", "server_name", id.ServerName, "verifier_key", id.Current)
 	led := ledger.New(st, ledger.Config{
 		Logger:            log,
 		AutoCreateTenants: !cfg.NoAutoTenants,
 		MaxQueuedEvents:   cfg.MaxQueuedEvents,
+		Signer:            key,
+		RotateFrom:        old,
+		ServerName:        id.ServerName,
 	})
 	return st, led, nil
+}
+
+// loadSigningKeys loads the checkpoint signing key: from $HASHTRAIL_SIGNING_KEY
+// if set, else from the signing-key file, which is created (mode 0600) on
+// the first start. During a rotation it also loads the previous key from the
+// rotate-from file. The keys never go into the database.
+func loadSigningKeys(cfg *Config, log *slog.Logger) (key, old crypto.Signer, err error) {
+	path := cfg.signingKeyPath()
+	k, created, err := checkpoint.LoadOrCreateKey(os.Getenv, path, rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the checkpoint signing key: %w", err)
+	}
+	switch {
+	case created:
+		log.Info("created a checkpoint signing key; back it up: checkpoints signed with it verify only with its public key", "path", path)
+	case os.Getenv(checkpoint.KeyEnv) == "":
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			log.Warn("the signing key file is accessible to other users; chmod 600 it", "path", path, "mode", fi.Mode().Perm().String())
+		}
+	}
+	if cfg.RotateFrom != "" && cfg.RotateFrom != rotateLost {
+		o, err := checkpoint.ReadKeyFile(cfg.RotateFrom)
+		if err != nil {
+			return nil, nil, fmt.Errorf("the previous signing key (rotate-from): %w", err)
+		}
+		old = o
+	}
+	return k, old, nil
 }
 
 // closeEngine closes the ledger, which commits everything already queued
