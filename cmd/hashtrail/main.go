@@ -43,6 +43,7 @@ func newRootCmd() *cobra.Command {
 		newEventsCmd(),
 		newTailCmd(),
 		newBenchCmd(),
+		newVerifyCmd(),
 	)
 	return root
 }
