@@ -1,13 +1,18 @@
 package ledger_test
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/checkpoint"
 	"github.com/hashtrail/hashtrail/ledger"
+	"github.com/hashtrail/hashtrail/merkle"
 )
 
 // BenchmarkIngest measures the engine and the SQLite store together, without
@@ -42,4 +47,96 @@ func BenchmarkIngest(b *testing.B) {
 	})
 	n = int64(b.N) * 100
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkInclusionProofInMemory10M measures making an inclusion proof in
+// a tree of 10 million leaves held in memory (merkle.Tree as the hash
+// reader): the proof's own cost, without a store. It reports the p50 and
+// p99 of single proofs at random leaves.
+func BenchmarkInclusionProofInMemory10M(b *testing.B) {
+	const n = 10_000_000
+	var tree merkle.Tree
+	var leaf [8]byte
+	for i := range int64(n) {
+		binary.BigEndian.PutUint64(leaf[:], uint64(i))
+		tree.AppendLeaf(leaf[:])
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		seq := r.Int64N(n)
+		start := time.Now()
+		if _, err := merkle.ProveRecord(n, seq, &tree); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	reportPercentiles(b, lat)
+}
+
+// BenchmarkInclusionProofSQLite measures Ledger.InclusionProof end to end
+// below HTTP (authorization, tenant and checkpoint lookups, and about
+// log₂(n) stored hashes read from SQLite) in a log of 100,000 events.
+func BenchmarkInclusionProofSQLite(b *testing.B) {
+	const n = 100_000
+	l, st := MustOpenLog(b, ledger.Config{AutoCreateTenants: true, CheckpointInterval: 10 * time.Millisecond})
+	ctx := as(b.Context(), hashtrail.AllTenants, hashtrail.RoleAdmin)
+	for i := 0; i < n; i += 1000 {
+		events(b, ctx, l, "acme", i, 1000)
+	}
+	waitCheckpoint(b, st, "acme", n)
+	r := rand.New(rand.NewPCG(1, 2))
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		seq := r.Int64N(n)
+		start := time.Now()
+		if _, err := l.InclusionProof(ctx, "acme", seq, 0); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	reportPercentiles(b, lat)
+}
+
+// BenchmarkCheckpointSign measures the parts of one checkpoint: signing the
+// note (Ed25519, verified before use), and the root hash of a log of
+// 100,000 events from its stored hashes in SQLite.
+func BenchmarkCheckpointSign(b *testing.B) {
+	key := testKey("bench")
+	root := merkle.EmptyRoot
+	b.Run("sign", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := checkpoint.Sign(checkpoint.Checkpoint{Origin: testServerName + "/acme", Size: 12345678, Root: root}, key); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("root-100k-sqlite", func(b *testing.B) {
+		const n = 100_000
+		l, st := MustOpenLog(b, ledger.Config{AutoCreateTenants: true, CheckpointInterval: time.Hour})
+		ctx := as(b.Context(), hashtrail.AllTenants, hashtrail.RoleAdmin)
+		for i := 0; i < n; i += 1000 {
+			events(b, ctx, l, "acme", i, 1000)
+		}
+		b.ResetTimer()
+		for b.Loop() {
+			if _, err := merkle.TreeHash(n, merkle.HashReaderFunc(func(ix []int64) ([]merkle.Hash, error) {
+				return st.ReadHashes(b.Context(), "acme", ix)
+			})); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// reportPercentiles reports the p50 and p99 of lat in microseconds.
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
 }

@@ -14,29 +14,26 @@ var _ hashtrail.Integrity = (*Ledger)(nil)
 // MaxProofWait bounds how long EventProof and Receipt wait for a checkpoint.
 const MaxProofWait = 30 * time.Second
 
-// readLog authorizes a read of tenant's log and checks the tenant exists.
+// readLog authorizes a read of tenant's log.
 func (l *Ledger) readLog(ctx context.Context, tenant string) (hashtrail.LogStore, error) {
 	if err := l.authorize(hashtrail.PrincipalFrom(ctx), tenant, hashtrail.PermRead); err != nil {
 		return nil, err
 	}
-	ls, err := l.logStore()
-	if err != nil {
-		return nil, err
+	return l.logStore()
+}
+
+// latest returns tenant's latest checkpoint, or ENOTFOUND for an unknown
+// tenant or one whose log has no checkpoint yet. (A checkpoint implies the
+// tenant, so the tenant is looked up only when there is none.)
+func (l *Ledger) latest(ctx context.Context, ls hashtrail.LogStore, tenant string) (*hashtrail.SignedCheckpoint, error) {
+	cp, err := ls.LatestCheckpoint(ctx, tenant)
+	if hashtrail.ErrorCode(err) != hashtrail.ENOTFOUND {
+		return cp, err
 	}
 	if _, err := l.store.Tenant(ctx, tenant); err != nil {
 		return nil, err
 	}
-	return ls, nil
-}
-
-// latest returns tenant's latest checkpoint, or ENOTFOUND with a message
-// that says why.
-func latest(ctx context.Context, ls hashtrail.LogStore, tenant string) (*hashtrail.SignedCheckpoint, error) {
-	cp, err := ls.LatestCheckpoint(ctx, tenant)
-	if hashtrail.ErrorCode(err) == hashtrail.ENOTFOUND {
-		return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "no checkpoint of tenant %q was signed yet; retry in a second", tenant)
-	}
-	return cp, err
+	return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "no checkpoint of tenant %q was signed yet; retry in a second", tenant)
 }
 
 // Checkpoint returns the latest signed checkpoint of a tenant's log.
@@ -45,7 +42,7 @@ func (l *Ledger) Checkpoint(ctx context.Context, tenant string) (*hashtrail.Sign
 	if err != nil {
 		return nil, err
 	}
-	return latest(ctx, ls, tenant)
+	return l.latest(ctx, ls, tenant)
 }
 
 // InclusionProof proves that the event at seq is in the tenant's tree of
@@ -56,7 +53,7 @@ func (l *Ledger) InclusionProof(ctx context.Context, tenant string, seq, size in
 	if err != nil {
 		return nil, err
 	}
-	cp, err := latest(ctx, ls, tenant)
+	cp, err := l.latest(ctx, ls, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +88,7 @@ func (l *Ledger) ConsistencyProof(ctx context.Context, tenant string, from, to i
 	if err != nil {
 		return nil, err
 	}
-	cp, err := latest(ctx, ls, tenant)
+	cp, err := l.latest(ctx, ls, tenant)
 	if err != nil {
 		return nil, err
 	}

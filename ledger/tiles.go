@@ -42,7 +42,7 @@ func (l *Ledger) Tile(ctx context.Context, tenant, path string) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	cp, err := latest(ctx, ls, tenant)
+	cp, err := l.latest(ctx, ls, tenant)
 	if err != nil {
 		return nil, err
 	}
