@@ -183,7 +183,7 @@ func (l *Ledger) waitCovering(ctx context.Context, ls hashtrail.LogStore, tenant
 			return nil, errNoSigning
 		}
 		if deadline == nil {
-			return nil, hashtrail.Errorf(hashtrail.EUNAVAILABLE, "no checkpoint covers this event yet; retry in a second, or pass wait=2s")
+			return nil, retryLater{hashtrail.Errorf(hashtrail.EUNAVAILABLE, "no checkpoint covers this event yet; retry in a second, or pass wait=2s"), l.cfg.CheckpointInterval}
 		}
 		select {
 		case <-round:
@@ -194,6 +194,17 @@ func (l *Ledger) waitCovering(ctx context.Context, ls hashtrail.LogStore, tenant
 		}
 	}
 }
+
+// retryLater is an expected failure that says when to retry (the HTTP API
+// answers it with Retry-After).
+type retryLater struct {
+	err   *hashtrail.Error
+	after time.Duration
+}
+
+func (e retryLater) Error() string             { return e.err.Error() }
+func (e retryLater) Unwrap() error             { return e.err }
+func (e retryLater) RetryAfter() time.Duration { return e.after }
 
 func emptyLog(tenant string) error {
 	return hashtrail.Errorf(hashtrail.EINVALID, "the latest checkpoint of tenant %q is of its empty log; there is nothing to prove yet", tenant)
