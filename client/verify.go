@@ -150,8 +150,8 @@ func (r *Report) Summary() string {
 	if r.Complete {
 		how = "rebuilt into the whole tree"
 	}
-	fmt.Fprintf(&b, "tenant %s: %d events checked (%s), %d checkpoints signed by the log key, latest size %d root %s",
-		r.Tenant, r.Entries, how, r.Checkpoints, r.Size, r.Root)
+	fmt.Fprintf(&b, "tenant %s: %s checked (%s), %s signed by the log key, latest size %d root %s",
+		r.Tenant, plural(r.Entries, "event"), how, plural(int64(r.Checkpoints), "checkpoint"), r.Size, r.Root)
 	if r.StoredHashes > 0 {
 		fmt.Fprintf(&b, ", %d stored tree hashes match", r.StoredHashes)
 	}
@@ -169,6 +169,14 @@ func (r *Report) Summary() string {
 		fmt.Fprintf(&b, "; %d newer events not yet in a checkpoint", r.Unsigned)
 	}
 	return b.String()
+}
+
+// plural returns "1 thing" or "n things".
+func plural(n int64, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // Verify checks the log src holds. It returns a Report whose Failure is the

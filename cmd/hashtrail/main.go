@@ -44,6 +44,7 @@ func newRootCmd() *cobra.Command {
 		newTailCmd(),
 		newBenchCmd(),
 		newVerifyCmd(),
+		newExportCmd(),
 	)
 	return root
 }

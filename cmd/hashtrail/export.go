@@ -1,0 +1,382 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/checkpoint"
+	"github.com/hashtrail/hashtrail/client"
+	"github.com/hashtrail/hashtrail/ledger"
+	"github.com/hashtrail/hashtrail/merkle"
+	"github.com/spf13/cobra"
+)
+
+// newExportCmd builds `hashtrail export`.
+func newExportCmd() *cobra.Command {
+	var (
+		ff             filterFlags
+		format         string
+		output         string
+		personalFields []string
+	)
+	cmd := &cobra.Command{
+		Use:   "export --tenant T --format bundle|jsonl [filters] [-o FILE]",
+		Short: "Export a tenant's events, or an evidence bundle for offline verification",
+		Long: `Export the events of a tenant that match the filters, oldest first.
+
+  --format jsonl   one event per line, as the API answers it.
+  --format bundle  an evidence bundle (docs/integrity.md): the events with
+                   their leaves and inclusion proofs against the latest signed
+                   checkpoint, the checkpoint and the log keys, and the
+                   system.subject_erased events that cover erased personal
+                   values among them. 'hashtrail verify --bundle FILE
+                   --log-key KEY' checks it with no access to the server.
+                   Events newer than the checkpoint are left out.
+
+Reaches Hashtrail offline on the data directory (--data) or through a running
+server (--url and --api-key).`,
+		Example: `  hashtrail export --data ./hashtrail-data --tenant acme --format bundle -o acme.bundle.json
+  hashtrail export --url https://audit.example.com --api-key $KEY --tenant acme --format bundle --actor user:42 --since 2026-01-01 -o user42.json`,
+		Args: cobra.NoArgs,
+	}
+	rf := addRemoteFlags(cmd)
+	ff.add(cmd)
+	f := cmd.Flags()
+	f.StringVar(&format, "format", "jsonl", "jsonl or bundle")
+	f.StringVarP(&output, "output", "o", "-", "write to this file instead of standard output")
+	f.StringSliceVar(&personalFields, "personal-fields", nil, "the tenant's personal change fields, if not the default email,name,phone,address,ip")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		q, err := ff.query(time.Now())
+		if err != nil {
+			return readable(err)
+		}
+		q.Order = hashtrail.OrderAsc
+		q.Limit = hashtrail.MaxLimit
+		if format != "jsonl" && format != "bundle" {
+			return readable(invalidFlag("--format", "must be jsonl or bundle (csv, ocsf, cef and ecs come with the export package)"))
+		}
+		var pf []string
+		if cmd.Flags().Changed("personal-fields") {
+			pf = append([]string{}, personalFields...)
+		}
+		src, done, err := openExportSource(cmd, rf, q.Tenant)
+		if err != nil {
+			return readable(err)
+		}
+		defer done()
+		w, closeOut, err := createOutput(cmd, output)
+		if err != nil {
+			return err
+		}
+		if format == "jsonl" {
+			err = exportJSONL(cmd.Context(), src, q, w)
+		} else {
+			var n, left int
+			n, left, err = exportBundle(cmd.Context(), src, q, pf, describeFilters(cmd), w)
+			if err == nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "bundle: %d entries", n)
+				if left > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "; %d newer events left out (not yet in a signed checkpoint)", left)
+				}
+				fmt.Fprintln(cmd.ErrOrStderr())
+			}
+		}
+		if cerr := closeOut(); err == nil {
+			err = cerr
+		}
+		return readable(err)
+	}
+	return cmd
+}
+
+// createOutput opens the output file ("-" is standard output). The file
+// is written to a temporary name and renamed on success.
+func createOutput(cmd *cobra.Command, path string) (io.Writer, func() error, error) {
+	if path == "-" || path == "" {
+		return cmd.OutOrStdout(), func() error { return nil }, nil
+	}
+	f, err := os.Create(path + ".partial")
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() error {
+		err := f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(path+".partial", path)
+		} else {
+			os.Remove(path + ".partial")
+		}
+		return err
+	}, nil
+}
+
+// describeFilters lists the filter flags given, as URL query parameters,
+// for the bundle's "query" member.
+func describeFilters(cmd *cobra.Command) string {
+	v := url.Values{}
+	for _, name := range []string{"action", "category", "severity", "outcome", "actor", "target", "ip", "since", "until"} {
+		if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
+			v.Set(name, strings.Trim(fl.Value.String(), "[]"))
+		}
+	}
+	return v.Encode()
+}
+
+// exportSource is what an export reads: a data directory or a server.
+type exportSource interface {
+	// events returns one page of q (asc order, from q.AfterSeq).
+	events(ctx context.Context, q *hashtrail.Query) ([]*hashtrail.Event, error)
+	// checkpoint returns the latest signed checkpoint.
+	checkpoint(ctx context.Context, tenant string) ([]byte, error)
+	inclusion(ctx context.Context, tenant string, seq, size int64) ([]merkle.Hash, error)
+	// logKeys returns the log verifier keys the installation lists.
+	logKeys(ctx context.Context) ([]string, error)
+}
+
+// openExportSource opens the data directory or reaches the server, as the
+// flags and environment say (see remoteFlags.open).
+func openExportSource(cmd *cobra.Command, rf *remoteFlags, tenant string) (exportSource, func(), error) {
+	flags := cmd.Flags()
+	offline := flags.Changed("data") || flags.Changed("store") || flags.Changed("config")
+	if offline && flags.Changed("url") {
+		return nil, nil, errors.New("pass either --data, --store or --config (offline) or --url (through the API), not both")
+	}
+	base := rf.url
+	if !flags.Changed("url") {
+		base = os.Getenv(envURL)
+	}
+	if !offline && base != "" {
+		key := rf.apiKey
+		if !flags.Changed("api-key") {
+			key = os.Getenv(envAPIKey)
+		}
+		svc, err := newHTTPService(base, key)
+		if err != nil {
+			return nil, nil, err
+		}
+		get, err := httpGetter(base, key)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &apiExport{svc: svc, api: &client.APISource{Get: get, TenantID: tenant}}, func() {}, nil
+	}
+	cfg, err := rf.config.load(os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	path, err := cfg.storePath()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStoreOffline(cmd.Context(), path, cmd.ErrOrStderr())
+	if err != nil {
+		return nil, nil, err
+	}
+	ls, ok := any(st).(hashtrail.LogStore)
+	if !ok {
+		st.Close()
+		return nil, nil, errors.New("this store keeps no Merkle tree (hashtrail.LogStore)")
+	}
+	return &storeExport{st: st, ls: ls, settings: st}, func() { st.Close() }, nil
+}
+
+// storeExport reads a data directory.
+type storeExport struct {
+	st       offlineStore
+	ls       hashtrail.LogStore
+	settings hashtrail.SettingStore
+}
+
+func (s *storeExport) events(ctx context.Context, q *hashtrail.Query) ([]*hashtrail.Event, error) {
+	return s.st.Events(ctx, q)
+}
+
+func (s *storeExport) checkpoint(ctx context.Context, tenant string) ([]byte, error) {
+	cp, err := s.ls.LatestCheckpoint(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return cp.Note, nil
+}
+
+func (s *storeExport) inclusion(ctx context.Context, tenant string, seq, size int64) ([]merkle.Hash, error) {
+	return merkle.ProveRecord(size, seq, merkle.HashReaderFunc(func(idx []int64) ([]merkle.Hash, error) {
+		return s.ls.ReadHashes(ctx, tenant, idx)
+	}))
+}
+
+func (s *storeExport) logKeys(ctx context.Context) ([]string, error) {
+	return ledger.LogKeyList(ctx, s.settings)
+}
+
+// apiExport reads a running server.
+type apiExport struct {
+	svc *httpService
+	api *client.APISource
+}
+
+func (a *apiExport) events(ctx context.Context, q *hashtrail.Query) ([]*hashtrail.Event, error) {
+	list, err := a.svc.Events(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return list.Events, nil
+}
+
+func (a *apiExport) checkpoint(ctx context.Context, _ string) ([]byte, error) {
+	return a.api.Checkpoint(ctx)
+}
+
+func (a *apiExport) inclusion(ctx context.Context, _ string, seq, size int64) ([]merkle.Hash, error) {
+	return a.api.InclusionProof(ctx, seq, size)
+}
+
+func (a *apiExport) logKeys(ctx context.Context) ([]string, error) { return a.api.LogKeys(ctx) }
+
+// eachEvent calls fn for every event of q in seq order, page by page.
+func eachEvent(ctx context.Context, src exportSource, q *hashtrail.Query, fn func(*hashtrail.Event) error) error {
+	cp := *q
+	q = &cp
+	for {
+		page, err := src.events(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, e := range page {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(page) < q.Limit {
+			return nil
+		}
+		last := page[len(page)-1].Seq
+		q.AfterSeq = &last
+	}
+}
+
+// exportJSONL writes the events of q as JSON Lines.
+func exportJSONL(ctx context.Context, src exportSource, q *hashtrail.Query, w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return eachEvent(ctx, src, q, func(e *hashtrail.Event) error { return enc.Encode(e) })
+}
+
+// exportBundle writes an evidence bundle of the events of q, proved against
+// the latest checkpoint. It returns the number of entries written and of
+// events left out because no checkpoint covers them yet.
+func exportBundle(ctx context.Context, src exportSource, q *hashtrail.Query, personalFields []string, query string, w io.Writer) (n, left int, err error) {
+	note, err := src.checkpoint(ctx, q.Tenant)
+	if err != nil {
+		return 0, 0, fmt.Errorf("the latest checkpoint of %s: %w", q.Tenant, err)
+	}
+	text, _, _ := bytes.Cut(note, []byte("\n\n"))
+	cp, err := checkpoint.Parse(append(text, '\n'))
+	if err != nil {
+		return 0, 0, err
+	}
+	keys, err := src.logKeys(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("the log keys: %w", err)
+	}
+	// The announcements of erasures below the checkpoint, by role.
+	announcers := map[client.ErasedRole]*hashtrail.Event{}
+	aq := &hashtrail.Query{Tenant: q.Tenant, Actions: []string{client.ActionSubjectErased}, Order: hashtrail.OrderAsc, Limit: hashtrail.MaxLimit}
+	err = eachEvent(ctx, src, aq, func(e *hashtrail.Event) error {
+		if e.Seq >= cp.Size {
+			return nil
+		}
+		if m, err := client.ParseSubjectErased(e); err == nil {
+			for _, r := range m.Roles {
+				if announcers[r] == nil {
+					announcers[r] = e
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("the erasure announcements: %w", err)
+	}
+	bw, err := client.NewBundleWriter(w, &client.Bundle{
+		CreatedAt: hashtrail.NewTime(time.Now()), Tenant: q.Tenant, Origin: cp.Origin, LogKeys: keys,
+		PersonalFields: personalFields, Query: query, Checkpoint: string(note),
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	var pending []*hashtrail.Event // announcements needed, not yet written
+	written := map[int64]bool{}
+	add := func(e *hashtrail.Event) error {
+		if written[e.Seq] {
+			return nil
+		}
+		written[e.Seq] = true
+		leaf, _, err := hashtrail.RebuildLeaf(e, e.PII, personalFields)
+		if err != nil {
+			return fmt.Errorf("event %s (seq %d) cannot be rebuilt into its leaf: %w", e.ID, e.Seq, err)
+		}
+		lh := merkle.LeafHash(leaf)
+		proof, err := src.inclusion(ctx, q.Tenant, e.Seq, cp.Size)
+		if err != nil {
+			return fmt.Errorf("the inclusion proof of seq %d: %w", e.Seq, err)
+		}
+		be := &client.BundleEntry{Seq: e.Seq, Event: e, Leaf: leaf, LeafHash: hex.EncodeToString(lh[:]),
+			Proof: hashtrail.InclusionProof{LeafIndex: e.Seq, TreeSize: cp.Size, Hashes: make([][]byte, len(proof))}}
+		for i, h := range proof {
+			be.Proof.Hashes[i] = h[:]
+		}
+		return bw.Add(be)
+	}
+	flush := func(before int64) error {
+		slices.SortFunc(pending, func(a, b *hashtrail.Event) int { return int(a.Seq - b.Seq) })
+		for len(pending) > 0 && pending[0].Seq < before {
+			if err := add(pending[0]); err != nil {
+				return err
+			}
+			pending = pending[1:]
+		}
+		return nil
+	}
+	err = eachEvent(ctx, src, q, func(e *hashtrail.Event) error {
+		if e.Seq >= cp.Size {
+			left++
+			return nil
+		}
+		if err := flush(e.Seq); err != nil {
+			return err
+		}
+		if err := add(e); err != nil {
+			return err
+		}
+		for role, c := range e.PII {
+			if c.Erased || c.Salt == nil {
+				if a := announcers[client.ErasedRole{Seq: e.Seq, Role: role}]; a != nil && !written[a.Seq] && !slices.Contains(pending, a) {
+					pending = append(pending, a)
+				}
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush(cp.Size)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	return bw.Len(), left, bw.Close()
+}
