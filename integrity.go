@@ -52,20 +52,28 @@ type SignedCheckpoint struct {
 // LogStore keeps each tenant's Merkle tree (the RFC 6962 stored hashes of
 // golang.org/x/mod/sumdb/tlog, indexed by merkle.StoredHashIndex) and the
 // checkpoints published for it. The tree hashes of an event are written by
-// Append in the event's own transaction.
+// Append in the event's own transaction, so a log of size n has exactly the
+// stored hashes 0 .. merkle.StoredHashCount(n)-1, and the one at
+// merkle.StoredHashIndex(0, seq) is the event's leaf hash. Every method is
+// safe for concurrent use; reads see one consistent state of the log.
 type LogStore interface {
 	// ReadHashes returns the stored hashes of tenant's tree at the given
-	// stored-hash indexes, in the same order; ENOTFOUND if one is missing.
+	// stored-hash indexes (any order, repeats allowed), in the same order;
+	// ENOTFOUND if the tenant is unknown or one is missing.
 	ReadHashes(ctx context.Context, tenant string, indexes []int64) ([]merkle.Hash, error)
-	// AddCheckpoint keeps a published checkpoint. Adding the same size twice
-	// with the same root is a no-op; with another root it is ECONFLICT.
+	// AddCheckpoint keeps a published checkpoint, setting CreatedAt if zero.
+	// Adding the same size twice with the same root is a no-op (the first
+	// note stays); with another root it is ECONFLICT. ENOTFOUND for an
+	// unknown tenant; EINVALID for a size below 0 or above the log's size, or
+	// an empty note.
 	AddCheckpoint(ctx context.Context, cp *SignedCheckpoint) error
 	// LatestCheckpoint returns the largest checkpoint of tenant, or ENOTFOUND.
 	LatestCheckpoint(ctx context.Context, tenant string) (*SignedCheckpoint, error)
 	// CheckpointCovering returns the smallest checkpoint of tenant whose size
 	// is greater than seq, or ENOTFOUND if none covers it yet.
 	CheckpointCovering(ctx context.Context, tenant string, seq int64) (*SignedCheckpoint, error)
-	// Checkpoints returns every checkpoint of tenant, smallest first.
+	// Checkpoints returns every checkpoint of tenant, smallest first (empty,
+	// not nil, when there is none); ENOTFOUND for an unknown tenant.
 	Checkpoints(ctx context.Context, tenant string) ([]*SignedCheckpoint, error)
 }
 

@@ -5,7 +5,8 @@ import "context"
 // Entry is one event to append.
 type Entry struct {
 	// Event is validated, has its defaults, ID, Tenant, ReceivedAt and KeyID
-	// set. The store sets Seq (and LeafHash once integrated).
+	// set. The store sets Seq and, sealing the entry (Seal), LeafHash; any
+	// LeafHash the caller set is replaced.
 	Event *Event
 	// ContentHash identifies the event as submitted, for idempotency.
 	ContentHash []byte
@@ -28,7 +29,8 @@ type AppendGroup struct {
 	CreateTenants bool
 	// Err is set by the store when the group failed as a whole and nothing of
 	// it was written: ECONFLICT when an id exists with other content,
-	// ENOTFOUND when a tenant is missing and CreateTenants is false.
+	// ENOTFOUND when a tenant is missing and CreateTenants is false, EINVALID
+	// when an event cannot be sealed (it lacks a field the leaf needs).
 	Err error
 }
 
@@ -38,14 +40,24 @@ type EventStore interface {
 	// transaction is durable (fsynced). Groups are applied in order, so a
 	// later group sees the events of an earlier one; each group succeeds or
 	// fails whole (see AppendGroup.Err) without affecting the others. Each new
-	// event gets the next seq of its tenant's log, so seq is gapless. A non-nil
-	// error means that nothing at all was written. Append is safe for
-	// concurrent use, though the engine calls it from one goroutine.
+	// event gets the next seq of its tenant's log, so seq is gapless, and is
+	// sealed (Entry.Seal) once its seq is known: in the same transaction the
+	// store keeps the event without its personal values, the values by role
+	// with their salts and commitments (erasable), the leaf hash, and the
+	// stored hashes the leaf adds to its tenant's Merkle tree (LogStore). A
+	// replay returns the original's LeafHash. A non-nil error means that
+	// nothing at all was written. Append is safe for concurrent use, though
+	// the engine calls it from one goroutine.
 	Append(ctx context.Context, groups []*AppendGroup) error
 	// Events returns at most q.Limit events of q.Tenant that match q, in
-	// q.Order by seq.
+	// q.Order by seq. Events come as Event describes them: personal values
+	// put back where they were, and PII holding each role's commitment with
+	// its salt, or with Erased once the role's values were erased, so that
+	// RebuildLeaf(e, e.PII, personalFields) gives the leaf whose hash is
+	// e.LeafHash.
 	Events(ctx context.Context, q *Query) ([]*Event, error)
-	// Event returns the event of tenant with the given id, or ENOTFOUND.
+	// Event returns the event of tenant with the given id, as Events does,
+	// or ENOTFOUND.
 	Event(ctx context.Context, tenant, id string) (*Event, error)
 }
 
@@ -89,6 +101,9 @@ type SettingStore interface {
 	// InitSetting stores value under name unless a value exists, and returns
 	// the value in force: the first writer wins, forever.
 	InitSetting(ctx context.Context, name, value string) (string, error)
+	// SetSetting stores value under name, replacing any value (for settings
+	// that may change, unlike those kept with InitSetting).
+	SetSetting(ctx context.Context, name, value string) error
 }
 
 // Store is everything the engine needs kept. Implementations must pass
@@ -98,6 +113,7 @@ type Store interface {
 	TenantStore
 	KeyStore
 	SettingStore
+	LogStore
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Size returns the store's size on disk in bytes, for metrics.

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/merkle"
 )
 
 // Append writes the groups in one transaction and returns once it is
@@ -18,10 +20,15 @@ import (
 //  1. prefetch: the heads of every tenant named and the stored events with
 //     any of the ids named, with a handful of IN queries;
 //  2. sequence: in memory, each group in order is checked whole (a missing
-//     tenant, an id reused with other content) and, if it passes, its new
-//     events get the next seqs of their tenants;
-//  3. write: the new tenants, the log heads, the events and their targets
-//     with multi-row INSERTs, then one COMMIT (one fsync).
+//     tenant, an id reused with other content, an event that cannot be
+//     sealed) and, if it passes, its new events get the next seqs of their
+//     tenants, are sealed (hashtrail.Entry.Seal: leaf, leaf hash, personal
+//     values by role) and added to their tenant's tree, whose right edge
+//     comes from Store.edges or, once per tenant, from tree_hashes;
+//  3. write: the new tenants, the log heads, the events (without their
+//     personal values), their targets, their personal values (event_pii)
+//     and their tree hashes with multi-row INSERTs, then one COMMIT (one
+//     fsync). Only then do the new right edges replace the cached ones.
 func (s *Store) Append(ctx context.Context, groups []*hashtrail.AppendGroup) error {
 	for _, g := range groups {
 		g.Err = nil
@@ -38,7 +45,8 @@ func (s *Store) Append(ctx context.Context, groups []*hashtrail.AppendGroup) err
 	if err != nil {
 		return err
 	}
-	a := &appender{tx: tx, now: hashtrail.NewTime(s.now()), heads: map[string]*head{}, known: map[idKey]prior{}}
+	a := &appender{tx: tx, now: hashtrail.NewTime(s.now()), heads: map[string]*head{}, known: map[idKey]prior{},
+		cached: s.edges, edges: map[int64]*edge{}}
 	if err := a.run(groups); err != nil {
 		s.rollback()
 		return err
@@ -47,6 +55,10 @@ func (s *Store) Append(ctx context.Context, groups []*hashtrail.AppendGroup) err
 	if err := s.commit(); err != nil {
 		return err
 	}
+	if len(s.edges)+len(a.edges) > maxCachedEdges {
+		clear(s.edges)
+	}
+	maps.Copy(s.edges, a.edges)
 	s.metrics.commit.Observe(time.Since(start).Seconds())
 	s.metrics.events.Observe(float64(len(a.added)))
 	s.kickCheckpointer()
@@ -79,8 +91,14 @@ type appender struct {
 	heads   map[string]*head // every tenant named, by id
 	known   map[idKey]prior  // ids stored or added by this call
 	added   []*hashtrail.Entry
-	created []string // tenants this call creates, in order
-	lastNum int64    // the largest tenant num ever used; 0 until loaded
+	sealed  []*hashtrail.Sealed // of added, one for one
+	created []string            // tenants this call creates, in order
+	lastNum int64               // the largest tenant num ever used; 0 until loaded
+
+	cached map[int64]*edge // Store.edges: read only here
+	edges  map[int64]*edge // the trees' right edges as this call grows them
+	hashes []any           // tree_hashes rows to write
+	pii    []any           // event_pii rows to write
 }
 
 func (a *appender) run(groups []*hashtrail.AppendGroup) error {
@@ -191,6 +209,10 @@ func (a *appender) sequence(g *hashtrail.AppendGroup) error {
 			local[k] = e.ContentHash
 		}
 	}
+	sealed, err := a.seal(g)
+	if err != nil || g.Err != nil {
+		return err
+	}
 	for _, t := range create {
 		if err := a.create(t); err != nil {
 			return err
@@ -205,18 +227,90 @@ func (a *appender) sequence(g *hashtrail.AppendGroup) error {
 			continue
 		}
 		h := a.heads[ev.Tenant]
-		if h.next >= seqLimit {
-			return fmt.Errorf("sqlite: append: the log of tenant %q is full", ev.Tenant)
+		if ev.Seq != h.next {
+			return fmt.Errorf("sqlite: append: event %s was sealed with seq %d, not %d", ev.ID, ev.Seq, h.next)
 		}
-		ev.Seq = h.next
 		h.next++
-		// Tamper evidence will compute the event's leaf hash here, where its
-		// seq is known, so that a replay later in this call copies it; the
-		// tree hashes will then be written in write, in this transaction.
+		sl := sealed[0]
+		sealed = sealed[1:]
+		if err := a.integrate(h, ev.Seq, sl); err != nil {
+			return err
+		}
 		a.known[k] = prior{hash: e.ContentHash, seq: ev.Seq, receivedAt: ev.ReceivedAt, leaf: ev.LeafHash}
 		a.added = append(a.added, e)
+		a.sealed = append(a.sealed, sl)
 	}
 	return nil
+}
+
+// seal gives the new events of group g, which passed the checks, the seqs
+// they will have and seals them, in entry order. An event that cannot be
+// sealed (EINVALID: it lacks what the leaf needs) fails the group: g.Err is
+// set and nothing is changed, as for the other checks.
+func (a *appender) seal(g *hashtrail.AppendGroup) ([]*hashtrail.Sealed, error) {
+	next := map[string]int64{}
+	seen := map[idKey]bool{}
+	var sealed []*hashtrail.Sealed
+	for _, e := range g.Entries {
+		ev := e.Event
+		k := idKey{ev.Tenant, ev.ID}
+		if _, ok := a.known[k]; ok || seen[k] {
+			continue
+		}
+		seen[k] = true
+		n, ok := next[ev.Tenant]
+		if !ok {
+			n = a.heads[ev.Tenant].next // 0 for a tenant still to create
+		}
+		if n >= seqLimit {
+			return nil, fmt.Errorf("sqlite: append: the log of tenant %q is full", ev.Tenant)
+		}
+		next[ev.Tenant] = n + 1
+		ev.Seq = n
+		sl, err := e.Seal()
+		if err != nil {
+			if hashtrail.ErrorCode(err) == hashtrail.EINTERNAL {
+				return nil, fmt.Errorf("sqlite: append: %w", err)
+			}
+			g.Err = hashtrail.Errorf(hashtrail.EINVALID, "event %q of tenant %q cannot be sealed: %s", ev.ID, ev.Tenant, hashtrail.ErrorMessage(err))
+			return nil, nil
+		}
+		sealed = append(sealed, sl)
+	}
+	return sealed, nil
+}
+
+// integrate adds a sealed event, the next of tenant head h at seq, to its
+// tree and queues its personal values and tree hashes for write.
+func (a *appender) integrate(h *head, seq int64, sl *hashtrail.Sealed) error {
+	e, ok := a.edges[h.num]
+	if !ok {
+		switch c, cached := a.cached[h.num]; {
+		case cached && c.n == seq:
+			e = c.clone()
+		case seq == 0:
+			e = &edge{}
+		default:
+			var err error
+			if e, err = a.tx.loadEdge(h.num, seq); err != nil {
+				return err
+			}
+		}
+		a.edges[h.num] = e
+	}
+	if e.n != seq {
+		return fmt.Errorf("sqlite: append: the tree of tenant %d has size %d at seq %d", h.num, e.n, seq)
+	}
+	hs, err := e.add(sl.LeafHash)
+	if err != nil {
+		return fmt.Errorf("sqlite: append: %w", err)
+	}
+	first := merkle.StoredHashIndex(0, seq)
+	for i := range hs {
+		a.hashes = append(a.hashes, h.num, first+int64(i), hs[i][:])
+	}
+	a.pii, err = piiRows(a.pii, h.num, seq, sl.Roles)
+	return err
 }
 
 // create gives tenant t the next tenant num; write inserts it.
@@ -247,6 +341,7 @@ const (
 	tenantCols = 5
 	eventCols  = 16
 	targetCols = 2
+	hashCols   = 3
 )
 
 // write stores what sequence decided.
@@ -270,10 +365,10 @@ func (a *appender) write() error {
 	args = make([]any, 0, len(a.added)*eventCols)
 	var targets []any
 	var buf bytes.Buffer
-	for _, e := range a.added {
+	for i, e := range a.added {
 		ev := e.Event
 		p := pos(a.heads[ev.Tenant].num, ev.Seq)
-		b, err := encodeBody(&buf, ev)
+		b, err := encodeBody(&buf, a.sealed[i].Public)
 		if err != nil {
 			return err
 		}
@@ -299,5 +394,12 @@ func (a *appender) write() error {
 		outcome, actor, actor_email, ip, key_id, content_hash, leaf_hash, body) VALUES `, eventCols, args); err != nil {
 		return err
 	}
-	return a.tx.insertRows(`INSERT OR ROLLBACK INTO event_targets (target, pos) VALUES `, targetCols, targets)
+	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_targets (target, pos) VALUES `, targetCols, targets); err != nil {
+		return err
+	}
+	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_pii (tenant, seq, role, subject, values_jcs, salt, commitment) VALUES `,
+		piiCols, a.pii); err != nil {
+		return err
+	}
+	return a.tx.insertRows(`INSERT OR ROLLBACK INTO tree_hashes (tenant, idx, hash) VALUES `, hashCols, a.hashes)
 }

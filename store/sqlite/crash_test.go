@@ -54,7 +54,8 @@ func crashChild(path string) {
 
 // TestKillDurability kills a process that is appending (SIGKILL, no
 // chance to flush or close) and checks that every acknowledged event is in
-// the reopened store and that the log is gapless.
+// the reopened store, that the log is gapless and that its tree is the tree
+// of its leaf hashes.
 func TestKillDurability(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
@@ -120,4 +121,15 @@ func TestKillDurability(t *testing.T) {
 	if seen != tn.Size || seen < int64(len(acked)) {
 		t.Errorf("after kill -9: %d events, log size %d, %d acknowledged", seen, tn.Size, len(acked))
 	}
+	if n := checkStoreTree(t, s, "crash"); n != seen {
+		t.Errorf("after kill -9: a tree of %d leaves for %d events", n, seen)
+	}
+	// The tree grows on from the state on disk.
+	if err := s.Append(t.Context(), benchGroups(4, int(seen), func(n int) string { return fmt.Sprintf("after-%d", n) })); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		checkStoreTree(t, s, fmt.Sprintf("tenant-%d", i))
+	}
+	checkStoreTree(t, s, "crash")
 }

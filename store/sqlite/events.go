@@ -50,18 +50,38 @@ func (s *Store) Events(ctx context.Context, q *hashtrail.Query) ([]*hashtrail.Ev
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: events: %w", err)
 	}
+	rows.Close()
+	if err := joinPII(ctx, tx, num, events); err != nil {
+		return nil, err
+	}
 	return events, nil
 }
 
-// Event returns the event of tenant with the given id, or ENOTFOUND.
+// Event returns the event of tenant with the given id, or ENOTFOUND. Like
+// Events, it reads the event and its personal values in one snapshot.
 func (s *Store) Event(ctx context.Context, tenant, id string) (*hashtrail.Event, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT `+eventSelect+` FROM tenants t JOIN events e ON e.tenant = t.num
-		WHERE t.id = ? AND e.id = ?`, tenant, id)
-	e, err := scanEvent(row, tenant)
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: event: %w", err)
+	}
+	defer tx.Rollback()
+	num, err := tenantNum(ctx, tx, tenant)
+	if hashtrail.ErrorCode(err) == hashtrail.ENOTFOUND {
+		return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "event %q not found", id)
+	} else if err != nil {
+		return nil, err
+	}
+	e, err := scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventSelect+` FROM events e WHERE e.tenant = ? AND e.id = ?`, num, id), tenant)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "event %q not found", id)
+	} else if err != nil {
+		return nil, err
 	}
-	return e, err
+	events := []*hashtrail.Event{e}
+	if err := joinPII(ctx, tx, num, events); err != nil {
+		return nil, err
+	}
+	return events[0], nil
 }
 
 // tenantNum returns the num of tenant id, or ENOTFOUND.

@@ -54,9 +54,15 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
+// integrityVersion is the migration that brought tamper evidence; events
+// stored before it are sealed when a database is upgraded past it.
+const integrityVersion = 2
+
 // migrate applies the pending migrations, recording each in
-// schema_migrations. It refuses a database whose schema is newer than this
-// binary knows, rather than corrupt it.
+// schema_migrations, and, upgrading past integrityVersion, seals the events
+// stored before it (sealUnsealed), all in one transaction. It refuses a
+// database whose schema is newer than this binary knows, rather than
+// corrupt it.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
@@ -88,6 +94,9 @@ func (s *Store) migrate(ctx context.Context) error {
 				return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
 			}
 			s.log.Info("sqlite: applied migration", "migration", m.name)
+		}
+		if current < integrityVersion {
+			return s.sealUnsealed(tx)
 		}
 		return nil
 	})

@@ -41,3 +41,12 @@ func (s *Store) InitSetting(ctx context.Context, name, value string) (string, er
 	})
 	return v, err
 }
+
+// SetSetting stores value under name, replacing any value.
+func (s *Store) SetSetting(ctx context.Context, name, value string) error {
+	return s.write(ctx, func(tx *wtx) error {
+		_, err := tx.exec(`INSERT INTO settings (name, value) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
+		return err
+	})
+}

@@ -13,7 +13,14 @@
 //
 // The schema (migrations/*.sql, applied by Open) keys every event by
 // pos = tenant num << 40 | seq; see migrations/0001_init.sql for the layout
-// and the reason for each index.
+// and the reason for each index, and migrations/0002_integrity.sql for the
+// tamper-evidence tables (tree hashes, personal values by role,
+// checkpoints), how erasure works on them, and what verifiers may rely on.
+//
+// Tamper evidence: Append seals each new event (hashtrail.Entry.Seal) and
+// computes the tree hashes its leaf adds from the right edge of its tenant's
+// tree, cached in memory across calls (see edge), all in the transaction that
+// writes the event.
 package sqlite
 
 import (
@@ -58,6 +65,9 @@ type Store struct {
 	w     *sql.DB   // the writer's pool: exactly one connection, wc
 	wc    *sql.Conn // the writer connection, held for the Store's life
 	stmts map[string]*sql.Stmt
+	// edges caches the right edge of each tenant's tree by tenant num, as
+	// of the last committed Append; guarded by mu (see edge).
+	edges map[int64]*edge
 	r     *sql.DB // query_only read pool
 	ck    *sql.DB // the checkpointer's connection
 
@@ -79,7 +89,8 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
-	s := &Store{path: path, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(), stmts: map[string]*sql.Stmt{}}
+	s := &Store{path: path, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(),
+		stmts: map[string]*sql.Stmt{}, edges: map[int64]*edge{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

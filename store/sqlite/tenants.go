@@ -90,7 +90,8 @@ func (s *Store) UpdateTenant(ctx context.Context, t *hashtrail.Tenant) error {
 	})
 }
 
-// DeleteTenant removes a tenant whose log is empty, and its keys; ENOTFOUND
+// DeleteTenant removes a tenant whose log is empty, its keys and
+// checkpoints; ENOTFOUND
 // if it does not exist, ECONFLICT if its log holds events.
 func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *wtx) error {
@@ -108,6 +109,11 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 			return hashtrail.Errorf(hashtrail.ECONFLICT, "tenant %q has %d events; an audit log is not deleted wholesale", id, size)
 		}
 		if _, err := tx.exec(`DELETE FROM api_keys WHERE tenant = ?`, id); err != nil {
+			return err
+		}
+		// An empty log may have had checkpoints of size 0; a tenant made
+		// again with this id starts a new log under a new num.
+		if _, err := tx.exec(`DELETE FROM checkpoints WHERE tenant = (SELECT num FROM tenants WHERE id = ?)`, id); err != nil {
 			return err
 		}
 		_, err = tx.exec(`DELETE FROM tenants WHERE id = ?`, id)

@@ -282,21 +282,6 @@ func testFailedGroupCreatesNoTenant(t *testing.T, s hashtrail.Store) {
 	}
 }
 
-func testLeafHashKept(t *testing.T, s hashtrail.Store) {
-	e := newEvent("acme", "e1")
-	e.LeafHash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-	appendEvents(t, s, e)
-	got, err := s.Event(t.Context(), "acme", "e1")
-	if err != nil || got.LeafHash != e.LeafHash {
-		t.Fatalf("Event = %+v, %v; want leaf hash kept", got, err)
-	}
-	again := newEvent("acme", "e1")
-	mustAppend(t, s, group(again))
-	if again.LeafHash != e.LeafHash {
-		t.Errorf("replay: LeafHash %q, want the original's", again.LeafHash)
-	}
-}
-
 func testEventNotFound(t *testing.T, s hashtrail.Store) {
 	appendEvents(t, s, newEvent("acme", "e1"))
 	for _, c := range [][2]string{{"acme", "nope"}, {"nobody", "e1"}} {

@@ -8,7 +8,8 @@ import (
 )
 
 // RunDurable checks that everything a store acknowledged is there after it
-// is closed and opened again, and that logs continue where they were.
+// is closed and opened again (events, tree hashes, checkpoints, settings),
+// and that logs and their trees continue where they were.
 // open opens the store whose data lives in dir, a directory the suite makes
 // (t.TempDir); opening the same dir again must open the same data. A store
 // that does not keep files may use dir as the key of its data. The suite
@@ -34,6 +35,14 @@ func RunDurable(t *testing.T, open func(t *testing.T, dir string) hashtrail.Stor
 		if _, err := s.InitSetting(ctx, "server_name", "log.example"); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.SetSetting(ctx, "mutable", "v2"); err != nil {
+			t.Fatal(err)
+		}
+		tree := checkTree(t, s, "acme")
+		cp := &hashtrail.SignedCheckpoint{Tenant: "acme", Size: tree.Size(), Root: tree.Root(), Note: []byte("note\n"), CreatedAt: at(5)}
+		if err := s.AddCheckpoint(ctx, cp); err != nil {
+			t.Fatal(err)
+		}
 		closeStore(t, s)
 
 		s = open(t, dir)
@@ -56,6 +65,15 @@ func RunDurable(t *testing.T, open func(t *testing.T, dir string) hashtrail.Stor
 		if v, err := s.Setting(ctx, "server_name"); err != nil || v != "log.example" {
 			t.Errorf("after reopen, Setting = %q, %v", v, err)
 		}
+		if v, err := s.Setting(ctx, "mutable"); err != nil || v != "v2" {
+			t.Errorf("after reopen, Setting(mutable) = %q, %v", v, err)
+		}
+		if again := checkTree(t, s, "acme"); again.Root() != tree.Root() {
+			t.Errorf("after reopen, the tree's root is %v, want %v", again.Root(), tree.Root())
+		}
+		if got, err := s.LatestCheckpoint(ctx, "acme"); err != nil || got.Size != cp.Size || got.Root != cp.Root || string(got.Note) != string(cp.Note) {
+			t.Errorf("after reopen, LatestCheckpoint = %+v, %v", got, err)
+		}
 		// The logs continue; replays still find the originals.
 		replay, next, b1 := newEvent("acme", "e5"), newEvent("acme", "after"), newEvent("beta", "b1")
 		g := group(replay, next, b1)
@@ -70,6 +88,15 @@ func RunDurable(t *testing.T, open func(t *testing.T, dir string) hashtrail.Stor
 		defer closeStore(t, s)
 		wantSeqs(t, s, hashtrail.Query{Tenant: "acme", Limit: 2}, 21, 20)
 		wantSeqs(t, s, hashtrail.Query{Tenant: "beta"}, 1, 0)
+		// The trees grew on from where they were, after each reopen.
+		for i := range 12 {
+			appendEvents(t, s, newEvent("acme", fmt.Sprintf("late%d", i)))
+		}
+		checkTree(t, s, "acme")
+		checkTree(t, s, "beta")
+		if cps, err := s.Checkpoints(ctx, "acme"); err != nil || len(cps) != 1 {
+			t.Errorf("after reopen, Checkpoints = %v, %v", cps, err)
+		}
 	})
 }
 

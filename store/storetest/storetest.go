@@ -12,7 +12,12 @@
 // The suite covers appends (seq, idempotency, group failures, tenant
 // creation), every Query filter, ordering and paging (also under concurrent
 // writes), tenant isolation, the exact round trip of every event field,
-// tenants, keys, settings, and durability across a reopen.
+// tenants, keys, settings, and durability across a reopen; and tamper
+// evidence (DESIGN §2): every appended event is sealed, its leaf hash is
+// EncodeLeaf's, every event read rebuilds (RebuildLeaf with its PII) to its
+// leaf hash, each tenant's stored tree hashes are those of merkle.Tree over
+// its leaf hashes at every size, replays and failed groups leave the tree
+// alone, and checkpoints keep the LogStore contract.
 package storetest
 
 import (
@@ -46,7 +51,13 @@ func Run(t *testing.T, open func(t *testing.T) hashtrail.Store) {
 		{"SameIDWithinGroup", testSameIDWithinGroup},
 		{"CreateTenants", testCreateTenants},
 		{"FailedGroupCreatesNoTenant", testFailedGroupCreatesNoTenant},
-		{"LeafHashKept", testLeafHashKept},
+		{"LeafHashSealed", testLeafHashSealed},
+		{"TreeHashes", testTreeHashes},
+		{"TreesPerTenant", testTreesPerTenant},
+		{"ReadsRebuild", testReadsRebuild},
+		{"ReplayKeepsLeaf", testReplayKeepsLeaf},
+		{"FailedGroupWritesNoHashes", testFailedGroupWritesNoHashes},
+		{"Checkpoints", testCheckpoints},
 		{"RoundTrip", testRoundTrip},
 		{"EventNotFound", testEventNotFound},
 		{"QueryUnknownTenant", testQueryUnknownTenant},
@@ -69,6 +80,7 @@ func Run(t *testing.T, open func(t *testing.T) hashtrail.Store) {
 		{"Keys", testKeys},
 		{"KeyUpdates", testKeyUpdates},
 		{"Settings", testSettings},
+		{"SetSetting", testSetSetting},
 		{"PingAndSize", testPingAndSize},
 	}
 	for _, tc := range tests {
@@ -224,13 +236,16 @@ func wantCode(t testing.TB, err error, code, what string) {
 }
 
 // equalEvent checks that got is want, field by field; times must be the
-// same instant.
+// same instant. PII, which want (as appended) does not have, is not
+// compared; instead got must rebuild to its leaf hash (checkSealed).
 func equalEvent(t testing.TB, got, want *hashtrail.Event) {
 	t.Helper()
 	if got == nil {
 		t.Fatalf("event %s: got nil", want.ID)
 	}
+	checkSealed(t, got, nil)
 	g, w := *got, *want
+	g.PII, w.PII = nil, nil
 	for _, p := range []struct {
 		name string
 		g, w *hashtrail.Time
@@ -253,6 +268,25 @@ func equalEvent(t testing.TB, got, want *hashtrail.Event) {
 		gj, _ := json.Marshal(g)
 		wj, _ := json.Marshal(w)
 		t.Errorf("event %s differs:\n got %s\nwant %s", want.ID, gj, wj)
+	}
+}
+
+// checkSealed checks that an event as read rebuilds, with its PII, to the
+// leaf whose hash is its LeafHash, the tenant using personalFields (nil
+// for the defaults).
+func checkSealed(t testing.TB, e *hashtrail.Event, personalFields []string) {
+	t.Helper()
+	if e.LeafHash == "" {
+		t.Errorf("event %s: no leaf hash", e.ID)
+		return
+	}
+	leaf, _, err := hashtrail.RebuildLeaf(e, e.PII, personalFields)
+	if err != nil {
+		t.Errorf("event %s: RebuildLeaf: %v", e.ID, err)
+		return
+	}
+	if got := hashtrail.LeafHash(leaf); got != e.LeafHash {
+		t.Errorf("event %s: the leaf rebuilt from what was read hashes to %s, not its leaf hash %s\nleaf %s", e.ID, got, e.LeafHash, leaf)
 	}
 }
 
