@@ -215,12 +215,3 @@ func (l *Ledger) LogKeys(ctx context.Context) (*hashtrail.LogKeys, error) {
 }
 
 var errNoSigning = hashtrail.Errorf(hashtrail.EUNAVAILABLE, "this server signs no checkpoints (it has no signing key)")
-
-// logStore returns the store's tree and checkpoint part.
-func (l *Ledger) logStore() (hashtrail.LogStore, error) {
-	ls, ok := any(l.store).(hashtrail.LogStore)
-	if !ok {
-		return nil, hashtrail.Errorf(hashtrail.EUNAVAILABLE, "this store keeps no Merkle tree")
-	}
-	return ls, nil
-}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,29 +27,19 @@ func testKey(name string) ed25519.PrivateKey {
 
 const testServerName = "audit.example.test"
 
-// logStore is the store the integrity tests run on.
-type logStore interface {
-	hashtrail.Store
-	hashtrail.LogStore
-}
-
-// openStore opens a SQLite store at path. Until the SQLite store keeps the
-// Merkle tree itself, it is wrapped in treeStore, which keeps it in memory.
-func openStore(tb testing.TB, path string) logStore {
+// openStore opens a SQLite store at path, closed by the caller.
+func openStore(tb testing.TB, path string) *sqlite.Store {
 	tb.Helper()
 	st, err := sqlite.Open(context.Background(), path, sqlite.Config{})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if ls, ok := any(st).(logStore); ok {
-		return ls
-	}
-	return newTreeStore(st)
+	return st
 }
 
 // MustOpenLog returns a signing ledger over a fresh store, closed with the
 // test, and the store.
-func MustOpenLog(tb testing.TB, cfg ledger.Config) (*ledger.Ledger, logStore) {
+func MustOpenLog(tb testing.TB, cfg ledger.Config) (*ledger.Ledger, *sqlite.Store) {
 	tb.Helper()
 	st := openStore(tb, filepath.Join(tb.TempDir(), "hashtrail.db"))
 	if cfg.Signer == nil {
@@ -255,7 +244,7 @@ func TestKeyRotation(t *testing.T) {
 	ctx := as(t.Context(), hashtrail.AllTenants, hashtrail.RoleAdmin)
 	// run runs a ledger with key (rotating from old) over the store, as one
 	// start of the server.
-	run := func(key, old ed25519.PrivateKey, fn func(l *ledger.Ledger, st logStore)) {
+	run := func(key, old ed25519.PrivateKey, fn func(l *ledger.Ledger, st *sqlite.Store)) {
 		t.Helper()
 		setup := ledger.LogSetup{ServerName: testServerName, Signer: key}
 		cfg := ledger.Config{AutoCreateTenants: true, Signer: key, ServerName: testServerName, CheckpointInterval: 5 * time.Millisecond}
@@ -269,13 +258,13 @@ func TestKeyRotation(t *testing.T) {
 		defer l.Close(context.Background())
 		fn(l, st)
 	}
-	run(a, nil, func(l *ledger.Ledger, st logStore) {
+	run(a, nil, func(l *ledger.Ledger, st *sqlite.Store) {
 		events(t, ctx, l, "acme", 0, 3)
 		events(t, ctx, l, "idle", 0, 2)
 		waitCheckpoint(t, st, "acme", 3)
 		waitCheckpoint(t, st, "idle", 2)
 	})
-	run(b, a, func(l *ledger.Ledger, st logStore) {
+	run(b, a, func(l *ledger.Ledger, st *sqlite.Store) {
 		keys, err := l.LogKeys(t.Context())
 		if err != nil || len(keys.All) != 2 || keys.Current != keys.All[1] {
 			t.Fatalf("keys %+v, %v", keys, err)
@@ -305,141 +294,4 @@ func hexToBase64(t testing.TB, hexHash string) string {
 		t.Fatalf("leaf hash %q: %v %v", hexHash, err, herr)
 	}
 	return h.String()
-}
-
-// treeStore adds an in-memory Merkle tree and checkpoints to a store that
-// does not keep them yet, sealing each new event after Append the way the
-// store will inside it. Tests only; see openStore.
-type treeStore struct {
-	*sqlite.Store
-	mu    sync.Mutex
-	trees map[string]*merkle.Tree
-	pii   map[string]map[string]hashtrail.PIICommitment // by tenant/id
-	leafs map[string]string                             // leaf hash by tenant/id
-	cps   map[string][]*hashtrail.SignedCheckpoint
-}
-
-func newTreeStore(st *sqlite.Store) *treeStore {
-	return &treeStore{Store: st, trees: map[string]*merkle.Tree{}, pii: map[string]map[string]hashtrail.PIICommitment{},
-		leafs: map[string]string{}, cps: map[string][]*hashtrail.SignedCheckpoint{}}
-}
-
-func (s *treeStore) Append(ctx context.Context, groups []*hashtrail.AppendGroup) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.Store.Append(ctx, groups); err != nil {
-		return err
-	}
-	for _, g := range groups {
-		if g.Err != nil {
-			continue
-		}
-		for _, e := range g.Entries {
-			k := e.Event.Tenant + "/" + e.Event.ID
-			if e.Replayed {
-				e.Event.LeafHash = s.leafs[k]
-				continue
-			}
-			sealed, err := e.Seal()
-			if err != nil {
-				return err
-			}
-			t := s.trees[e.Event.Tenant]
-			if t == nil {
-				t = &merkle.Tree{}
-				s.trees[e.Event.Tenant] = t
-			}
-			if t.Size() != e.Event.Seq {
-				return fmt.Errorf("treeStore: seq %d, tree size %d", e.Event.Seq, t.Size())
-			}
-			t.Append(sealed.LeafHash)
-			pii := map[string]hashtrail.PIICommitment{}
-			for _, r := range sealed.Roles {
-				pii[r.Role] = hashtrail.PIICommitment{Commitment: r.Commitment, Salt: r.Salt}
-			}
-			s.pii[k] = pii
-			s.leafs[k] = e.Event.LeafHash
-		}
-	}
-	return nil
-}
-
-func (s *treeStore) Event(ctx context.Context, tenant, id string) (*hashtrail.Event, error) {
-	ev, err := s.Store.Event(ctx, tenant, id)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p := s.pii[tenant+"/"+id]; len(p) > 0 {
-		ev.PII = p
-	}
-	ev.LeafHash = s.leafs[tenant+"/"+id]
-	return ev, nil
-}
-
-func (s *treeStore) ReadHashes(ctx context.Context, tenant string, indexes []int64) ([]merkle.Hash, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.trees[tenant]
-	if t == nil {
-		t = &merkle.Tree{}
-	}
-	hs, err := t.ReadHashes(indexes)
-	if err != nil {
-		return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "%v", err)
-	}
-	return hs, nil
-}
-
-func (s *treeStore) AddCheckpoint(ctx context.Context, cp *hashtrail.SignedCheckpoint) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.cps[cp.Tenant] {
-		if c.Size == cp.Size {
-			if c.Root != cp.Root {
-				return hashtrail.Errorf(hashtrail.ECONFLICT, "another root")
-			}
-			return nil
-		}
-	}
-	s.cps[cp.Tenant] = append(s.cps[cp.Tenant], cp)
-	return nil
-}
-
-func (s *treeStore) LatestCheckpoint(ctx context.Context, tenant string) (*hashtrail.SignedCheckpoint, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var best *hashtrail.SignedCheckpoint
-	for _, c := range s.cps[tenant] {
-		if best == nil || c.Size > best.Size {
-			best = c
-		}
-	}
-	if best == nil {
-		return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "no checkpoint")
-	}
-	return best, nil
-}
-
-func (s *treeStore) CheckpointCovering(ctx context.Context, tenant string, seq int64) (*hashtrail.SignedCheckpoint, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var best *hashtrail.SignedCheckpoint
-	for _, c := range s.cps[tenant] {
-		if c.Size > seq && (best == nil || c.Size < best.Size) {
-			best = c
-		}
-	}
-	if best == nil {
-		return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "no checkpoint")
-	}
-	return best, nil
-}
-
-func (s *treeStore) Checkpoints(ctx context.Context, tenant string) ([]*hashtrail.SignedCheckpoint, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := append([]*hashtrail.SignedCheckpoint(nil), s.cps[tenant]...)
-	return out, nil
 }

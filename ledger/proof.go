@@ -19,7 +19,7 @@ func (l *Ledger) readLog(ctx context.Context, tenant string) (hashtrail.LogStore
 	if err := l.authorize(hashtrail.PrincipalFrom(ctx), tenant, hashtrail.PermRead); err != nil {
 		return nil, err
 	}
-	return l.logStore()
+	return l.store, nil
 }
 
 // latest returns tenant's latest checkpoint, or ENOTFOUND for an unknown

@@ -14,6 +14,7 @@ import (
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/hashtrail/hashtrail/merkle"
+	"github.com/hashtrail/hashtrail/store/sqlite"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
@@ -22,7 +23,7 @@ import (
 
 // provedLog is a ledger whose tenant acme holds n events, all covered by a
 // checkpoint, with the events' leaf hashes from their ingest receipts.
-func provedLog(t *testing.T, n int) (*ledger.Ledger, logStore, []hashtrail.Receipt, *hashtrail.SignedCheckpoint) {
+func provedLog(t *testing.T, n int) (*ledger.Ledger, *sqlite.Store, []hashtrail.Receipt, *hashtrail.SignedCheckpoint) {
 	t.Helper()
 	l, st := MustOpenLog(t, ledger.Config{AutoCreateTenants: true, CheckpointInterval: 5 * time.Millisecond})
 	ctx := as(t.Context(), hashtrail.AllTenants, hashtrail.RoleAdmin)

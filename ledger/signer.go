@@ -196,10 +196,7 @@ func (l *Ledger) signRound(ctx context.Context, tenants []string) {
 func (l *Ledger) signTenant(ctx context.Context, tenant string, size int64) (rotated bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	ls, err := l.logStore()
-	if err != nil {
-		return false, err
-	}
+	ls := l.store
 	s := l.sig
 	origin := checkpoint.Origin(s.name, tenant)
 	latest, err := ls.LatestCheckpoint(ctx, tenant)
