@@ -623,7 +623,11 @@ func (r *run) treeEntry(ctx context.Context, it *item, b *batch) error {
 			// Neither body nor leaf hash: the tree cannot be recomputed.
 			r.cov.needBody(n)
 			if r.proofs == nil || serr != nil {
-				r.failf(n, "", -1, "seq %d missing: no event and no leaf hash", n)
+				covered := ""
+				if n < r.latest.size {
+					covered = fmt.Sprintf(", though checkpoint %d covers it", r.latest.size)
+				}
+				r.failf(n, "", -1, "seq %d missing: no event and no leaf hash%s", n, covered)
 				return nil
 			}
 			return r.toProofs(ctx, n)

@@ -186,12 +186,7 @@ func openExportSource(cmd *cobra.Command, rf *remoteFlags, tenant string) (expor
 	if err != nil {
 		return nil, nil, err
 	}
-	ls, ok := any(st).(hashtrail.LogStore)
-	if !ok {
-		st.Close()
-		return nil, nil, errors.New("this store keeps no Merkle tree (hashtrail.LogStore)")
-	}
-	return &storeExport{st: st, ls: ls, settings: st}, func() { st.Close() }, nil
+	return &storeExport{st: st, ls: st, settings: st}, func() { st.Close() }, nil
 }
 
 // storeExport reads a data directory.

@@ -312,10 +312,7 @@ func verifyData(ctx context.Context, cmd *cobra.Command, v *client.Verifier, vf 
 		return nil, err
 	}
 	defer st.Close()
-	ls, ok := any(st).(hashtrail.LogStore)
-	if !ok {
-		return nil, errors.New("this store keeps no Merkle tree (hashtrail.LogStore)")
-	}
+	var ls hashtrail.LogStore = st
 	serverName, err := st.Setting(ctx, ledger.SettingServerName)
 	if err != nil && hashtrail.ErrorCode(err) != hashtrail.ENOTFOUND {
 		return nil, err
