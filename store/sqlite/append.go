@@ -20,11 +20,12 @@ import (
 //  1. prefetch: the heads of every tenant named and the stored events with
 //     any of the ids named, with a handful of IN queries;
 //  2. sequence: in memory, each group in order is checked whole (a missing
-//     tenant, an id reused with other content, an event that cannot be
-//     sealed) and, if it passes, its new events get the next seqs of their
-//     tenants, are sealed (hashtrail.Entry.Seal: leaf, leaf hash, personal
-//     values by role) and added to their tenant's tree, whose right edge
-//     comes from Store.edges or, once per tenant, from tree_hashes;
+//     tenant, an id reused with other content) and, if it passes, its new
+//     events get the next seqs of their tenants; then every new event is
+//     sealed (hashtrail.Entry.Seal: leaf, leaf hash, personal values by
+//     role), on all CPUs (see sealAll), and added in seq order to its
+//     tenant's tree, whose right edge comes from Store.edges or, once per
+//     tenant, from tree_hashes;
 //  3. write: the new tenants, the log heads, the events (without their
 //     personal values), their targets, their personal values (event_pii)
 //     and their tree hashes with multi-row INSERTs, then one COMMIT (one
@@ -45,8 +46,7 @@ func (s *Store) Append(ctx context.Context, groups []*hashtrail.AppendGroup) err
 	if err != nil {
 		return err
 	}
-	a := &appender{tx: tx, now: hashtrail.NewTime(s.now()), heads: map[string]*head{}, known: map[idKey]prior{},
-		cached: s.edges, edges: map[int64]*edge{}}
+	a := &appender{tx: tx, now: hashtrail.NewTime(s.now()), cached: s.edges, edges: map[int64]*edge{}}
 	if err := a.run(groups); err != nil {
 		s.rollback()
 		return err
@@ -73,7 +73,8 @@ type prior struct {
 	hash       []byte
 	seq        int64
 	receivedAt hashtrail.Time
-	leaf       string
+	leaf       string           // of a stored event
+	from       *hashtrail.Event // an event added by this call, sealed later
 }
 
 // head is a tenant's log head during one Append.
@@ -91,9 +92,13 @@ type appender struct {
 	heads   map[string]*head // every tenant named, by id
 	known   map[idKey]prior  // ids stored or added by this call
 	added   []*hashtrail.Entry
-	sealed  []*hashtrail.Sealed // of added, one for one
-	created []string            // tenants this call creates, in order
-	lastNum int64               // the largest tenant num ever used; 0 until loaded
+	sealed  []*hashtrail.Sealed   // of added, one for one
+	created []string              // tenants this call creates, in order
+	lastNum int64                 // the largest tenant num ever used; 0 until loaded
+	replays [][2]*hashtrail.Event // replays of events added by this call, and those events
+
+	careful bool                      // seal each group as it is sequenced (see run)
+	seals   map[*hashtrail.Entry]seal // every Seal result of this call
 
 	cached map[int64]*edge // Store.edges: read only here
 	edges  map[int64]*edge // the trees' right edges as this call grows them
@@ -101,12 +106,50 @@ type appender struct {
 	pii    []any           // event_pii rows to write
 }
 
+// run sequences the groups, seals and integrates their new events and
+// writes them. Sealing is the costly part, so it first runs optimistically:
+// every group is sequenced as if its events will seal, and then all new
+// events are sealed at once, in parallel. Should one fail to seal (an
+// invalid event the engine let through), that would change the seqs of
+// every later group, so run starts over carefully, sealing each group as it
+// is sequenced (reusing the seals of events whose seq did not change),
+// which fails that group alone.
 func (a *appender) run(groups []*hashtrail.AppendGroup) error {
-	if err := a.prefetch(groups); err != nil {
-		return err
+	a.seals = map[*hashtrail.Entry]seal{}
+	for {
+		a.heads, a.known = map[string]*head{}, map[idKey]prior{}
+		a.added, a.created, a.replays, a.lastNum = a.added[:0], nil, nil, 0
+		for _, g := range groups {
+			g.Err = nil
+			for _, e := range g.Entries {
+				e.Replayed = false
+			}
+		}
+		if err := a.prefetch(groups); err != nil {
+			return err
+		}
+		for _, g := range groups {
+			if err := a.sequence(g); err != nil {
+				return err
+			}
+		}
+		ok, err := a.sealAll()
+		if err != nil {
+			return err
+		}
+		if ok {
+			break
+		}
+		if a.careful {
+			return errors.New("sqlite: append: an event failed to seal twice") // cannot happen
+		}
+		a.careful = true
 	}
-	for _, g := range groups {
-		if err := a.sequence(g); err != nil {
+	for _, pair := range a.replays {
+		pair[0].LeafHash = pair[1].LeafHash
+	}
+	for i, e := range a.added {
+		if err := a.integrate(a.heads[e.Event.Tenant], e.Event.Seq, a.sealed[i]); err != nil {
 			return err
 		}
 	}
@@ -209,9 +252,10 @@ func (a *appender) sequence(g *hashtrail.AppendGroup) error {
 			local[k] = e.ContentHash
 		}
 	}
-	sealed, err := a.seal(g)
-	if err != nil || g.Err != nil {
-		return err
+	if a.careful {
+		if err := a.sealGroup(g); err != nil || g.Err != nil {
+			return err
+		}
 	}
 	for _, t := range create {
 		if err := a.create(t); err != nil {
@@ -223,61 +267,22 @@ func (a *appender) sequence(g *hashtrail.AppendGroup) error {
 		k := idKey{ev.Tenant, ev.ID}
 		if p, ok := a.known[k]; ok {
 			ev.Seq, ev.ReceivedAt, ev.LeafHash = p.seq, p.receivedAt, p.leaf
+			if p.from != nil {
+				a.replays = append(a.replays, [2]*hashtrail.Event{ev, p.from})
+			}
 			e.Replayed = true
 			continue
 		}
 		h := a.heads[ev.Tenant]
-		if ev.Seq != h.next {
-			return fmt.Errorf("sqlite: append: event %s was sealed with seq %d, not %d", ev.ID, ev.Seq, h.next)
+		if h.next >= seqLimit {
+			return fmt.Errorf("sqlite: append: the log of tenant %q is full", ev.Tenant)
 		}
+		ev.Seq = h.next
 		h.next++
-		sl := sealed[0]
-		sealed = sealed[1:]
-		if err := a.integrate(h, ev.Seq, sl); err != nil {
-			return err
-		}
-		a.known[k] = prior{hash: e.ContentHash, seq: ev.Seq, receivedAt: ev.ReceivedAt, leaf: ev.LeafHash}
+		a.known[k] = prior{hash: e.ContentHash, seq: ev.Seq, receivedAt: ev.ReceivedAt, from: ev}
 		a.added = append(a.added, e)
-		a.sealed = append(a.sealed, sl)
 	}
 	return nil
-}
-
-// seal gives the new events of group g, which passed the checks, the seqs
-// they will have and seals them, in entry order. An event that cannot be
-// sealed (EINVALID: it lacks what the leaf needs) fails the group: g.Err is
-// set and nothing is changed, as for the other checks.
-func (a *appender) seal(g *hashtrail.AppendGroup) ([]*hashtrail.Sealed, error) {
-	next := map[string]int64{}
-	seen := map[idKey]bool{}
-	var sealed []*hashtrail.Sealed
-	for _, e := range g.Entries {
-		ev := e.Event
-		k := idKey{ev.Tenant, ev.ID}
-		if _, ok := a.known[k]; ok || seen[k] {
-			continue
-		}
-		seen[k] = true
-		n, ok := next[ev.Tenant]
-		if !ok {
-			n = a.heads[ev.Tenant].next // 0 for a tenant still to create
-		}
-		if n >= seqLimit {
-			return nil, fmt.Errorf("sqlite: append: the log of tenant %q is full", ev.Tenant)
-		}
-		next[ev.Tenant] = n + 1
-		ev.Seq = n
-		sl, err := e.Seal()
-		if err != nil {
-			if hashtrail.ErrorCode(err) == hashtrail.EINTERNAL {
-				return nil, fmt.Errorf("sqlite: append: %w", err)
-			}
-			g.Err = hashtrail.Errorf(hashtrail.EINVALID, "event %q of tenant %q cannot be sealed: %s", ev.ID, ev.Tenant, hashtrail.ErrorMessage(err))
-			return nil, nil
-		}
-		sealed = append(sealed, sl)
-	}
-	return sealed, nil
 }
 
 // integrate adds a sealed event, the next of tenant head h at seq, to its

@@ -15,26 +15,22 @@ import (
 // ReadHashes returns the stored hashes of tenant's tree at the given
 // stored-hash indexes, in the same order, read in one snapshot; ENOTFOUND
 // for an unknown tenant or a hash that is not stored (an index at or past
-// StoredHashCount of the log size).
+// StoredHashCount of the log size). Indexes that are dense (as for a hash
+// tile) or few (as for a proof) take one statement; others a read
+// transaction.
 func (s *Store) ReadHashes(ctx context.Context, tenant string, indexes []int64) ([]merkle.Hash, error) {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: read hashes: %w", err)
-	}
-	defer tx.Rollback()
-	num, err := tenantNum(ctx, tx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	if len(indexes) == 0 {
-		return []merkle.Hash{}, nil
-	}
 	want := slices.Clone(indexes)
 	slices.Sort(want)
 	want = slices.Compact(want)
+	if len(want) == 0 {
+		if _, err := s.Tenant(ctx, tenant); err != nil {
+			return nil, err
+		}
+		return []merkle.Hash{}, nil
+	}
 	got := make(map[int64]merkle.Hash, len(want))
-	scan := func(query string, args ...any) error {
-		rows, err := tx.QueryContext(ctx, query, args...)
+	scan := func(q querier, query string, args ...any) error {
+		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			return fmt.Errorf("sqlite: read hashes: %w", err)
 		}
@@ -53,13 +49,23 @@ func (s *Store) ReadHashes(ctx context.Context, tenant string, indexes []int64) 
 		}
 		return rows.Err()
 	}
-	const sel = `SELECT idx, hash FROM tree_hashes WHERE tenant = ? AND `
-	if lo, hi := want[0], want[len(want)-1]; hi-lo < 4*int64(len(want)) {
-		// Dense, as hash tiles are: one range read.
-		err = scan(sel+`idx BETWEEN ? AND ?`, num, lo, hi)
-	} else {
+	const sel = `SELECT h.idx, h.hash FROM tenants t JOIN tree_hashes h ON h.tenant = t.num WHERE t.id = ? AND `
+	var err error
+	switch lo, hi := want[0], want[len(want)-1]; {
+	case hi-lo < 4*int64(len(want)):
+		err = scan(s.r, sel+`h.idx BETWEEN ? AND ?`, tenant, lo, hi)
+	case len(want) <= maxChunk:
 		err = inChunks(want, func(list string, args []any) error {
-			return scan(sel+`idx IN (`+list+`)`, append([]any{num}, args...)...)
+			return scan(s.r, sel+`h.idx IN (`+list+`)`, append([]any{tenant}, args...)...)
+		})
+	default:
+		var tx *sql.Tx
+		if tx, err = s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err != nil {
+			return nil, fmt.Errorf("sqlite: read hashes: %w", err)
+		}
+		defer tx.Rollback()
+		err = inChunks(want, func(list string, args []any) error {
+			return scan(tx, sel+`h.idx IN (`+list+`)`, append([]any{tenant}, args...)...)
 		})
 	}
 	if err != nil {
@@ -74,6 +80,11 @@ func (s *Store) ReadHashes(ctx context.Context, tenant string, indexes []int64) 
 		out[i] = h
 	}
 	return out, nil
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // AddCheckpoint keeps a published checkpoint, setting cp.CreatedAt if zero.

@@ -367,6 +367,41 @@ func testFailedGroupWritesNoHashes(t *testing.T, s hashtrail.Store) {
 	if tree := checkTree(t, s, "acme"); tree.Size() != 4 {
 		t.Errorf("tree size %d, want 4", tree.Size())
 	}
+
+	// Many groups in one call (so a store may seal them in parallel), with
+	// an unsealable one in the middle whose id a later group uses with other
+	// content: that later group succeeds, since the failed one wrote nothing.
+	var gs []*hashtrail.AppendGroup
+	for i := range 80 {
+		gs = append(gs, group(personalEvent("acme", fmt.Sprintf("m%d", i))))
+	}
+	bad := group(newEvent("acme", "shared"), newEvent("acme", "bad"))
+	bad.Entries[1].Event.Time = hashtrail.Time{}
+	reuse := newEvent("acme", "shared")
+	reuse.Action = "user.logout"
+	later := group(reuse)
+	replay := group(personalEvent("acme", "m3"))
+	gs = slices.Insert(gs, 40, bad)
+	gs = append(gs, later, replay)
+	if err := s.Append(t.Context(), gs); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, bad.Err, hashtrail.EINVALID, "group with an event that cannot be sealed")
+	for i, g := range gs {
+		if g != bad && g.Err != nil {
+			t.Fatalf("group %d: %v", i, g.Err)
+		}
+	}
+	if reuse.Seq != 84 || reuse.LeafHash == "" {
+		t.Errorf("the group reusing the failed group's id: seq %d leaf %q, want seq 84", reuse.Seq, reuse.LeafHash)
+	}
+	if e := replay.Entries[0]; !e.Replayed || e.Event.Seq != 7 || e.Event.LeafHash != gs[3].Entries[0].Event.LeafHash {
+		t.Errorf("replay of an event of the same call: replayed %v seq %d leaf %s, want seq 7 leaf %s",
+			e.Replayed, e.Event.Seq, e.Event.LeafHash, gs[3].Entries[0].Event.LeafHash)
+	}
+	if tree := checkTree(t, s, "acme"); tree.Size() != 85 {
+		t.Errorf("tree size %d, want 85", tree.Size())
+	}
 }
 
 // testCheckpoints checks the semantics of AddCheckpoint and its readers.
