@@ -213,8 +213,12 @@ func verdict(out io.Writer, v *client.Verifier, reports []*client.Report) error 
 			return err
 		}
 	}
-	fmt.Fprintf(out, "OK: %d tenant logs, %d events verified against %d signed checkpoints; %d redacted, %d purged\n",
-		len(reports), events, checkpoints, redacted, purged)
+	logs := "1 tenant log"
+	if len(reports) != 1 {
+		logs = fmt.Sprintf("%d tenant logs", len(reports))
+	}
+	fmt.Fprintf(out, "OK: %s, %d events verified against %d signed checkpoints; %d redacted, %d purged\n",
+		logs, events, checkpoints, redacted, purged)
 	return nil
 }
 
