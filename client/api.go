@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/api"
@@ -21,8 +24,7 @@ import (
 // random sample) and proofs. It never asks the server for its log key: the
 // verifier's keys are pinned by its user.
 //
-// It speaks the API through Get, so that this package needs no network
-// stack (see Getter); the hashtrail command passes an HTTP client.
+// It speaks the API through Get: HTTPGetter, or any transport.
 type APISource struct {
 	// Get performs one authenticated GET request.
 	Get Getter
@@ -276,4 +278,71 @@ func (s *APISource) get(ctx context.Context, path string) ([]byte, error) {
 		return nil, errors.New("client: APISource has no Get function")
 	}
 	return s.Get(ctx, path)
+}
+
+// HTTPGetter returns a Getter that reaches the server at baseURL (such as
+// https://audit.example.com) with the API key as bearer token, through hc
+// (http.DefaultClient if nil). It retries 429 and 5xx answers up to three
+// times, after their Retry-After (at most 10s) or a growing pause.
+func HTTPGetter(baseURL, apiKey string, hc *http.Client) Getter {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	base := strings.TrimRight(baseURL, "/")
+	return func(ctx context.Context, path string) ([]byte, error) {
+		for attempt := 0; ; attempt++ {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+			if err != nil {
+				return nil, err
+			}
+			if apiKey != "" {
+				req.Header.Set("Authorization", "Bearer "+apiKey)
+			}
+			resp, err := hc.Do(req)
+			if err != nil {
+				return nil, err
+			}
+			body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+			resp.Body.Close()
+			if err != nil {
+				return nil, err
+			}
+			if resp.StatusCode == http.StatusOK {
+				return body, nil
+			}
+			if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) && attempt < 3 {
+				wait := time.Duration(500<<attempt) * time.Millisecond
+				if sec, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && sec >= 0 {
+					wait = min(time.Duration(sec)*time.Second, 10*time.Second)
+				}
+				select {
+				case <-time.After(wait):
+					continue
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+			return nil, httpError(resp.StatusCode, resp.Status, path, body)
+		}
+	}
+}
+
+// httpError describes an error answer, with the problem's detail if any.
+func httpError(code int, status, path string, body []byte) error {
+	var p api.Problem
+	msg := strings.TrimSpace(string(body))
+	if json.Unmarshal(body, &p) == nil && (p.Detail != "" || p.Title != "") {
+		msg = p.Detail
+		if msg == "" {
+			msg = p.Title
+		}
+	}
+	if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	err := fmt.Errorf("GET %s: %s: %s", path, status, msg)
+	if code == http.StatusNotFound {
+		return errors.Join(err, hashtrail.Errorf(hashtrail.ENOTFOUND, "%s", msg))
+	}
+	return err
 }

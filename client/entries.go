@@ -92,6 +92,7 @@ func (r *run) treeEntry(ctx context.Context, it *item, b *batch) error {
 // checkpoint, and the rest are checked with inclusion proofs.
 func (r *run) toProofs(ctx context.Context, g int64) error {
 	r.tree = false
+	r.rep.Complete = false
 	r.next = g + 1
 	if g > 0 {
 		// Checks at or below g were done while recomputing.

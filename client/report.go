@@ -43,8 +43,10 @@ func (d *Divergence) String() string {
 type Report struct {
 	Tenant string
 	Origin string
-	// Complete says every entry of the log was checked and the whole tree
-	// recomputed; otherwise entries were proved one by one.
+	// Complete says the whole tree was recomputed from the entries;
+	// otherwise entries were proved one by one (all of them, from a
+	// complete source whose tree could not be recomputed past a purged
+	// body).
 	Complete bool
 	// Checkpoints is the number of checkpoints whose signature was verified;
 	// Size and Root are those of the largest.
