@@ -462,6 +462,13 @@ func TestVerifyAcceptsAnnouncedErasureAndPurge(t *testing.T) {
 			t.Errorf("the counts are wrong:\n%s", out)
 		}
 	}
+	// A bundle of one person's events carries the announcement of the
+	// erasure among them.
+	bundle := filepath.Join(t.TempDir(), "user2.json")
+	fx.run(t, "export", "--data", dir, "--tenant", tamperTenant, "--format", "bundle", "--actor", "user:2", "-o", bundle)
+	if out := fx.wantOK(t, "--bundle", bundle, "--log-key", fx.logKey); !strings.Contains(out, "1 redacted") {
+		t.Errorf("the bundle does not show the erasure:\n%s", out)
+	}
 	// One more value gone, not announced: tampering.
 	db = openDB(t, dir)
 	mustExec(t, db, erase, num, 14, "/actor")
