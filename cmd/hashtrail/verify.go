@@ -80,6 +80,9 @@ system.subject_erased or system.retention_purge event announced it first.`,
 	}
 	f := cmd.Flags()
 	vf.config = bindConfig(f, "data", "store", "signing-key")
+	f.Lookup("data").Usage = "verify offline on this data directory (env HASHTRAIL_DATA)"
+	f.Lookup("store").Usage = "verify offline on this store: sqlite:///path/to/file.db (env HASHTRAIL_STORE; default <data>/" + dbFile + ")"
+	f.Lookup("signing-key").Usage = "with --data and no --log-key: take the log key from this signing key file (default <data>/" + signingKeyFile + "; env HASHTRAIL_SIGNING_KEY_FILE, or $HASHTRAIL_SIGNING_KEY holding the key)"
 	f.StringVar(&vf.url, "url", "", "verify a running server at this base URL (env "+envURL+")")
 	f.StringVar(&vf.apiKey, "api-key", "", "read API key for --url (env "+envAPIKey+")")
 	f.StringVar(&vf.bundle, "bundle", "", "verify this evidence bundle file")
