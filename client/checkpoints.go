@@ -41,7 +41,20 @@ func (r *run) checkpoints(ctx context.Context) error {
 	slices.SortFunc(r.cps, func(a, b signedTree) int { return cmpInt(a.size, b.size) })
 	r.rep.Checkpoints = len(r.cps)
 	if len(r.cps) == 0 {
-		r.failf(-1, "", -1, "no checkpoint signed by the log key: nothing of the log is proved")
+		if !r.src.Complete() {
+			r.failf(-1, "", -1, "no checkpoint signed by the log key: nothing of the log is proved")
+			return nil
+		}
+		// An empty log has nothing to sign; finish fails a log that is not
+		// empty.
+		r.latest = signedTree{size: 0, root: merkle.EmptyRoot, label: "the empty tree"}
+		r.rep.Root = merkle.EmptyRoot
+		if r.v.State != nil {
+			r.rep.Previous = 0
+			if seen := r.v.State.Seen(origin); seen != nil && seen.Size > 0 {
+				r.failf(-1, "", 0, "the log was rolled back: it has no checkpoint, but one of size %d was seen before (%s)", seen.Size, r.v.State.Path())
+			}
+		}
 		return nil
 	}
 	if root, ok := r.bySize[0]; ok && root != merkle.EmptyRoot {

@@ -180,6 +180,10 @@ func (r *run) finish(ctx context.Context) error {
 	if r.fail != nil {
 		return nil
 	}
+	if r.tree && len(r.cps) == 0 && r.cr.n > 0 {
+		r.failf(-1, "", -1, "no checkpoint signed by the log key: nothing of the log is proved (%d events)", r.cr.n)
+		return nil
+	}
 	if r.tree {
 		for _, c := range r.checks[r.checkAt:] {
 			if c.size > r.cr.n {

@@ -77,7 +77,7 @@ func (v *Verifier) Verify(ctx context.Context, src Source) (*Report, error) {
 		return nil, err
 	}
 	rep := r.done()
-	if rep.OK() && v.State != nil {
+	if rep.OK() && v.State != nil && r.latest.size > 0 {
 		now := time.Now
 		if v.Now != nil {
 			now = v.Now

@@ -499,3 +499,12 @@ func TestCancelledContext(t *testing.T) {
 		t.Error("a cancelled verification reported no error")
 	}
 }
+
+func TestEmptyLogWithoutCheckpoint(t *testing.T) {
+	l := newLog(t)
+	rep := verify(t, verifier(), dataDir(l))
+	wantOK(t, rep)
+	l.addN(3)
+	wantFail(t, verify(t, verifier(), dataDir(l)), -1, "no checkpoint signed by the log key")
+	wantFail(t, verify(t, verifier(), sample(l, 1)), -1, "no checkpoint signed by the log key")
+}
