@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/checkpoint"
 	"github.com/hashtrail/hashtrail/client"
 	"github.com/hashtrail/hashtrail/merkle"
 )
@@ -507,4 +508,26 @@ func TestEmptyLogWithoutCheckpoint(t *testing.T) {
 	l.addN(3)
 	wantFail(t, verify(t, verifier(), dataDir(l)), -1, "no checkpoint signed by the log key")
 	wantFail(t, verify(t, verifier(), sample(l, 1)), -1, "no checkpoint signed by the log key")
+}
+
+func TestKeyRotation(t *testing.T) {
+	l := newLog(t)
+	l.addN(10)
+	l.sign() // old key
+	l.addN(5)
+	note, err := checkpoint.Sign(checkpoint.Checkpoint{Origin: checkpoint.Origin(testServer, testTenant), Size: l.tree.Size(), Root: l.tree.Root()}, testKey(1), testKey(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.notes = append(l.notes, note) // the rotation checkpoint, signed by both
+	l.key = testKey(2)
+	l.addN(5)
+	l.sign() // new key
+	wantOK(t, verify(t, verifier(testKey(1), testKey(2)), dataDir(l)))
+	wantFail(t, verify(t, verifier(testKey(2)), dataDir(l)), -1, "signature by unknown key")
+	// Only the new key, and only the checkpoints it signed (the rotation
+	// checkpoint and later, as a server serves its latest): fine.
+	l.notes = l.notes[1:]
+	wantOK(t, verify(t, verifier(testKey(2)), sample(l, 3, 12, 18)))
+	wantOK(t, verify(t, verifier(testKey(2)), dataDir(l)))
 }
