@@ -29,6 +29,13 @@ const MaxFutureSkew = 24 * time.Hour
 // ValidEventID reports whether id is a valid client event id.
 func ValidEventID(id string) bool { return idRE.MatchString(id) }
 
+// ReservedAction reports whether only Hashtrail itself may record action:
+// the announcements of erasure and retention purges (DESIGN §2), which
+// verification trusts, so a client must never be able to forge one.
+func ReservedAction(action string) bool {
+	return action == "system.subject_erased" || action == "system.retention_purge"
+}
+
 // ValidAction reports whether a is a dotted object.verb action name.
 func ValidAction(a string) bool { return len(a) <= maxShort && actionRE.MatchString(a) }
 
@@ -52,6 +59,8 @@ func (e *Event) Validate(now Time) []FieldError {
 		v.add("action", "is required")
 	case !ValidAction(e.Action):
 		v.add("action", "must be dotted lowercase object.verb such as user.login ([a-z0-9_]+(.[a-z0-9_]+)+)")
+	case ReservedAction(e.Action):
+		v.add("action", "is reserved: only Hashtrail itself records "+e.Action+" (it announces erasures and purges that verify relies on)")
 	}
 	if e.Category != "" && !e.Category.Valid() {
 		v.add("category", "must be one of "+joinEnum(Categories))

@@ -310,3 +310,15 @@ func TestActorKey(t *testing.T) {
 		t.Errorf("Target.Key = %q", got)
 	}
 }
+
+func TestReservedActionsAreRefused(t *testing.T) {
+	for _, a := range []string{"system.subject_erased", "system.retention_purge"} {
+		_, errs := hashtrail.DecodeEvent(json.RawMessage(`{"action":"`+a+`"}`), "", hashtrail.DecodeOptions{PathTenant: "acme"}, hashtrail.NewTime(time.Now()))
+		if len(errs) != 1 || errs[0].Field != "action" || !strings.Contains(errs[0].Message, "reserved") {
+			t.Errorf("%s: %v", a, errs)
+		}
+	}
+	if hashtrail.ReservedAction("system.backup") {
+		t.Error("system.backup is not reserved")
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/checkpoint"
+	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/hashtrail/hashtrail/merkle"
 	"github.com/hashtrail/hashtrail/store/sqlite"
 )
@@ -420,23 +421,25 @@ func TestVerifyDetectsTampering(t *testing.T) {
 // TestVerifyAcceptsAnnouncedErasureAndPurge shows the data layout of
 // erasure and retention on the real store: values erased and bodies purged
 // after a signed announcement verify, with their counts. Until the erase and
-// retention features exist, the announcements are posted through the API
-// and the deletions done in SQL, exactly as store/sqlite's migration 0002
-// describes them; once ingest reserves the system.* actions, this test
-// switches to those features.
+// retention features exist, the announcements are appended through the
+// engine as Hashtrail itself will append them (clients are refused), and the
+// deletions done in SQL, exactly as store/sqlite's migration 0002 describes
+// them.
 func TestVerifyAcceptsAnnouncedErasureAndPurge(t *testing.T) {
 	fx := newTamperFixture(t)
 	dir, state := fx.copyData(t)
-	srv := startServer(t, dir)
-	postEvents(t, srv.url, tamperTenant, map[string]any{
-		"id": "erasure-1", "action": "system.subject_erased", "category": "system",
-		"actor":    map[string]any{"type": "system", "id": "hashtrail"},
-		"metadata": map[string]any{"roles": []map[string]any{{"seq": 12, "role": "/actor"}, {"seq": 13, "role": "/targets/0"}}},
-	}, map[string]any{
-		"id": "purge-1", "action": "system.retention_purge", "category": "system",
-		"actor":    map[string]any{"type": "system", "id": "hashtrail"},
-		"metadata": map[string]any{"ranges": [][2]int{{0, 4}}, "policy": "default:365d"},
+	// Clients may not record announcements; Hashtrail itself does.
+	rejectAnnouncement(t, dir)
+	announce(t, dir, tamperTenant, &hashtrail.Event{
+		ID: "erasure-1", Action: "system.subject_erased", Category: hashtrail.CategorySystem,
+		Actor:    &hashtrail.Actor{Type: hashtrail.ActorSystem, ID: "hashtrail"},
+		Metadata: json.RawMessage(`{"roles":[{"role":"/actor","seq":12},{"role":"/targets/0","seq":13}]}`),
+	}, &hashtrail.Event{
+		ID: "purge-1", Action: "system.retention_purge", Category: hashtrail.CategorySystem,
+		Actor:    &hashtrail.Actor{Type: hashtrail.ActorSystem, ID: "hashtrail"},
+		Metadata: json.RawMessage(`{"policy":"default:365d","ranges":[[0,4]]}`),
 	})
+	srv := startServer(t, dir)
 	waitCheckpoint(t, srv.url, tamperTenant, tamperEvents+2)
 	stopServer(t, srv)
 
@@ -574,3 +577,46 @@ func rewriteHistory(t *testing.T, dir string) ed25519.PrivateKey {
 }
 
 var _ fs.FS // os.CopyFS takes an fs.FS
+
+// rejectAnnouncement checks that a client cannot record an erasure
+// announcement: verification trusts them.
+func rejectAnnouncement(t *testing.T, dir string) {
+	t.Helper()
+	srv := startServer(t, dir)
+	defer stopServer(t, srv)
+	body := `{"action":"system.subject_erased","metadata":{"roles":[{"role":"/actor","seq":1}]}}`
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.url+"/v1/tenants/"+tamperTenant+"/events", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+crashKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(msg), "reserved") {
+		t.Fatalf("a client-written announcement got %d: %s", resp.StatusCode, msg)
+	}
+}
+
+// announce appends events to a tenant's log through the engine as the
+// local operator, the way Hashtrail's own erase and retention jobs do.
+func announce(t *testing.T, dir, tenant string, events ...*hashtrail.Event) {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "hashtrail.db"), sqlite.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	led := ledger.New(st, ledger.Config{})
+	req := &hashtrail.IngestRequest{Tenant: tenant}
+	for i, ev := range events {
+		raw, _ := json.Marshal(ev)
+		req.Submissions = append(req.Submissions, &hashtrail.Submission{Index: i, Event: ev, ContentHash: hashtrail.HashKey(string(raw))})
+	}
+	_, err = led.Ingest(t.Context(), req)
+	led.Close(context.Background())
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
