@@ -129,4 +129,13 @@ type Integrity interface {
 	// Tile returns a C2SP tlog-tiles hash tile of a tenant's log by its path
 	// below /tile/ (for example "0/x001/234.p/5").
 	Tile(ctx context.Context, tenant, path string) ([]byte, error)
+	// InstallationCheckpoint returns the latest checkpoint of the
+	// installation log (no credentials needed), its note carrying every
+	// witness cosignature kept for it.
+	InstallationCheckpoint(ctx context.Context) ([]byte, error)
+	// Witnessed returns the latest checkpoint of tenant's log that is in
+	// the installation log at its latest cosigned checkpoint (the latest
+	// one when none is cosigned yet), with the proof; ENOTFOUND when there
+	// is none.
+	Witnessed(ctx context.Context, tenant string) (*WitnessedCheckpoint, error)
 }

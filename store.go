@@ -114,6 +114,7 @@ type Store interface {
 	KeyStore
 	SettingStore
 	LogStore
+	InstallationLogStore
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Size returns the store's size on disk in bytes, for metrics.

@@ -32,6 +32,12 @@ const (
 	// PathLogTile serves C2SP tlog-tiles hash tiles: with the checkpoint,
 	// /v1/tenants/{tenant}/log/ is a tlog-tiles prefix URL.
 	PathLogTile = "/v1/tenants/{tenant}/log/tile/{path...}"
+
+	// Witnessing (DESIGN §2, Witnesses): the installation log's latest
+	// checkpoint with the witnesses' cosignatures, and a tenant checkpoint
+	// with its inclusion proof in a cosigned installation checkpoint.
+	PathInstallationCheckpoint = "/v1/log/installation/checkpoint"
+	PathWitnessed              = "/v1/tenants/{tenant}/log/witnessed"
 )
 
 // Media types of the tamper-evidence answers.
@@ -76,6 +82,18 @@ type EventWithProof struct {
 	Leaf       []byte                   `json:"leaf"`
 	Proof      hashtrail.InclusionProof `json:"proof"`
 	Checkpoint string                   `json:"checkpoint"`
+}
+
+// Witnessed answers GET /v1/tenants/{t}/log/witnessed: a signed checkpoint
+// of the tenant's log (Checkpoint), which is the entry at Index of the
+// installation log, and the proof of that entry (leaf: the checkpoint's
+// bytes) in the installation checkpoint Installation, a signed note carrying
+// the witnesses' cosignatures.
+type Witnessed struct {
+	Checkpoint   string                   `json:"checkpoint"`
+	Index        int64                    `json:"index"`
+	Installation string                   `json:"installation_checkpoint"`
+	Proof        hashtrail.InclusionProof `json:"proof"`
 }
 
 // TenantList answers GET /v1/tenants.

@@ -18,6 +18,22 @@ type integrityAnswers struct {
 	checkpoint *hashtrail.SignedCheckpoint
 	proof      *hashtrail.EventProof
 	tile       []byte
+	install    []byte
+	witnessed  *hashtrail.WitnessedCheckpoint
+}
+
+func (f *fakeService) InstallationCheckpoint(ctx context.Context) ([]byte, error) {
+	if err := f.record(ctx, "InstallationCheckpoint"); err != nil {
+		return nil, err
+	}
+	return f.integ.install, nil
+}
+
+func (f *fakeService) Witnessed(ctx context.Context, tenant string) (*hashtrail.WitnessedCheckpoint, error) {
+	if err := f.record(ctx, "Witnessed", tenant); err != nil {
+		return nil, err
+	}
+	return f.integ.witnessed, nil
 }
 
 func (f *fakeService) LogKeys(ctx context.Context) (*hashtrail.LogKeys, error) {

@@ -95,6 +95,7 @@ func (s *Server) routes() {
 
 	// The tenant's log: checkpoint, proofs and tiles.
 	s.authed("GET "+api.PathLogCheckpoint, s.logCheckpoint)
+	s.authed("GET "+api.PathWitnessed, s.witnessed)
 	s.authed("GET "+api.PathInclusionProof, s.inclusionProof)
 	s.authed("GET "+api.PathConsistencyProof, s.consistencyProof)
 	s.authed("GET "+api.PathLogTile, s.logTile)
@@ -117,6 +118,7 @@ func (s *Server) routes() {
 	// Open: no credentials needed.
 	s.open("GET "+api.PathLogKey, s.logKey)
 	s.open("GET "+api.PathLogKeys, s.logKeys)
+	s.open("GET "+api.PathInstallationCheckpoint, s.installationCheckpoint)
 	s.open("GET "+api.PathCatalog, s.catalog)
 	s.open("GET "+api.PathOpenAPI, s.openAPI)
 	s.open("GET "+api.PathHealthz, s.healthz)

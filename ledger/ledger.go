@@ -50,6 +50,9 @@ type Config struct {
 	// (default 1s): a log that keeps growing gets a checkpoint about this
 	// often, and an idle one none.
 	CheckpointInterval time.Duration
+	// Witnesses cosign the installation log's checkpoints (witness.go);
+	// none by default.
+	Witnesses []WitnessConfig
 }
 
 // Ledger implements hashtrail.LogService over a hashtrail.Store.
@@ -69,6 +72,8 @@ type Ledger struct {
 
 	sig       *signer       // nil without a signing key
 	committed chan struct{} // closed when the commit loop has drained the queue
+
+	witnessKick chan struct{} // wakes the witness loop; nil without witnesses
 
 	metrics metrics
 }
@@ -123,6 +128,7 @@ func New(store hashtrail.Store, cfg Config) *Ledger {
 	if l.sig != nil {
 		l.wg.Add(1)
 		go l.signLoop()
+		l.startWitnesses()
 	}
 	return l
 }

@@ -10,6 +10,10 @@ type metrics struct {
 	signed        prometheus.Counter
 	signErrors    prometheus.Counter
 	signSeconds   prometheus.Histogram
+
+	witnessLag      *prometheus.GaugeVec
+	witnessErrors   *prometheus.CounterVec
+	witnessCosigned *prometheus.CounterVec
 }
 
 func newMetrics() metrics {
@@ -45,9 +49,22 @@ func newMetrics() metrics {
 			Help:    "Time to make one checkpoint: root hash from the stored tree, signature, and keeping it.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
 		}),
+		witnessLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hashtrail_witness_lag_entries",
+			Help: "Entries of the installation log a witness has not cosigned yet (0 when it cosigned the latest checkpoint).",
+		}, []string{"witness"}),
+		witnessErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hashtrail_witness_errors_total",
+			Help: "Installation checkpoints a witness did not cosign (unreachable, refused, or an invalid answer); retried with backoff.",
+		}, []string{"witness"}),
+		witnessCosigned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hashtrail_witness_cosignatures_total",
+			Help: "Installation checkpoints cosigned by a witness and kept.",
+		}, []string{"witness"}),
 	}
 }
 
 func (m metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.ingested, m.rejected, m.commitSeconds, m.commitEvents, m.signed, m.signErrors, m.signSeconds}
+	return []prometheus.Collector{m.ingested, m.rejected, m.commitSeconds, m.commitEvents, m.signed, m.signErrors, m.signSeconds,
+		m.witnessLag, m.witnessErrors, m.witnessCosigned}
 }

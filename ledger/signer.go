@@ -155,7 +155,10 @@ func (l *Ledger) signAll(ctx context.Context) {
 		return
 	}
 	pending := 0
+	ids := make([]string, 0, len(tenants))
+	defer func() { l.signInstallation(ctx, ids) }()
 	for _, t := range tenants {
+		ids = append(ids, t.ID)
 		rotated, err := l.signTenant(ctx, t.ID, t.Size)
 		if err != nil {
 			l.log.Error("signing a checkpoint", "tenant", t.ID, "err", err)
@@ -173,6 +176,7 @@ func (l *Ledger) signAll(ctx context.Context) {
 // signRound signs for the given tenants.
 func (l *Ledger) signRound(ctx context.Context, tenants []string) {
 	defer l.sig.endRound()
+	defer l.signInstallation(ctx, tenants)
 	for _, id := range tenants {
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		t, err := l.store.Tenant(tctx, id)

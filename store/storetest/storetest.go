@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) hashtrail.Store) {
 		{"ReplayKeepsLeaf", testReplayKeepsLeaf},
 		{"FailedGroupWritesNoHashes", testFailedGroupWritesNoHashes},
 		{"Checkpoints", testCheckpoints},
+		{"InstallationLog", testInstallationLog},
 		{"RoundTrip", testRoundTrip},
 		{"EventNotFound", testEventNotFound},
 		{"QueryUnknownTenant", testQueryUnknownTenant},
