@@ -493,6 +493,15 @@ func testCheckpoints(t *testing.T, s hashtrail.Store) {
 	if _, err := s.LatestCheckpoint(ctx, "acme"); err != nil {
 		t.Errorf("checkpoints of one tenant changed another's: %v", err)
 	}
+	// Deleting an empty tenant deletes its checkpoints: a tenant made again
+	// with its id starts a new log.
+	if err := s.DeleteTenant(ctx, "quiet"); err != nil {
+		t.Fatal(err)
+	}
+	mustTenant(t, s, "quiet")
+	if cps, err := s.Checkpoints(ctx, "quiet"); err != nil || len(cps) != 0 {
+		t.Errorf("Checkpoints of a tenant made again = %v, %v; want none", cps, err)
+	}
 }
 
 func testSetSetting(t *testing.T, s hashtrail.Store) {

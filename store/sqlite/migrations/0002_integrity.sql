@@ -18,10 +18,13 @@
 --   "email:<address>" key (a "user:<id>" key names an id, which the leaf
 --   keeps in clear). The values are gone from body already.
 --
--- A retention purge deletes the events rows (bodies) and their event_pii and
--- event_targets rows, and keeps tree_hashes, whose leaf hashes (level 0)
--- still prove the tree. Either is preceded by a system.subject_erased or
--- system.retention_purge event in the same log (DESIGN §2).
+-- A retention purge (a later feature) keeps each purged event's row with its
+-- id, content_hash, received_at and leaf_hash, since a replay must still get
+-- its original answer (DESIGN §1), empties body (it is NOT NULL: x'') and
+-- the filter columns, deletes its event_pii and event_targets rows, and
+-- keeps tree_hashes, whose level 0 holds every leaf hash. Either is preceded
+-- by a system.subject_erased or system.retention_purge event in the same
+-- log (DESIGN §2).
 --
 -- Databases from 0001 (unreleased) that already hold events: those events
 -- were never sealed (leaf_hash NULL, personal values in body). Open seals
