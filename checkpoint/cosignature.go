@@ -131,3 +131,9 @@ func Cosigned(msg []byte, log note.Verifier, witnesses []*CosignatureVerifier) (
 	}
 	return names, nil
 }
+
+// String returns the witness's verifier key.
+func (v *CosignatureVerifier) String() string {
+	key := append([]byte{algCosignatureV1}, v.pub...)
+	return fmt.Sprintf("%s+%08x+%s", v.name, v.hash, base64.StdEncoding.EncodeToString(key))
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -44,6 +45,7 @@ type Config struct {
 	SigningKey      string        `yaml:"signing-key"`
 	ServerName      string        `yaml:"server-name"`
 	RotateFrom      string        `yaml:"rotate-from"`
+	Witnesses       []string      `yaml:"witness"`
 }
 
 // defaultConfig returns the settings in force when nothing sets them.
@@ -83,12 +85,13 @@ var settings = []setting{
 	{"signing-key", "checkpoint signing key file (PEM PKCS #8 Ed25519), created with mode 0600 if missing; default <data>/signing-key.pem; $" + checkpoint.KeyEnv + " may hold the key itself instead", func(c *Config) any { return &c.SigningKey }},
 	{"server-name", "the installation's name in checkpoint origins (<server-name>/<tenant>), fixed on the first start; default hashtrail-<random>.local", func(c *Config) any { return &c.ServerName }},
 	{"rotate-from", "previous signing key file while rotating to a new signing-key (or \"lost\" to accept a new key without it)", func(c *Config) any { return &c.RotateFrom }},
+	{"witness", "a witness that cosigns the installation log, URL=VERIFIERKEY: its C2SP tlog-witness submission URL and its cosignature/v1 verifier key (repeatable; comma-separated in the variable)", func(c *Config) any { return &c.Witnesses }},
 }
 
 // envOverrides names the variables of settings whose variable is not the
 // rule's: HASHTRAIL_SIGNING_KEY holds the key itself (checkpoint.KeyEnv), so
 // the key file's variable is HASHTRAIL_SIGNING_KEY_FILE.
-var envOverrides = map[string]string{"signing-key": "HASHTRAIL_SIGNING_KEY_FILE"}
+var envOverrides = map[string]string{"signing-key": "HASHTRAIL_SIGNING_KEY_FILE", "witness": "HASHTRAIL_WITNESSES"}
 
 // rotateLost is the rotate-from value that accepts a new signing key whose
 // predecessor is lost.
@@ -290,6 +293,9 @@ func (c *Config) validate() error {
 	if c.RotateFrom != "" && c.RotateFrom != rotateLost && filepath.Clean(c.RotateFrom) == filepath.Clean(c.signingKeyPath()) {
 		bad("rotate-from", "names the signing key itself; point signing-key at the new key and rotate-from at the previous one")
 	}
+	if _, err := c.witnesses(); err != nil {
+		bad("witness", "%v", err)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
 	}
@@ -361,4 +367,31 @@ func newLogger(w io.Writer, c *Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// witnessSpec is one configured witness.
+type witnessSpec struct {
+	URL string
+	Key *checkpoint.CosignatureVerifier
+}
+
+// witnesses parses the witness settings, URL=VERIFIERKEY each.
+func (c *Config) witnesses() ([]witnessSpec, error) {
+	var out []witnessSpec
+	for _, w := range c.Witnesses {
+		raw, vkey, ok := strings.Cut(strings.TrimSpace(w), "=")
+		if !ok {
+			return nil, fmt.Errorf("%q must be URL=VERIFIERKEY", w)
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%q: the URL must be http:// or https://", raw)
+		}
+		v, err := checkpoint.NewCosignatureVerifier(vkey)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, witnessSpec{URL: raw, Key: v})
+	}
+	return out, nil
 }

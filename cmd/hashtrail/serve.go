@@ -25,6 +25,7 @@ import (
 	"github.com/hashtrail/hashtrail/checkpoint"
 	"github.com/hashtrail/hashtrail/httpapi"
 	"github.com/hashtrail/hashtrail/ledger"
+	"github.com/hashtrail/hashtrail/tlogwitness"
 	"github.com/hashtrail/hashtrail/store/sqlite"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -198,7 +199,22 @@ func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (*sqlite.Sto
 		log.Warn("a new checkpoint signing key is in use; every key ever used stays listed at /v1/log/keys", "key", id.Current, "keys", len(id.Keys), "rotated_from_a_known_key", old != nil)
 	}
 	log.Info("checkpoints", "server_name", id.ServerName, "verifier_key", id.Current)
+	specs, err := cfg.witnesses()
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	var witnesses []ledger.WitnessConfig
+	for _, w := range specs {
+		vkey := w.Key.String()
+		witnesses = append(witnesses, ledger.WitnessConfig{
+			Client: &tlogwitness.Client{URL: w.URL, KeyName: w.Key.Name(), HTTP: &http.Client{Timeout: 30 * time.Second}},
+			Key:    vkey,
+		})
+		log.Info("witness", "url", w.URL, "key", vkey)
+	}
 	led := ledger.New(st, ledger.Config{
+		Witnesses:         witnesses,
 		Logger:            log,
 		AutoCreateTenants: !cfg.NoAutoTenants,
 		MaxQueuedEvents:   cfg.MaxQueuedEvents,
