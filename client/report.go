@@ -51,8 +51,13 @@ type Report struct {
 	// Checkpoints is the number of checkpoints whose signature was verified;
 	// Size and Root are those of the largest.
 	Checkpoints int
-	Size        int64
-	Root        merkle.Hash
+	// WitnessedSize is the size of the checkpoint proved in an installation
+	// checkpoint cosigned by Witnesses (the names of the required witnesses
+	// that cosigned it), when the verifier required witnesses.
+	WitnessedSize int64
+	Witnesses     []string
+	Size          int64
+	Root          merkle.Hash
 	// Entries counts events whose leaf was rebuilt from the event and
 	// checked; Proved those of them checked with an inclusion proof;
 	// StoredHashes the stored tree hashes compared with recomputed ones.

@@ -33,6 +33,13 @@ type Verifier struct {
 	Workers int
 	// Now is the clock for State (default time.Now).
 	Now func() time.Time
+	// Witnesses, if any, are witness keys (C2SP tlog-cosignature) that must
+	// have cosigned the installation checkpoint that proves a checkpoint of
+	// the log (DESIGN §2, Witnesses); the source must be a WitnessSource.
+	// That witnessed checkpoint is then checked like the log's others.
+	Witnesses []*checkpoint.CosignatureVerifier
+	// WitnessQuorum is how many of Witnesses must have cosigned (0: all).
+	WitnessQuorum int
 }
 
 // ParseLogKeys reads note verifier keys as GET /v1/log/key and /v1/log/keys
@@ -69,6 +76,17 @@ func (v *Verifier) Verify(ctx context.Context, src Source) (*Report, error) {
 	r.hashes, _ = src.(HashSource)
 	if p, ok := src.(PersonalDataSource); ok {
 		r.expectPII = p.ShowsPersonalData()
+	}
+	if len(v.Witnesses) > 0 {
+		ws, ok := src.(WitnessSource)
+		if !ok {
+			return nil, errors.New("this source carries no witnessed checkpoint: witness cosignatures can be required only against a running server")
+		}
+		n, err := r.witnessed(ctx, ws)
+		if err != nil || r.fail != nil {
+			return r.done(), err
+		}
+		r.src = plusCheckpoint{Source: src, note: n}
 	}
 	if err := r.checkpoints(ctx); err != nil || r.fail != nil {
 		return r.done(), err

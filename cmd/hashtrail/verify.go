@@ -41,6 +41,8 @@ type verifyFlags struct {
 	personalData   bool
 	personalFields []string
 	workers        int
+	witnesses      []string
+	witnessQuorum  int
 }
 
 // newVerifyCmd builds `hashtrail verify`.
@@ -93,6 +95,8 @@ system.subject_erased or system.retention_purge event announced it first.`,
 	f.IntVar(&vf.sample, "sample", 0, "with --url: check this many random events with inclusion proofs instead of every event")
 	f.BoolVar(&vf.personalData, "expect-personal-data", false, "with --url: the API key may see personal data, so values missing without an erasure are tampering")
 	f.StringSliceVar(&vf.personalFields, "personal-fields", nil, "the tenant's personal change fields, if not the default email,name,phone,address,ip")
+	f.StringArrayVar(&vf.witnesses, "witness", nil, "with --url: require a cosignature by this witness verifier key (C2SP tlog-cosignature) on the installation checkpoint that proves the tenant's checkpoint (repeatable)")
+	f.IntVar(&vf.witnessQuorum, "witness-quorum", 0, "with --witness: how many of the witnesses must have cosigned (default: all)")
 	f.IntVar(&vf.workers, "workers", 0, "leaves rebuilt in parallel (default: the number of CPUs)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		return runVerify(cmd, &vf)
@@ -149,6 +153,19 @@ func runVerify(cmd *cobra.Command, vf *verifyFlags) error {
 			return readable(invalidFlag("--log-key", err.Error()))
 		}
 		v.ServerName, v.Keys = name, keys
+	}
+	if len(vf.witnesses) > 0 {
+		if url == "" {
+			return readable(invalidFlag("--witness", "works with --url only: the installation checkpoint and its cosignatures come from the server"))
+		}
+		ws, err := client.ParseWitnessKeys(vf.witnesses)
+		if err != nil {
+			return readable(invalidFlag("--witness", err.Error()))
+		}
+		if vf.witnessQuorum < 0 || vf.witnessQuorum > len(ws) {
+			return readable(invalidFlag("--witness-quorum", fmt.Sprintf("must be from 1 to the number of --witness keys (%d)", len(ws))))
+		}
+		v.Witnesses, v.WitnessQuorum = ws, vf.witnessQuorum
 	}
 	statePath := vf.state
 	if url != "" && statePath == "" && !vf.noState {
@@ -269,6 +286,10 @@ func verifyRemote(ctx context.Context, v *client.Verifier, vf *verifyFlags, base
 	rep, err := v.Verify(ctx, src)
 	if err != nil {
 		return nil, err
+	}
+	if len(v.Witnesses) > 0 && rep.OK() {
+		fmt.Fprintf(out, "witnessed: checkpoint %d of %s is in an installation checkpoint cosigned by %s\n",
+			rep.WitnessedSize, rep.Tenant, strings.Join(rep.Witnesses, ", "))
 	}
 	return []*client.Report{rep}, nil
 }
