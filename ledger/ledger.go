@@ -127,8 +127,8 @@ func New(store hashtrail.Store, cfg Config) *Ledger {
 	go l.touchLoop()
 	if l.sig != nil {
 		l.wg.Add(1)
+		l.startWitnesses() // before signLoop, which kicks the witness loop
 		go l.signLoop()
-		l.startWitnesses()
 	}
 	return l
 }
