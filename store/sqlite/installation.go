@@ -79,7 +79,7 @@ func (s *Store) AppendInstallation(ctx context.Context, from int64, entries []*h
 }
 
 func installationSize(tx *wtx) (int64, error) {
-	row, err := tx.queryRow(`SELECT COUNT(*) FROM installation_entries`)
+	row, err := tx.queryRow(`SELECT COALESCE(MAX(idx) + 1, 0) FROM installation_entries`)
 	if err != nil {
 		return 0, err
 	}
@@ -93,7 +93,7 @@ func installationSize(tx *wtx) (int64, error) {
 // InstallationSize returns the number of entries of the installation log.
 func (s *Store) InstallationSize(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM installation_entries`).Scan(&n); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM installation_entries`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite: installation size: %w", err)
 	}
 	return n, nil
