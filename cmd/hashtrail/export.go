@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -150,39 +149,22 @@ type exportSource interface {
 // openExportSource opens the data directory or reaches the server, as the
 // flags and environment say (see remoteFlags.open).
 func openExportSource(cmd *cobra.Command, rf *remoteFlags, tenant string) (exportSource, func(), error) {
-	flags := cmd.Flags()
-	offline := flags.Changed("data") || flags.Changed("store") || flags.Changed("config")
-	if offline && flags.Changed("url") {
-		return nil, nil, errors.New("pass either --data, --store or --config (offline) or --url (through the API), not both")
+	t, err := rf.resolve(cmd)
+	if err != nil {
+		return nil, nil, err
 	}
-	base := rf.url
-	if !flags.Changed("url") {
-		base = os.Getenv(envURL)
-	}
-	if !offline && base != "" {
-		key := rf.apiKey
-		if !flags.Changed("api-key") {
-			key = os.Getenv(envAPIKey)
-		}
-		svc, err := newHTTPService(base, key)
+	if t.url != "" {
+		svc, err := newHTTPService(t.url, t.key)
 		if err != nil {
 			return nil, nil, err
 		}
-		get, err := httpGetter(base, key)
+		get, err := httpGetter(t.url, t.key)
 		if err != nil {
 			return nil, nil, err
 		}
 		return &apiExport{svc: svc, api: &client.APISource{Get: get, TenantID: tenant}}, func() {}, nil
 	}
-	cfg, err := rf.config.load(os.Getenv)
-	if err != nil {
-		return nil, nil, err
-	}
-	path, err := cfg.storePath()
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := openStoreOffline(cmd.Context(), path, cmd.ErrOrStderr())
+	st, err := openStoreOffline(cmd.Context(), t.storePath, cmd.ErrOrStderr())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -83,18 +83,24 @@ func addRemoteFlags(cmd *cobra.Command) *remoteFlags {
 	return rf
 }
 
-// open connects to Hashtrail the way the flags and environment say: an
+// target is where a command reaches Hashtrail: a server (url and key set)
+// or the store at storePath, worked on offline.
+type target struct {
+	url, key  string
+	storePath string
+}
+
+// resolve decides the target the way the flags and environment say: an
 // explicit --data, --store or --config works offline; otherwise --url or
 // HASHTRAIL_URL selects the API; otherwise the store of the serve
 // configuration (HASHTRAIL_DATA, HASHTRAIL_STORE, the YAML file, the
-// default ./hashtrail-data). The returned function releases everything
-// open returned; call it once, when done.
-func (rf *remoteFlags) open(cmd *cobra.Command) (service, func(), error) {
+// default ./hashtrail-data).
+func (rf *remoteFlags) resolve(cmd *cobra.Command) (target, error) {
 	flags := cmd.Flags()
 	offline := flags.Changed("data") || flags.Changed("store") || flags.Changed("config")
 	urlSet := flags.Changed("url")
 	if offline && urlSet {
-		return nil, nil, errors.New("pass either --data, --store or --config (offline) or --url (through the API), not both")
+		return target{}, errors.New("pass either --data, --store or --config (offline) or --url (through the API), not both")
 	}
 	url := rf.url
 	if !urlSet {
@@ -105,21 +111,34 @@ func (rf *remoteFlags) open(cmd *cobra.Command) (service, func(), error) {
 		if !flags.Changed("api-key") {
 			key = os.Getenv(envAPIKey)
 		}
-		c, err := newHTTPService(url, key)
+		return target{url: url, key: key}, nil
+	}
+	cfg, err := rf.config.load(os.Getenv)
+	if err != nil {
+		return target{}, err
+	}
+	path, err := cfg.storePath()
+	if err != nil {
+		return target{}, err
+	}
+	return target{storePath: path}, nil
+}
+
+// open connects to Hashtrail where resolve says. The returned function
+// releases everything open returned; call it once, when done.
+func (rf *remoteFlags) open(cmd *cobra.Command) (service, func(), error) {
+	t, err := rf.resolve(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.url != "" {
+		c, err := newHTTPService(t.url, t.key)
 		if err != nil {
 			return nil, nil, err
 		}
 		return c, func() {}, nil
 	}
-	cfg, err := rf.config.load(os.Getenv)
-	if err != nil {
-		return nil, nil, err
-	}
-	path, err := cfg.storePath()
-	if err != nil {
-		return nil, nil, err
-	}
-	return openOffline(cmd.Context(), path, cmd.ErrOrStderr())
+	return openOffline(cmd.Context(), t.storePath, cmd.ErrOrStderr())
 }
 
 // openOffline opens the SQLite store at path and a ledger over it, acting as
