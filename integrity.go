@@ -25,11 +25,7 @@ type Sealed struct {
 // seq, so the leaf, the tree hashes and the event are written in one
 // transaction.
 func (e *Entry) Seal() (*Sealed, error) {
-	leaf, roles, err := EncodeLeaf(e.Event, e.Salts, e.PersonalFields)
-	if err != nil {
-		return nil, fmt.Errorf("sealing event %s: %w", e.Event.ID, err)
-	}
-	public, _, err := SplitPII(e.Event, e.PersonalFields)
+	leaf, roles, public, err := encodeLeafParts(e.Event, e.Salts, e.PersonalFields)
 	if err != nil {
 		return nil, fmt.Errorf("sealing event %s: %w", e.Event.ID, err)
 	}

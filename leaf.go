@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/go-json-experiment/json/jsontext"
 	"slices"
 	"strconv"
 	"strings"
@@ -130,7 +131,13 @@ func SplitPII(e *Event, personalFields []string) (public *Event, roles []PIIRole
 	prune(p)
 	// add records v at ptr under role; str moves a non-empty string there.
 	add := func(role, ptr string, v any) {
-		b, jerr := json.Marshal(v)
+		var b []byte
+		var jerr error
+		if s, ok := v.(string); ok {
+			b, jerr = jsontext.AppendQuote(nil, s)
+		} else {
+			b, jerr = json.Marshal(v)
+		}
 		if jerr == nil {
 			b, jerr = canonicalJSON(b)
 		}
@@ -201,12 +208,19 @@ func SplitPII(e *Event, personalFields []string) (public *Event, roles []PIIRole
 // pass nil and tests pass fixed salts. personalFields is as for SplitPII. e
 // must have its defaults applied and its ID, Tenant, Seq and ReceivedAt set.
 func EncodeLeaf(e *Event, salts map[string][]byte, personalFields []string) (leaf []byte, roles []PIIRole, err error) {
+	leaf, roles, _, err = encodeLeafParts(e, salts, personalFields)
+	return leaf, roles, err
+}
+
+// encodeLeafParts is EncodeLeaf that also returns the event without its
+// personal values, which stores keep as the body.
+func encodeLeafParts(e *Event, salts map[string][]byte, personalFields []string) (leaf []byte, roles []PIIRole, public *Event, err error) {
 	if err := checkLeafEvent(e); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	public, roles, err := SplitPII(e, personalFields)
+	public, roles, err = SplitPII(e, personalFields)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	commitments := make(map[string]string, len(roles))
 	for i := range roles {
@@ -215,16 +229,16 @@ func EncodeLeaf(e *Event, salts map[string][]byte, personalFields []string) (lea
 		if r.Salt == nil {
 			r.Salt = make([]byte, SaltSize)
 			if _, err := rand.Read(r.Salt); err != nil {
-				return nil, nil, fmt.Errorf("leaf: drawing a salt: %w", err)
+				return nil, nil, nil, fmt.Errorf("leaf: drawing a salt: %w", err)
 			}
 		}
 		if r.Commitment, err = Commit(r.Values, r.Salt); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		commitments[r.Role] = r.Commitment
 	}
 	leaf, err = encodeLeaf(public, commitments)
-	return leaf, roles, err
+	return leaf, roles, public, err
 }
 
 // RebuildLeaf returns the leaf of an event as an answer shows it (DESIGN §2):
