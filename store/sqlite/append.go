@@ -93,6 +93,7 @@ type appender struct {
 	known   map[idKey]prior  // ids stored or added by this call
 	added   []*hashtrail.Entry
 	sealed  []*hashtrail.Sealed   // of added, one for one
+	prep    []prepared            // of added, one for one
 	created []string              // tenants this call creates, in order
 	lastNum int64                 // the largest tenant num ever used; 0 until loaded
 	replays [][2]*hashtrail.Event // replays of events added by this call, and those events
@@ -103,7 +104,6 @@ type appender struct {
 	cached map[int64]*edge // Store.edges: read only here
 	edges  map[int64]*edge // the trees' right edges as this call grows them
 	hashes []any           // tree_hashes rows to write
-	pii    []any           // event_pii rows to write
 }
 
 // run sequences the groups, seals and integrates their new events and
@@ -286,7 +286,7 @@ func (a *appender) sequence(g *hashtrail.AppendGroup) error {
 }
 
 // integrate adds a sealed event, the next of tenant head h at seq, to its
-// tree and queues its personal values and tree hashes for write.
+// tree and queues the tree hashes it adds for write.
 func (a *appender) integrate(h *head, seq int64, sl *hashtrail.Sealed) error {
 	e, ok := a.edges[h.num]
 	if !ok {
@@ -314,8 +314,7 @@ func (a *appender) integrate(h *head, seq int64, sl *hashtrail.Sealed) error {
 	for i := range hs {
 		a.hashes = append(a.hashes, h.num, first+int64(i), hs[i][:])
 	}
-	a.pii, err = piiRows(a.pii, h.num, seq, sl.Roles)
-	return err
+	return nil
 }
 
 // create gives tenant t the next tenant num; write inserts it.
@@ -368,15 +367,12 @@ func (a *appender) write() error {
 		}
 	}
 	args = make([]any, 0, len(a.added)*eventCols)
-	var targets []any
-	var buf bytes.Buffer
+	var targets, pii []any
 	for i, e := range a.added {
 		ev := e.Event
 		p := pos(a.heads[ev.Tenant].num, ev.Seq)
-		b, err := encodeBody(&buf, a.sealed[i].Public)
-		if err != nil {
-			return err
-		}
+		b := a.prep[i].body
+		pii = append(pii, a.prep[i].pii...)
 		leaf, err := leafColumn(ev)
 		if err != nil {
 			return err
@@ -403,7 +399,7 @@ func (a *appender) write() error {
 		return err
 	}
 	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_pii (tenant, seq, role, subject, values_jcs, salt, commitment) VALUES `,
-		piiCols, a.pii); err != nil {
+		piiCols, pii); err != nil {
 		return err
 	}
 	return a.tx.insertRows(`INSERT OR ROLLBACK INTO tree_hashes (tenant, idx, hash) VALUES `, hashCols, a.hashes)

@@ -59,22 +59,42 @@ func jcsObject(m map[string]json.RawMessage) ([]byte, error) {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, compareUTF16)
-	var b bytes.Buffer
-	b.WriteByte('{')
+	size := 2
+	for k, v := range m {
+		size += len(k) + len(v) + 4
+	}
+	b := make([]byte, 0, size)
+	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		name, err := jsonv2.Marshal(k)
-		if err != nil {
-			return nil, fmt.Errorf("personal value name %q: %w", k, err)
+		if plainName(k) {
+			b = append(b, '"')
+			b = append(b, k...)
+			b = append(b, '"')
+		} else {
+			name, err := jsonv2.Marshal(k)
+			if err != nil {
+				return nil, fmt.Errorf("personal value name %q: %w", k, err)
+			}
+			b = append(b, name...)
 		}
-		b.Write(name)
-		b.WriteByte(':')
-		b.Write(m[k])
+		b = append(b, ':')
+		b = append(b, m[k]...)
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return append(b, '}'), nil
+}
+
+// plainName reports whether JSON writes s between quotes as it is, as it
+// does JSON Pointers such as "/actor/email".
+func plainName(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // compareUTF16 orders strings by their UTF-16 code units (RFC 8785 §3.2.3).
