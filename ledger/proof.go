@@ -36,24 +36,28 @@ func (l *Ledger) latest(ctx context.Context, ls hashtrail.LogStore, tenant strin
 	return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "no checkpoint of tenant %q was signed yet; retry in a second", tenant)
 }
 
-// Checkpoint returns the latest signed checkpoint of a tenant's log.
-func (l *Ledger) Checkpoint(ctx context.Context, tenant string) (*hashtrail.SignedCheckpoint, error) {
+// readLatest authorizes a read of tenant's log and returns its latest
+// checkpoint (see latest).
+func (l *Ledger) readLatest(ctx context.Context, tenant string) (hashtrail.LogStore, *hashtrail.SignedCheckpoint, error) {
 	ls, err := l.readLog(ctx, tenant)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return l.latest(ctx, ls, tenant)
+	cp, err := l.latest(ctx, ls, tenant)
+	return ls, cp, err
+}
+
+// Checkpoint returns the latest signed checkpoint of a tenant's log.
+func (l *Ledger) Checkpoint(ctx context.Context, tenant string) (*hashtrail.SignedCheckpoint, error) {
+	_, cp, err := l.readLatest(ctx, tenant)
+	return cp, err
 }
 
 // InclusionProof proves that the event at seq is in the tenant's tree of
 // the given size, which must not exceed the latest checkpoint's; size 0
 // means the latest checkpoint's size.
 func (l *Ledger) InclusionProof(ctx context.Context, tenant string, seq, size int64) (*hashtrail.InclusionProof, error) {
-	ls, err := l.readLog(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	cp, err := l.latest(ctx, ls, tenant)
+	ls, cp, err := l.readLatest(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -84,11 +88,7 @@ func (l *Ledger) InclusionProof(ctx context.Context, tenant string, seq, size in
 // the tree of size to, 1 <= from <= to <= the latest checkpoint's size; to 0
 // means the latest checkpoint's size.
 func (l *Ledger) ConsistencyProof(ctx context.Context, tenant string, from, to int64) (*hashtrail.ConsistencyProof, error) {
-	ls, err := l.readLog(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	cp, err := l.latest(ctx, ls, tenant)
+	ls, cp, err := l.readLatest(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}

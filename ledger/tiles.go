@@ -38,11 +38,7 @@ func (l *Ledger) Tile(ctx context.Context, tenant, path string) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	ls, err := l.readLog(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	cp, err := l.latest(ctx, ls, tenant)
+	ls, cp, err := l.readLatest(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
