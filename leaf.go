@@ -103,11 +103,7 @@ func Commit(values map[string]json.RawMessage, salt []byte) (string, error) {
 	if len(salt) != SaltSize {
 		return "", Errorf(EINVALID, "leaf: a salt must have %d bytes, not %d", SaltSize, len(salt))
 	}
-	raw, err := json.Marshal(values)
-	if err != nil {
-		return "", fmt.Errorf("leaf: personal values: %w", err)
-	}
-	canon, err := canonicalJSON(raw)
+	canon, err := commitJCS(values)
 	if err != nil {
 		return "", fmt.Errorf("leaf: personal values: %w", err)
 	}
@@ -131,17 +127,24 @@ func SplitPII(e *Event, personalFields []string) (public *Event, roles []PIIRole
 	prune(p)
 	// add records v at ptr under role; str moves a non-empty string there.
 	add := func(role, ptr string, v any) {
+		// Each value is written in its canonical form directly (leafjcs.go).
 		var b []byte
 		var jerr error
-		if s, ok := v.(string); ok {
-			b, jerr = jsontext.AppendQuote(nil, s)
-		} else {
-			b, jerr = json.Marshal(v)
+		switch v := v.(type) {
+		case string:
+			b, jerr = jsontext.AppendQuote(nil, v)
+		case *Location:
+			w := jcsWriter{}
+			w.location(v)
+			b, jerr = w.buf, w.err
+		case json.RawMessage:
+			if isCanonicalScalar(v) {
+				b = v
+			} else {
+				b, jerr = canonicalJSON(v)
+			}
 		}
-		if jerr == nil {
-			b, jerr = canonicalJSON(b)
-		}
-		if jerr != nil {
+		if jerr != nil || b == nil {
 			if err == nil {
 				err = Errorf(EINVALID, "leaf: the personal value at %s is not valid JSON", ptr)
 			}
@@ -394,72 +397,23 @@ func setPersonal(e *Event, ptr string, v json.RawMessage) error {
 	return nil
 }
 
-// leafEvent is the leaf's JSON object: the stored event's fields without
-// leaf_hash and key_id, the format version and the commitments. Every field
-// of Event must be here or deliberately left out (a test checks).
-type leafEvent struct {
-	ID          string            `json:"id"`
-	Time        Time              `json:"time"`
-	Action      string            `json:"action"`
-	Category    Category          `json:"category"`
-	Severity    Severity          `json:"severity"`
-	Outcome     Outcome           `json:"outcome"`
-	Reason      string            `json:"reason,omitempty"`
-	Error       string            `json:"error,omitempty"`
-	Description string            `json:"description,omitempty"`
-	Actor       *Actor            `json:"actor,omitempty"`
-	Targets     []Target          `json:"targets,omitempty"`
-	Context     *Context          `json:"context,omitempty"`
-	Service     *Service          `json:"service,omitempty"`
-	Changes     []Change          `json:"changes,omitempty"`
-	Metadata    json.RawMessage   `json:"metadata,omitempty"`
-	Tags        []string          `json:"tags,omitempty"`
-	Output      *Output           `json:"output,omitempty"`
-	Tenant      string            `json:"tenant"`
-	Seq         int64             `json:"seq"`
-	ReceivedAt  Time              `json:"received_at"`
-	V           int               `json:"v"`
-	PII         map[string]string `json:"pii,omitempty"`
-}
-
-// encodeLeaf writes the leaf of an event without personal values.
-func encodeLeaf(p *Event, commitments map[string]string) ([]byte, error) {
-	doc := leafEvent{
-		ID: p.ID, Time: p.Time, Action: p.Action, Category: p.Category, Severity: p.Severity,
-		Outcome: p.Outcome, Reason: p.Reason, Error: p.Error, Description: p.Description,
-		Actor: p.Actor, Targets: p.Targets, Context: p.Context, Service: p.Service,
-		Changes: p.Changes, Metadata: p.Metadata, Tags: p.Tags, Output: p.Output,
-		Tenant: p.Tenant, Seq: p.Seq, ReceivedAt: p.ReceivedAt, V: LeafVersion,
-	}
-	if len(commitments) > 0 {
-		doc.PII = commitments
-	}
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return nil, Errorf(EINVALID, "leaf: the event cannot be encoded: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	leaf, err := canonicalJSON(raw)
-	if err != nil {
-		return nil, Errorf(EINVALID, "leaf: the event cannot be canonicalized: %s", err)
-	}
-	return leaf, nil
-}
-
 // checkLeafEvent checks that e is a stored event: defaults applied, server
 // fields assigned.
 func checkLeafEvent(e *Event) error {
 	var missing []string
-	for name, empty := range map[string]bool{
-		"id": e.ID == "", "time": e.Time.IsZero(), "action": e.Action == "",
-		"category": e.Category == "", "severity": e.Severity == "", "outcome": e.Outcome == "",
-		"tenant": e.Tenant == "", "received_at": e.ReceivedAt.IsZero(), "seq": e.Seq < 0,
+	for _, f := range [...]struct {
+		name  string
+		empty bool
+	}{
+		{"action", e.Action == ""}, {"category", e.Category == ""}, {"id", e.ID == ""},
+		{"outcome", e.Outcome == ""}, {"received_at", e.ReceivedAt.IsZero()}, {"seq", e.Seq < 0},
+		{"severity", e.Severity == ""}, {"tenant", e.Tenant == ""}, {"time", e.Time.IsZero()},
 	} {
-		if empty {
-			missing = append(missing, name)
+		if f.empty {
+			missing = append(missing, f.name)
 		}
 	}
 	if len(missing) > 0 {
-		slices.Sort(missing)
 		return Errorf(EINVALID, "leaf: the event is not a stored event: %s unset", strings.Join(missing, ", "))
 	}
 	return nil
