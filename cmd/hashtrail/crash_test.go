@@ -87,6 +87,87 @@ type ack struct {
 	seq        int64
 }
 
+// acks collects the events a server acknowledged, across rounds.
+type acks struct {
+	mu sync.Mutex
+	m  map[string]ack // tenant/id -> ack
+}
+
+// load runs six writers that post batches of 1 to 20 events with unique ids
+// to url, spread over tenants, until ctx ends, recording every
+// acknowledgement in a. A request cut short by a crash is not acknowledged.
+// Wait on the returned group after cancelling ctx.
+func (a *acks) load(ctx context.Context, url string, round int, tenants []string) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				tenant := tenants[(w+i)%len(tenants)]
+				evs := make([]map[string]any, 1+i%20)
+				for j := range evs {
+					evs[j] = map[string]any{"id": fmt.Sprintf("r%d-w%d-%d-%d", round, w, i, j), "action": "user.login",
+						"actor": map[string]any{"type": "user", "id": fmt.Sprint(j)}}
+				}
+				body, _ := json.Marshal(map[string]any{"events": evs})
+				req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/tenants/"+tenant+"/events", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+crashKey)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					continue
+				}
+				var out struct {
+					Events []struct {
+						Tenant, ID string
+						Seq        int64
+					}
+				}
+				err = json.NewDecoder(resp.Body).Decode(&out)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || err != nil {
+					continue
+				}
+				a.mu.Lock()
+				for _, e := range out.Events {
+					a.m[e.Tenant+"/"+e.ID] = ack{e.Tenant, e.ID, e.Seq}
+				}
+				a.mu.Unlock()
+			}
+		})
+	}
+	return &wg
+}
+
+// check lists every tenant's log from the server at url and returns how
+// many acknowledged events it holds and what is wrong: a gap or disorder in
+// seq, an event stored twice, an event stored at another seq than
+// acknowledged.
+func (a *acks) check(t *testing.T, url string, tenants []string) (found int, problems []string) {
+	t.Helper()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, tenant := range tenants {
+		seen := map[string]bool{}
+		for i, ev := range listAll(t, url, tenant) {
+			if ev.Seq != int64(i) {
+				problems = append(problems, fmt.Sprintf("%s: seq %d at position %d: the log has a gap or disorder", tenant, ev.Seq, i))
+				break
+			}
+			if seen[ev.ID] {
+				problems = append(problems, fmt.Sprintf("%s: event %s stored twice", tenant, ev.ID))
+			}
+			seen[ev.ID] = true
+			if k, ok := a.m[tenant+"/"+ev.ID]; ok {
+				found++
+				if k.seq != ev.Seq {
+					problems = append(problems, fmt.Sprintf("%s/%s acknowledged as seq %d but stored as %d", tenant, ev.ID, k.seq, ev.Seq))
+				}
+			}
+		}
+	}
+	return found, problems
+}
+
 // TestCrashDurability runs the server as a subprocess under concurrent load,
 // kills it with SIGKILL at random moments several times, and checks after
 // each restart that every acknowledged event is present exactly once with
@@ -97,88 +178,31 @@ func TestCrashDurability(t *testing.T) {
 	}
 	dataDir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	var mu sync.Mutex
-	acked := map[string]ack{} // tenant/id -> ack
+	a := &acks{m: map[string]ack{}}
 	tenants := []string{"crash-a", "crash-b", "crash-c"}
 	const rounds = 5
 	for round := range rounds {
 		srv := startServer(t, dataDir)
 		ctx, cancel := context.WithCancel(t.Context())
-		var wg sync.WaitGroup
-		for w := range 6 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; ctx.Err() == nil; i++ {
-					tenant := tenants[(w+i)%len(tenants)]
-					n := 1 + (i % 20)
-					evs := make([]map[string]any, n)
-					for j := range evs {
-						evs[j] = map[string]any{"id": fmt.Sprintf("r%d-w%d-%d-%d", round, w, i, j), "action": "user.login",
-							"actor": map[string]any{"type": "user", "id": fmt.Sprint(j)}}
-					}
-					body, _ := json.Marshal(map[string]any{"events": evs})
-					req, _ := http.NewRequestWithContext(ctx, "POST", srv.url+"/v1/tenants/"+tenant+"/events", bytes.NewReader(body))
-					req.Header.Set("Authorization", "Bearer "+crashKey)
-					req.Header.Set("Content-Type", "application/json")
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						continue // killed mid-request: not acknowledged
-					}
-					var out struct {
-						Events []struct {
-							Tenant, ID string
-							Seq        int64
-						}
-					}
-					err = json.NewDecoder(resp.Body).Decode(&out)
-					resp.Body.Close()
-					if resp.StatusCode != 200 || err != nil {
-						continue
-					}
-					mu.Lock()
-					for _, e := range out.Events {
-						acked[e.Tenant+"/"+e.ID] = ack{e.Tenant, e.ID, e.Seq}
-					}
-					mu.Unlock()
-				}
-			}()
-		}
+		wg := a.load(ctx, srv.url, round, tenants)
 		time.Sleep(time.Duration(300+rng.IntN(900)) * time.Millisecond)
 		srv.kill()
 		cancel()
 		wg.Wait()
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(acked) == 0 {
+	if len(a.m) == 0 {
 		t.Fatal("no event was acknowledged; the load did not reach the server")
 	}
 	srv := startServer(t, dataDir)
 	defer srv.kill()
-	found := 0
-	for _, tenant := range tenants {
-		seen := map[string]bool{}
-		for i, ev := range listAll(t, srv.url, tenant) {
-			if ev.Seq != int64(i) {
-				t.Fatalf("%s: seq %d at position %d: the log has a gap or disorder", tenant, ev.Seq, i)
-			}
-			if seen[ev.ID] {
-				t.Fatalf("%s: event %s stored twice", tenant, ev.ID)
-			}
-			seen[ev.ID] = true
-			if a, ok := acked[tenant+"/"+ev.ID]; ok {
-				found++
-				if a.seq != ev.Seq {
-					t.Errorf("%s/%s acknowledged as seq %d but stored as %d", tenant, ev.ID, a.seq, ev.Seq)
-				}
-			}
-		}
+	found, problems := a.check(t, srv.url, tenants)
+	for _, p := range problems {
+		t.Error(p)
 	}
-	if found != len(acked) {
-		t.Fatalf("%d acknowledged events, only %d found after %d SIGKILLs", len(acked), found, rounds)
+	if found != len(a.m) {
+		t.Fatalf("%d acknowledged events, only %d found after %d SIGKILLs", len(a.m), found, rounds)
 	}
-	t.Logf("%d acknowledged events all present after %d SIGKILLs", len(acked), rounds)
+	t.Logf("%d acknowledged events all present after %d SIGKILLs", len(a.m), rounds)
 }
 
 type listedEvent struct {

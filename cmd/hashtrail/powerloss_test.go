@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -89,8 +84,7 @@ func powerLossRun(t *testing.T, rounds int, lose bool) (acked, found int, proble
 	remount()
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
-	var mu sync.Mutex
-	acks := map[string]ack{} // tenant/id -> ack
+	a := &acks{m: map[string]ack{}}
 	tenants := []string{"power-a", "power-b", "power-c"}
 	for round := range rounds {
 		srv = startServer(t, mnt.Dir)
@@ -99,44 +93,7 @@ func powerLossRun(t *testing.T, rounds int, lose bool) (acked, found int, proble
 			disk.SetSyncLost(true)
 		}
 		ctx, cancel := context.WithCancel(t.Context())
-		var wg sync.WaitGroup
-		for w := range 6 {
-			wg.Go(func() {
-				for i := 0; ctx.Err() == nil; i++ {
-					tenant := tenants[(w+i)%len(tenants)]
-					n := 1 + (i % 20)
-					evs := make([]map[string]any, n)
-					for j := range evs {
-						evs[j] = map[string]any{"id": fmt.Sprintf("r%d-w%d-%d-%d", round, w, i, j), "action": "user.login",
-							"actor": map[string]any{"type": "user", "id": fmt.Sprint(j)}}
-					}
-					body, _ := json.Marshal(map[string]any{"events": evs})
-					req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/tenants/"+tenant+"/events", bytes.NewReader(body))
-					req.Header.Set("Authorization", "Bearer "+crashKey)
-					req.Header.Set("Content-Type", "application/json")
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						continue // cut mid-request: not acknowledged
-					}
-					var out struct {
-						Events []struct {
-							Tenant, ID string
-							Seq        int64
-						}
-					}
-					err = json.NewDecoder(resp.Body).Decode(&out)
-					resp.Body.Close()
-					if resp.StatusCode != 200 || err != nil {
-						continue
-					}
-					mu.Lock()
-					for _, e := range out.Events {
-						acks[e.Tenant+"/"+e.ID] = ack{e.Tenant, e.ID, e.Seq}
-					}
-					mu.Unlock()
-				}
-			})
-		}
+		wg := a.load(ctx, url, round, tenants)
 		time.Sleep(time.Duration(300+rng.IntN(900)) * time.Millisecond)
 		disk.PowerCut() // from here on the old mount answers EIO to everything
 		srv.kill()
@@ -150,32 +107,12 @@ func powerLossRun(t *testing.T, rounds int, lose bool) (acked, found int, proble
 		disk.SetSyncLost(false)
 		remount()
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(acks) == 0 {
+	if len(a.m) == 0 {
 		t.Fatal("no event was acknowledged; the load did not reach the server")
 	}
 	t.Logf("faultfs: %+v", disk.Stats())
 
 	srv = startServer(t, mnt.Dir)
-	for _, tenant := range tenants {
-		seen := map[string]bool{}
-		for i, ev := range listAll(t, srv.url, tenant) {
-			if ev.Seq != int64(i) {
-				problems = append(problems, fmt.Sprintf("%s: seq %d at position %d: the log has a gap or disorder", tenant, ev.Seq, i))
-				break
-			}
-			if seen[ev.ID] {
-				problems = append(problems, fmt.Sprintf("%s: event %s stored twice", tenant, ev.ID))
-			}
-			seen[ev.ID] = true
-			if a, ok := acks[tenant+"/"+ev.ID]; ok {
-				found++
-				if a.seq != ev.Seq {
-					problems = append(problems, fmt.Sprintf("%s/%s acknowledged as seq %d but stored as %d", tenant, ev.ID, a.seq, ev.Seq))
-				}
-			}
-		}
-	}
-	return len(acks), found, problems
+	found, problems = a.check(t, srv.url, tenants)
+	return len(a.m), found, problems
 }
