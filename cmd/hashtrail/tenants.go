@@ -42,11 +42,7 @@ func newTenantsCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), t)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created tenant %s\n", tenantLabel(t))
-			return nil
+			return reportTenant(cmd, t, asJSON, "created")
 		})
 	}
 	return cmd
@@ -126,11 +122,7 @@ func newTenantsRenameCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), t)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "renamed tenant %s\n", tenantLabel(t))
-			return nil
+			return reportTenant(cmd, t, asJSON, "renamed")
 		})
 	}
 	return cmd
@@ -163,6 +155,16 @@ deleted: an audit log is not thrown away wholesale.`,
 }
 
 // tenantLabel is "id" or "id (name)".
+// reportTenant prints a tenant a command changed: as JSON, or as one line
+// "<verb> tenant id (name)".
+func reportTenant(cmd *cobra.Command, t *hashtrail.Tenant, asJSON bool, verb string) error {
+	if asJSON {
+		return writeJSON(cmd.OutOrStdout(), t)
+	}
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s tenant %s\n", verb, tenantLabel(t))
+	return err
+}
+
 func tenantLabel(t *hashtrail.Tenant) string {
 	if t.Name == "" {
 		return t.ID
