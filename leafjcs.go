@@ -212,6 +212,12 @@ func compareUTF16(a, b string) int {
 
 // rawObject writes an object of raw JSON values, sorted by name.
 func (w *jcsWriter) rawObject(m map[string]json.RawMessage, what string) {
+	sortedObject(w, m, func(v json.RawMessage) { w.raw(v, what) })
+}
+
+// sortedObject writes an object with m's members in RFC 8785 order, each
+// value written by value.
+func sortedObject[V any](w *jcsWriter, m map[string]V, value func(V)) {
 	names := make([]string, 0, len(m))
 	for k := range m {
 		names = append(names, k)
@@ -224,7 +230,7 @@ func (w *jcsWriter) rawObject(m map[string]json.RawMessage, what string) {
 		}
 		w.str(k)
 		w.buf = append(w.buf, ':')
-		w.raw(m[k], what)
+		value(m[k])
 	}
 	w.buf = append(w.buf, '}')
 }
@@ -288,21 +294,7 @@ func encodeLeaf(p *Event, commitments map[string]string) ([]byte, error) {
 	}
 	if len(commitments) > 0 {
 		w.name(&f, "pii")
-		roles := make([]string, 0, len(commitments))
-		for r := range commitments {
-			roles = append(roles, r)
-		}
-		slices.SortFunc(roles, compareUTF16)
-		w.buf = append(w.buf, '{')
-		for i, r := range roles {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			w.str(r)
-			w.buf = append(w.buf, ':')
-			w.str(commitments[r])
-		}
-		w.buf = append(w.buf, '}')
+		sortedObject(&w, commitments, w.str)
 	}
 	w.optStr(&f, "reason", p.Reason)
 	w.name(&f, "received_at")
