@@ -115,6 +115,8 @@ type Store interface {
 	SettingStore
 	LogStore
 	InstallationLogStore
+	LeaseStore
+	TenantConfigStore
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Size returns the store's size on disk in bytes, for metrics.

@@ -111,6 +111,9 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 		if _, err := tx.exec(`DELETE FROM api_keys WHERE tenant = ?`, id); err != nil {
 			return err
 		}
+		if _, err := tx.exec(`DELETE FROM tenant_configs WHERE tenant = ?`, id); err != nil {
+			return err
+		}
 		// An empty log may have had checkpoints of size 0; a tenant made
 		// again with this id starts a new log under a new num.
 		if _, err := tx.exec(`DELETE FROM checkpoints WHERE tenant = (SELECT num FROM tenants WHERE id = ?)`, id); err != nil {
