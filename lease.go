@@ -39,3 +39,11 @@ const (
 	// creating partitions ahead.
 	LeaseUpkeep = "upkeep"
 )
+
+// Upkeeper is implemented by stores that need periodic upkeep, such as
+// creating the partitions of the coming months ahead. The engine calls
+// Upkeep now and then on one node at a time (under LeaseUpkeep); it must be
+// idempotent and safe to run from several nodes at once all the same.
+type Upkeeper interface {
+	Upkeep(ctx context.Context) error
+}

@@ -23,10 +23,14 @@ import (
 
 // signInstallation appends the latest checkpoint of each of tenants that
 // the installation log does not hold yet, and signs an installation
-// checkpoint if the log grew (or has none of its size).
+// checkpoint if the log grew (or has none of its size), provided this node
+// holds the installation log's lease (another node does it otherwise).
 func (l *Ledger) signInstallation(ctx context.Context, tenants []string) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	if !l.leases.hold(ctx, hashtrail.LeaseInstallationLog) {
+		return
+	}
 	if err := l.appendInstallation(ctx, tenants); err != nil {
 		l.metrics.signErrors.Inc()
 		l.log.Error("appending to the installation log", "err", err)

@@ -53,6 +53,24 @@ type Config struct {
 	// Witnesses cosign the installation log's checkpoints (witness.go);
 	// none by default.
 	Witnesses []WitnessConfig
+
+	// Cluster says that other nodes may append to the same store (several
+	// servers on one PostgreSQL database): the signer then also looks at
+	// the store every CheckpointInterval for logs that grew on other nodes,
+	// and keeps trying until each log's checkpoint is signed and in the
+	// installation log, whichever node does it.
+	Cluster bool
+	// NodeName names this node as the holder of its background-job leases
+	// (lease.go); by default host name, process id and a random suffix.
+	NodeName string
+	// LeaseTTL is how long a background-job lease lasts unless renewed: a
+	// job passes to another node at most this long after its node stops
+	// (default 15s).
+	LeaseTTL time.Duration
+	// UpkeepInterval is how often the store's upkeep runs (creating
+	// partitions ahead) when the store has any (hashtrail.Upkeeper); an
+	// hour by default.
+	UpkeepInterval time.Duration
 }
 
 // Ledger implements hashtrail.LogService over a hashtrail.Store.
@@ -71,6 +89,7 @@ type Ledger struct {
 	wg     sync.WaitGroup
 
 	sig       *signer       // nil without a signing key
+	leases    *leases       // the background-job leases this node holds
 	committed chan struct{} // closed when the commit loop has drained the queue
 
 	witnessKick chan struct{} // wakes the witness loop; nil without witnesses
@@ -100,6 +119,12 @@ func New(store hashtrail.Store, cfg Config) *Ledger {
 	if cfg.CheckpointInterval <= 0 {
 		cfg.CheckpointInterval = time.Second
 	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 15 * time.Second
+	}
+	if cfg.UpkeepInterval <= 0 {
+		cfg.UpkeepInterval = time.Hour
+	}
 	l := &Ledger{
 		store:     store,
 		cfg:       cfg,
@@ -110,6 +135,7 @@ func New(store hashtrail.Store, cfg Config) *Ledger {
 		committed: make(chan struct{}),
 		metrics:   newMetrics(),
 	}
+	l.leases = newLeases(store, cfg.NodeName, cfg.LeaseTTL, cfg.Logger)
 	l.keys.entries = map[string]cachedKey{}
 	l.keys.used = map[string]time.Time{}
 	if cfg.Signer != nil {
@@ -125,6 +151,10 @@ func New(store hashtrail.Store, cfg Config) *Ledger {
 	l.wg.Add(2)
 	go l.commitLoop()
 	go l.touchLoop()
+	if up, ok := store.(hashtrail.Upkeeper); ok {
+		l.wg.Add(1)
+		go l.upkeepLoop(up)
+	}
 	if l.sig != nil {
 		l.wg.Add(1)
 		l.startWitnesses() // before signLoop, which kicks the witness loop
@@ -149,6 +179,7 @@ func (l *Ledger) Close(ctx context.Context) error {
 	go func() { l.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		l.leases.releaseAll(ctx)
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -25,7 +25,8 @@ type signer struct {
 	every   time.Duration
 
 	mu    sync.Mutex
-	dirty map[string]bool // tenants that may have grown
+	dirty map[string]bool  // tenants that may have grown
+	seen  map[string]int64 // with Cluster: the size up to which each log is signed and in the installation log
 	kick  chan struct{}   // wakes signLoop when dirty becomes non-empty
 	round chan struct{}   // closed and replaced after each signing round
 }
@@ -50,7 +51,7 @@ func newSigner(cfg Config) (*signer, error) {
 	return &signer{
 		key: cfg.Signer, pub: pub, old: cfg.RotateFrom, name: cfg.ServerName, current: cur,
 		every: cfg.CheckpointInterval,
-		dirty: map[string]bool{}, kick: make(chan struct{}, 1), round: make(chan struct{}),
+		dirty: map[string]bool{}, seen: map[string]int64{}, kick: make(chan struct{}, 1), round: make(chan struct{}),
 	}, nil
 }
 
@@ -119,16 +120,27 @@ func (l *Ledger) markGrown(groups []*hashtrail.AppendGroup) {
 // signLoop signs checkpoints until the commit loop has stopped, then signs
 // once more for what was committed last, and returns. The first round looks
 // at every tenant, so logs that grew while no signer ran (an offline tool, a
-// crash) get their checkpoint.
+// crash, another node that died) get their checkpoint. With Cluster, every
+// CheckpointInterval it also looks at the store for logs that grew on other
+// nodes (poll).
 func (l *Ledger) signLoop() {
 	defer l.wg.Done()
 	s := l.sig
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	l.signAll(ctx)
+	var poll <-chan time.Time
+	if l.cfg.Cluster {
+		t := time.NewTicker(s.every)
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
 		select {
 		case <-s.kick:
+		case <-poll:
+			l.signRound(ctx, l.grownElsewhere(ctx))
+			continue
 		case <-l.committed:
 			l.signRound(ctx, s.takeDirty())
 			return
@@ -141,6 +153,39 @@ func (l *Ledger) signLoop() {
 			return
 		}
 	}
+}
+
+// grownElsewhere returns the tenants whose log size differs from the size
+// this node last saw signed and in the installation log.
+func (l *Ledger) grownElsewhere(ctx context.Context) []string {
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	tenants, err := l.store.Tenants(tctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			l.log.Error("listing tenants to sign checkpoints", "err", err)
+		}
+		return nil
+	}
+	s := l.sig
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, t := range tenants {
+		if seen, ok := s.seen[t.ID]; t.Size > 0 && (!ok || seen != t.Size) {
+			out = append(out, t.ID)
+		}
+	}
+	return out
+}
+
+// settled records that tenant's log is signed at size and that checkpoint
+// is in the installation log, so polling need not look at it again until
+// it grows.
+func (s *signer) settled(tenant string, size int64) {
+	s.mu.Lock()
+	s.seen[tenant] = size
+	s.mu.Unlock()
 }
 
 // signAll signs for every tenant that needs it, and reports how many logs
@@ -159,11 +204,11 @@ func (l *Ledger) signAll(ctx context.Context) {
 	defer func() { l.signInstallation(ctx, ids) }()
 	for _, t := range tenants {
 		ids = append(ids, t.ID)
-		rotated, err := l.signTenant(ctx, t.ID, t.Size)
+		res, err := l.signTenant(ctx, t.ID, t.Size)
 		if err != nil {
 			l.log.Error("signing a checkpoint", "tenant", t.ID, "err", err)
 		}
-		if !rotated {
+		if !res.rotated {
 			pending++
 		}
 	}
@@ -173,10 +218,12 @@ func (l *Ledger) signAll(ctx context.Context) {
 	}
 }
 
-// signRound signs for the given tenants.
+// signRound signs for the given tenants and appends their checkpoints to
+// the installation log. With Cluster, a tenant whose log is then signed at
+// its size and in the installation log is settled.
 func (l *Ledger) signRound(ctx context.Context, tenants []string) {
 	defer l.sig.endRound()
-	defer l.signInstallation(ctx, tenants)
+	covered := make(map[string]int64, len(tenants))
 	for _, id := range tenants {
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		t, err := l.store.Tenant(tctx, id)
@@ -185,18 +232,43 @@ func (l *Ledger) signRound(ctx context.Context, tenants []string) {
 			l.log.Error("reading a tenant to sign its checkpoint", "tenant", id, "err", err)
 			continue
 		}
-		if _, err := l.signTenant(ctx, t.ID, t.Size); err != nil {
+		res, err := l.signTenant(ctx, t.ID, t.Size)
+		if err != nil {
 			l.log.Error("signing a checkpoint", "tenant", id, "err", err)
+		}
+		if res.covered {
+			covered[t.ID] = t.Size
+		}
+	}
+	l.signInstallation(ctx, tenants)
+	if !l.cfg.Cluster {
+		return
+	}
+	for id, size := range covered {
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		in, err := l.store.HasInstallationEntry(tctx, id, size)
+		cancel()
+		if err == nil && in {
+			l.sig.settled(id, size)
 		}
 	}
 }
 
+// signResult is what signTenant did.
+type signResult struct {
+	// covered: the log's latest checkpoint is of the size asked for, by
+	// whichever node signed it.
+	covered bool
+	// rotated: that checkpoint is signed by the current key.
+	rotated bool
+}
+
 // signTenant signs and keeps a checkpoint of tenant's log at size unless its
-// latest checkpoint has that size already. During a rotation, a log whose
-// latest checkpoint the new key has not signed gets a checkpoint signed by
-// both keys. rotated reports that the latest checkpoint is (now) signed by
-// the current key.
-func (l *Ledger) signTenant(ctx context.Context, tenant string, size int64) (rotated bool, err error) {
+// latest checkpoint has that size already, provided this node holds the
+// tenant's checkpoint lease (another node signs it otherwise). During a
+// rotation, a log whose latest checkpoint the new key has not signed gets a
+// checkpoint signed by both keys.
+func (l *Ledger) signTenant(ctx context.Context, tenant string, size int64) (signResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	ls := l.store
@@ -207,19 +279,27 @@ func (l *Ledger) signTenant(ctx context.Context, tenant string, size int64) (rot
 	case hashtrail.ErrorCode(err) == hashtrail.ENOTFOUND:
 		latest = nil
 	case err != nil:
-		return false, err
+		return signResult{}, err
 	case latest.Size > size:
+		if t, err := ls.Tenant(ctx, tenant); err == nil && t.Size >= latest.Size {
+			return signResult{}, nil // another node signed after the log grew there
+		}
 		l.metrics.signErrors.Inc()
-		return false, hashtrail.Errorf(hashtrail.EINTERNAL,
+		return signResult{}, hashtrail.Errorf(hashtrail.EINTERNAL,
 			"the log has %d events but its latest checkpoint says %d: the store was rolled back (an old backup?) or tampered with; not signing", size, latest.Size)
 	case latest.Size == size:
-		return signedBy(latest.Note, origin, s.pub), nil
+		// Signed already (a log that has not grown since a key rotation gets
+		// its rotation checkpoint with its next event).
+		return signResult{covered: true, rotated: signedBy(latest.Note, origin, s.pub)}, nil
+	}
+	if !l.leases.hold(ctx, hashtrail.LeaseCheckpoint+tenant) {
+		return signResult{}, nil
 	}
 	start := time.Now()
 	root, err := merkle.TreeHash(size, hashReader(ctx, ls, tenant))
 	if err != nil {
 		l.metrics.signErrors.Inc()
-		return false, err
+		return signResult{}, err
 	}
 	keys := []crypto.Signer{s.key}
 	if s.old != nil && latest != nil && !signedBy(latest.Note, origin, s.pub) {
@@ -228,19 +308,19 @@ func (l *Ledger) signTenant(ctx context.Context, tenant string, size int64) (rot
 	msg, err := checkpoint.Sign(checkpoint.Checkpoint{Origin: origin, Size: size, Root: root}, keys...)
 	if err != nil {
 		l.metrics.signErrors.Inc()
-		return false, err
+		return signResult{}, err
 	}
 	cp := &hashtrail.SignedCheckpoint{Tenant: tenant, Size: size, Root: root, Note: msg, CreatedAt: l.clock()}
 	if err := ls.AddCheckpoint(ctx, cp); err != nil {
 		l.metrics.signErrors.Inc()
-		return false, err
+		return signResult{}, err
 	}
 	l.metrics.signed.Inc()
 	l.metrics.signSeconds.Observe(time.Since(start).Seconds())
 	if len(keys) == 2 {
 		l.log.Info("signed a rotation checkpoint", "tenant", tenant, "size", size)
 	}
-	return true, nil
+	return signResult{covered: true, rotated: true}, nil
 }
 
 // signedBy reports whether the signed note msg carries a valid signature by

@@ -87,7 +87,11 @@ func (l *Ledger) witnessLoop(ws []*witnessState) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		cp, err := l.store.LatestInstallationCheckpoint(ctx, false)
+		var cp *hashtrail.SignedCheckpoint
+		var err error = hashtrail.Errorf(hashtrail.ENOTFOUND, "another node submits to witnesses")
+		if l.leases.hold(ctx, hashtrail.LeaseInstallationLog) {
+			cp, err = l.store.LatestInstallationCheckpoint(ctx, false)
+		}
 		if err == nil {
 			now := time.Now()
 			for _, w := range ws {
