@@ -27,8 +27,8 @@ type signer struct {
 	mu    sync.Mutex
 	dirty map[string]bool  // tenants that may have grown
 	seen  map[string]int64 // with Cluster: the size up to which each log is signed and in the installation log
-	kick  chan struct{}   // wakes signLoop when dirty becomes non-empty
-	round chan struct{}   // closed and replaced after each signing round
+	kick  chan struct{}    // wakes signLoop when dirty becomes non-empty
+	round chan struct{}    // closed and replaced after each signing round
 }
 
 func newSigner(cfg Config) (*signer, error) {
