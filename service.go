@@ -8,6 +8,9 @@ type IngestRequest struct {
 	// for POST /v1/events, where each event names its tenant(s).
 	Tenant      string
 	Submissions []*Submission
+	// Single is true when the body was one event rather than
+	// {"events": [...]}, so field paths in errors have no "events[i]".
+	Single bool
 }
 
 // KeyRequest asks for a new API key.
@@ -59,4 +62,6 @@ type LogService interface {
 
 	// Integrity serves checkpoints, proofs, receipts and tiles (DESIGN §2).
 	Integrity
+	// CatalogService manages tenants' action catalogs.
+	CatalogService
 }

@@ -17,10 +17,13 @@ const (
 	PathKeys         = "/v1/keys" // installation-wide keys
 	PathKey          = "/v1/keys/{key}"
 	PathCatalog      = "/v1/catalog"
-	PathOpenAPI      = "/v1/openapi.json"
-	PathHealthz      = "/healthz"
-	PathReadyz       = "/readyz"
-	PathMetrics      = "/metrics"
+	// A tenant's own action catalog, whole or one action.
+	PathTenantCatalog       = "/v1/tenants/{tenant}/catalog"
+	PathTenantCatalogAction = "/v1/tenants/{tenant}/catalog/actions/{action}"
+	PathOpenAPI             = "/v1/openapi.json"
+	PathHealthz             = "/healthz"
+	PathReadyz              = "/readyz"
+	PathMetrics             = "/metrics"
 
 	// Tamper evidence (DESIGN §2).
 	PathLogKey           = "/v1/log/key"
@@ -127,7 +130,11 @@ type KeyList struct {
 
 // Catalog answers GET /v1/catalog.
 type Catalog struct {
-	Actions []hashtrail.CatalogEntry `json:"actions"`
+	// Version is hashtrail.CatalogVersion; OCSFVersion the OCSF schema
+	// version of the entries' classes.
+	Version     int                      `json:"version"`
+	OCSFVersion string                   `json:"ocsf_version"`
+	Actions     []hashtrail.CatalogEntry `json:"actions"`
 }
 
 // Status answers GET /healthz and GET /readyz.

@@ -71,7 +71,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, tenant string) e
 	if len(rejected) > 0 && (!partial || len(subs) == 0) {
 		return invalidBatch(rejected, len(raws), single)
 	}
-	receipts, err := s.svc.Ingest(r.Context(), &hashtrail.IngestRequest{Tenant: tenant, Submissions: subs})
+	receipts, err := s.svc.Ingest(r.Context(), &hashtrail.IngestRequest{Tenant: tenant, Submissions: subs, Single: single})
 	if err != nil {
 		return err
 	}

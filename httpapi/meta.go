@@ -28,11 +28,6 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// catalog serves GET /v1/catalog.
-func (s *Server) catalog(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, api.Catalog{Actions: hashtrail.Catalog})
-}
-
 // healthz serves GET /healthz: the process is alive.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")

@@ -210,6 +210,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"KeyRequest": api.KeyRequest{}, "KeyList": api.KeyList{}, "Catalog": api.Catalog{},
 		"CatalogEntry": hashtrail.CatalogEntry{}, "FieldError": hashtrail.FieldError{}, "Status": api.Status{},
 		"InclusionProof": api.InclusionProof{}, "ConsistencyProof": api.ConsistencyProof{},
+		"TenantCatalog": hashtrail.TenantCatalog{}, "ActionSpec": hashtrail.ActionSpec{}, "OCSFClass": hashtrail.OCSFClass{},
 	}
 	for name, v := range types {
 		schema, ok := doc.Components.Schemas[name]

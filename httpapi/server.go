@@ -115,6 +115,12 @@ func (s *Server) routes() {
 	s.authed("POST "+api.PathKeys, s.createInstallationKey)
 	s.authed("DELETE "+api.PathKey, s.revokeInstallationKey)
 
+	// A tenant's action catalog.
+	s.authed("GET "+api.PathTenantCatalog, s.getTenantCatalog)
+	s.authed("PUT "+api.PathTenantCatalog, s.putTenantCatalog)
+	s.authed("PUT "+api.PathTenantCatalogAction, s.putCatalogAction)
+	s.authed("DELETE "+api.PathTenantCatalogAction, s.deleteCatalogAction)
+
 	// Open: no credentials needed.
 	s.open("GET "+api.PathLogKey, s.logKey)
 	s.open("GET "+api.PathLogKeys, s.logKeys)

@@ -75,13 +75,15 @@ type Config struct {
 
 // Ledger implements hashtrail.LogService over a hashtrail.Store.
 type Ledger struct {
-	store  hashtrail.Store
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	keys   keyCache
-	queue  chan *pending
-	queued atomic.Int64
+	store hashtrail.Store
+	cfg   Config
+	log   *slog.Logger
+	now   func() time.Time
+	keys  keyCache
+	// catalogs caches each tenant's compiled action catalog (catalog.go).
+	catalogs catalogCache
+	queue    chan *pending
+	queued   atomic.Int64
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
