@@ -349,5 +349,7 @@ func DataExported(resource hashtrail.Target, format string) *hashtrail.Event {
 // audited).
 func DataRead(resource hashtrail.Target) *hashtrail.Event { return standard("data.read", resource) }
 
-func roleRef(role string) hashtrail.Target       { return hashtrail.Target{Type: "role", ID: role} }
-func projectRef(project string) hashtrail.Target { return hashtrail.Target{Type: "project", ID: project} }
+func roleRef(role string) hashtrail.Target { return hashtrail.Target{Type: "role", ID: role} }
+func projectRef(project string) hashtrail.Target {
+	return hashtrail.Target{Type: "project", ID: project}
+}
