@@ -1,0 +1,424 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/merkle"
+	"github.com/hashtrail/hashtrail/store/internal/ingest"
+)
+
+// seqLimit bounds seqs (far beyond any log; merkle indexes stay in int64).
+const seqLimit = int64(1) << 56
+
+// Append writes the groups in one transaction and returns once it is
+// committed (durable: synchronous_commit is the server's, on by default);
+// see hashtrail.EventStore. Within the transaction:
+//
+//  1. one round trip locks the heads of every tenant named (SELECT ... FOR
+//     UPDATE, in id order, so that appends on several nodes never deadlock
+//     and each waits for the other's commit) and, only then, looks up the
+//     ids named: a statement that starts after the locks are granted sees
+//     every event other nodes committed to those tenants;
+//  2. in memory, ingest.Sequence applies the groups in order (replays,
+//     ECONFLICT, ENOTFOUND, CreateTenants) and seals the new events on all
+//     CPUs; the new tenants are inserted (a tenant another node created
+//     meanwhile starts the transaction over, now finding it);
+//  3. each tenant's tree grows from the right edge kept in its locked head
+//     row, so the tree hashes are right whatever other nodes wrote before;
+//  4. one round trip writes the heads (next_seq, edge), the events, their
+//     ids, targets, personal values, tree hashes and month ranges, each as
+//     one INSERT ... SELECT FROM unnest(arrays); then COMMIT.
+//
+// A serialization failure or deadlock starts the transaction over. A lost
+// connection is EUNAVAILABLE; if it was lost during COMMIT, Append asks the
+// database (on a new connection) whether the transaction committed, and
+// answers accordingly, so that an error still means nothing was written
+// whenever the database can say so. Retrying after any error is safe:
+// appends are idempotent by id.
+func (s *Store) Append(ctx context.Context, groups []*hashtrail.AppendGroup) error {
+	if err := ingest.Validate(groups); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	tenants, ids := ingest.Names(groups)
+	if len(tenants) == 0 {
+		return nil
+	}
+	var months []time.Time
+	for _, g := range groups {
+		for _, e := range g.Entries {
+			if m := monthOf(e.Event.ReceivedAt.Time); !slices.Contains(months, m) {
+				months = append(months, m)
+			}
+		}
+	}
+	if err := s.ensureMonths(ctx, months, false); err != nil {
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.appendOnce(ctx, groups, tenants, ids)
+		if err == nil {
+			return nil
+		}
+		if noPartition(err) && attempt < maxAttempts {
+			// A partition this store believed in is gone (retention): make
+			// it again and start over.
+			s.forgetMonths()
+			if err := s.ensureMonths(ctx, months, true); err != nil {
+				return err
+			}
+			continue
+		}
+		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
+			return wrap("append", err)
+		}
+		backoff(ctx, attempt)
+	}
+}
+
+// noPartition reports whether err is an insert that found no partition
+// for its row.
+func noPartition(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23514" && pe.ConstraintName == ""
+}
+
+// head is what Append keeps of a locked log head.
+type head struct {
+	num  int64
+	next int64
+	edge []byte
+}
+
+// appendOnce runs one attempt of Append's transaction.
+func (s *Store) appendOnce(ctx context.Context, groups []*hashtrail.AppendGroup, tenants []string, ids map[string][]string) (err error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	heads, known, err := lockHeads(ctx, tx, tenants, ids)
+	if err != nil {
+		return err
+	}
+	hs := make(map[string]ingest.Head, len(heads))
+	for t, h := range heads {
+		hs[t] = ingest.Head{Found: true, Next: h.next}
+	}
+	plan, err := ingest.Sequence(groups, hs, known, seqLimit)
+	if err != nil {
+		return err
+	}
+	if len(plan.Added) == 0 {
+		return tx.Commit(ctx) // replays and failed groups only: nothing to write
+	}
+	if err := s.createTenants(ctx, tx, plan.Created, heads); err != nil {
+		return err
+	}
+	w, err := s.rows(plan, heads)
+	if err != nil {
+		return err
+	}
+	if err := w.write(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		if unavailable(err) && s.committed(plan.Added[0]) {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// lockHeads locks the heads of tenants and then reads the stored events
+// with the ids named, in one round trip.
+func lockHeads(ctx context.Context, tx pgx.Tx, tenants []string, ids map[string][]string) (map[string]*head, map[ingest.Key]ingest.Prior, error) {
+	var kt, ki []string
+	for _, t := range tenants {
+		for _, id := range ids[t] {
+			kt, ki = append(kt, t), append(ki, id)
+		}
+	}
+	b := &pgx.Batch{}
+	heads := map[string]*head{}
+	known := map[ingest.Key]ingest.Prior{}
+	b.Queue(`SELECT id, num, next_seq, edge FROM tenants WHERE id = ANY($1) ORDER BY id FOR UPDATE`, tenants).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var id string
+				h := &head{}
+				if err := rows.Scan(&id, &h.num, &h.next, &h.edge); err != nil {
+					return err
+				}
+				heads[id] = h
+			}
+			return rows.Err()
+		})
+	b.Queue(`SELECT t.id, i.id, i.seq, i.received_at, i.content_hash, i.leaf_hash
+		FROM unnest($1::text[], $2::text[]) AS k (tenant, id)
+		JOIN tenants t ON t.id = k.tenant
+		JOIN event_ids i ON i.tenant = t.num AND i.id = k.id`, kt, ki).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var k ingest.Key
+				var p ingest.Prior
+				var recv time.Time
+				var leaf []byte
+				if err := rows.Scan(&k.Tenant, &k.ID, &p.Seq, &recv, &p.ContentHash, &leaf); err != nil {
+					return err
+				}
+				p.ReceivedAt, p.LeafHash = hashtrail.NewTime(recv), hex.EncodeToString(leaf)
+				known[k] = p
+			}
+			return rows.Err()
+		})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, err
+	}
+	return heads, known, nil
+}
+
+// createTenants inserts the tenants the call creates, in id order, and
+// adds their heads. A tenant that another node created since this
+// transaction looked (the insert waited for its commit) starts the
+// transaction over.
+func (s *Store) createTenants(ctx context.Context, tx pgx.Tx, created []string, heads map[string]*head) error {
+	if len(created) == 0 {
+		return nil
+	}
+	ids := slices.Sorted(slices.Values(created))
+	rows, err := tx.Query(ctx, `INSERT INTO tenants (id, created_at) SELECT id, $2 FROM unnest($1::text[]) AS t (id) ORDER BY id
+		ON CONFLICT (id) DO NOTHING RETURNING id, num`, ids, hashtrail.NewTime(s.now()).Time)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for rows.Next() {
+		var id string
+		h := &head{}
+		if err := rows.Scan(&id, &h.num); err != nil {
+			rows.Close()
+			return err
+		}
+		heads[id] = h
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if n != len(ids) {
+		return errRetry
+	}
+	return nil
+}
+
+// committed reports whether the transaction that added e committed, after
+// its COMMIT lost the connection: whether e's id is stored with e's seq and
+// content. False when that cannot be known.
+func (s *Store) committed(e *hashtrail.Entry) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var seq int64
+	var hash []byte
+	err := s.pool.QueryRow(ctx, `SELECT i.seq, i.content_hash FROM tenants t JOIN event_ids i ON i.tenant = t.num
+		WHERE t.id = $1 AND i.id = $2`, e.Event.Tenant, e.Event.ID).Scan(&seq, &hash)
+	return err == nil && seq == e.Event.Seq && bytes.Equal(hash, e.ContentHash)
+}
+
+// writeRows are the columns of everything one Append writes, as arrays for
+// INSERT ... SELECT FROM unnest.
+type writeRows struct {
+	// tenants: heads to update
+	hNum, hNext []int64
+	hEdge       [][]byte
+	// events and event_ids
+	eTenant, eSeq      []int64
+	eRecv, eTime       []time.Time
+	eID, eAction, eKey []string
+	eFacet             []int16
+	eActor, eEmail     []*string
+	eIP                []*netip.Addr
+	eLeaf, eBody       [][]byte
+	eHash              [][]byte
+	// event_targets
+	tTenant, tSeq []int64
+	tTarget       []string
+	tRecv         []time.Time
+	// event_pii
+	pTenant, pSeq            []int64
+	pRole                    []string
+	pSubject                 []*string
+	pValues, pSalt, pCommits [][]byte
+	// tree_hashes
+	xTenant, xIdx []int64
+	xHash         [][]byte
+	// event_months
+	mTenant            []int64
+	mMonth, mMin, mMax []time.Time
+}
+
+// prepared is one new event's body and personal-value rows.
+type prepared struct {
+	body  []byte
+	pii   []ingest.PIIRow
+	facet int16
+	err   error
+}
+
+// rows computes the rows to write: bodies and personal values on all CPUs,
+// then the tree hashes from each tenant's right edge, in seq order.
+func (s *Store) rows(plan *ingest.Plan, heads map[string]*head) (*writeRows, error) {
+	n := len(plan.Added)
+	prep := make([]prepared, n)
+	ingest.Parallel(n, 32, func(i int) {
+		p := &prep[i]
+		sl := plan.Sealed[i]
+		if p.body, p.err = ingest.EncodeBody(sl.Public); p.err != nil {
+			return
+		}
+		if p.pii, p.err = ingest.PIIRows(plan.Added[i].Event.Seq, sl.Roles); p.err != nil {
+			return
+		}
+		p.facet, p.err = facetOf(plan.Added[i].Event)
+	})
+	w := &writeRows{}
+	edges := map[string]*ingest.Edge{}
+	type monthKey struct {
+		tenant int64
+		month  time.Time
+	}
+	ranges := map[monthKey][2]time.Time{}
+	var order []monthKey
+	for i, en := range plan.Added {
+		if prep[i].err != nil {
+			return nil, prep[i].err
+		}
+		e := en.Event
+		h := heads[e.Tenant]
+		edge, ok := edges[e.Tenant]
+		if !ok {
+			var err error
+			if edge, err = ingest.ParseEdge(h.next, h.edge); err != nil {
+				return nil, fmt.Errorf("the head of tenant %q: %w", e.Tenant, err)
+			}
+			edges[e.Tenant] = edge
+		}
+		if edge.N != e.Seq {
+			return nil, fmt.Errorf("the tree of tenant %q has size %d at seq %d", e.Tenant, edge.N, e.Seq)
+		}
+		hashes, err := edge.Add(plan.Sealed[i].LeafHash)
+		if err != nil {
+			return nil, fmt.Errorf("tenant %q: %w", e.Tenant, err)
+		}
+		first := merkle.StoredHashIndex(0, e.Seq)
+		for j, x := range hashes {
+			w.xTenant, w.xIdx, w.xHash = append(w.xTenant, h.num), append(w.xIdx, first+int64(j)), append(w.xHash, x[:])
+		}
+		w.addEvent(h.num, en, plan.Sealed[i], &prep[i])
+		mk := monthKey{h.num, monthOf(e.ReceivedAt.Time)}
+		r, ok := ranges[mk]
+		if !ok {
+			order = append(order, mk)
+			r = [2]time.Time{e.Time.Time, e.Time.Time}
+		}
+		if e.Time.Before(r[0]) {
+			r[0] = e.Time.Time
+		}
+		if e.Time.After(r[1]) {
+			r[1] = e.Time.Time
+		}
+		ranges[mk] = r
+	}
+	for t, edge := range edges {
+		h := heads[t]
+		w.hNum, w.hNext, w.hEdge = append(w.hNum, h.num), append(w.hNext, edge.N), append(w.hEdge, edge.MarshalBinary())
+	}
+	for _, mk := range order {
+		r := ranges[mk]
+		w.mTenant, w.mMonth, w.mMin, w.mMax = append(w.mTenant, mk.tenant), append(w.mMonth, mk.month), append(w.mMin, r[0]), append(w.mMax, r[1])
+	}
+	return w, nil
+}
+
+// addEvent adds the rows of one new event.
+func (w *writeRows) addEvent(num int64, en *hashtrail.Entry, sl *hashtrail.Sealed, p *prepared) {
+	e := en.Event
+	recv := e.ReceivedAt.Time
+	w.eTenant, w.eSeq, w.eRecv, w.eTime = append(w.eTenant, num), append(w.eSeq, e.Seq), append(w.eRecv, recv), append(w.eTime, e.Time.Time)
+	w.eID, w.eAction, w.eKey, w.eFacet = append(w.eID, e.ID), append(w.eAction, e.Action), append(w.eKey, e.KeyID), append(w.eFacet, p.facet)
+	actor, email := ingest.Actor(e)
+	w.eActor, w.eEmail = append(w.eActor, nullString(actor)), append(w.eEmail, nullString(email))
+	var ip *netip.Addr
+	if a, ok := ingest.IP(e); ok {
+		a = a.Unmap()
+		ip = &a
+	}
+	w.eIP = append(w.eIP, ip)
+	hash := en.ContentHash
+	if hash == nil {
+		hash = []byte{}
+	}
+	w.eLeaf, w.eBody, w.eHash = append(w.eLeaf, sl.LeafHash[:]), append(w.eBody, p.body), append(w.eHash, hash)
+	for _, k := range ingest.TargetKeys(e) {
+		w.tTenant, w.tSeq, w.tTarget, w.tRecv = append(w.tTenant, num), append(w.tSeq, e.Seq), append(w.tTarget, k), append(w.tRecv, recv)
+	}
+	for _, r := range p.pii {
+		w.pTenant, w.pSeq, w.pRole, w.pSubject = append(w.pTenant, num), append(w.pSeq, e.Seq), append(w.pRole, r.Role), append(w.pSubject, nullString(r.Subject))
+		w.pValues, w.pSalt, w.pCommits = append(w.pValues, r.Values), append(w.pSalt, r.Salt), append(w.pCommits, r.Commitment)
+	}
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// write sends every INSERT and the head updates in one round trip.
+func (w *writeRows) write(ctx context.Context, tx pgx.Tx) error {
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE tenants SET next_seq = u.next, edge = u.edge
+		FROM unnest($1::bigint[], $2::bigint[], $3::bytea[]) AS u (num, next, edge) WHERE tenants.num = u.num`,
+		w.hNum, w.hNext, w.hEdge)
+	b.Queue(`INSERT INTO events (tenant, seq, received_at, id, time, action, facet, actor, actor_email, ip, key_id, leaf_hash, body)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], $5::timestamptz[], $6::text[],
+			$7::smallint[], $8::text[], $9::text[], $10::inet[], $11::text[], $12::bytea[], $13::bytea[])`,
+		w.eTenant, w.eSeq, w.eRecv, w.eID, w.eTime, w.eAction, w.eFacet, w.eActor, w.eEmail, w.eIP, w.eKey, w.eLeaf, w.eBody)
+	b.Queue(`INSERT INTO event_ids (tenant, id, seq, received_at, content_hash, leaf_hash)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::timestamptz[], $5::bytea[], $6::bytea[])`,
+		w.eTenant, w.eID, w.eSeq, w.eRecv, w.eHash, w.eLeaf)
+	if len(w.tTenant) > 0 {
+		b.Queue(`INSERT INTO event_targets (tenant, target, seq, received_at)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::timestamptz[])`,
+			w.tTenant, w.tTarget, w.tSeq, w.tRecv)
+	}
+	if len(w.pTenant) > 0 {
+		b.Queue(`INSERT INTO event_pii (tenant, seq, role, subject, values_jcs, salt, commitment)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::bytea[])`,
+			w.pTenant, w.pSeq, w.pRole, w.pSubject, w.pValues, w.pSalt, w.pCommits)
+	}
+	b.Queue(`INSERT INTO tree_hashes (tenant, idx, hash) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])`,
+		w.xTenant, w.xIdx, w.xHash)
+	b.Queue(`INSERT INTO event_months (tenant, month, min_time, max_time)
+		SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[])
+		ON CONFLICT (tenant, month) DO UPDATE SET min_time = least(event_months.min_time, excluded.min_time),
+			max_time = greatest(event_months.max_time, excluded.max_time)`,
+		w.mTenant, w.mMonth, w.mMin, w.mMax)
+	return tx.SendBatch(ctx, b).Close()
+}
