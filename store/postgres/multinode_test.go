@@ -1,0 +1,238 @@
+package postgres_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/merkle"
+	"github.com/hashtrail/hashtrail/store/postgres"
+)
+
+// testEvent returns an event as the engine hands it to a store, with a
+// content hash that depends on tenant and id only: the same id appended by
+// two nodes is the same content, so one of them must see a replay.
+func testEvent(tenant, id string, received time.Time) *hashtrail.Entry {
+	e := &hashtrail.Event{
+		ID: id, Tenant: tenant, Time: hashtrail.NewTime(received), ReceivedAt: hashtrail.NewTime(received),
+		Action: "user.login", Category: hashtrail.CategoryAuthentication, Severity: hashtrail.SeverityInfo,
+		Outcome: hashtrail.OutcomeSuccess, KeyID: "key_test",
+		Actor:   &hashtrail.Actor{Type: hashtrail.ActorUser, ID: "42", Email: "alice@example.com", Name: "Alice"},
+		Targets: []hashtrail.Target{{Type: "project", ID: "7", Name: "Seven"}},
+		Context: &hashtrail.Context{IP: "203.0.113.5", UserAgent: "test"},
+	}
+	h := sha256.Sum256([]byte(tenant + "/" + id))
+	return &hashtrail.Entry{Event: e, ContentHash: h[:]}
+}
+
+// TestTwoNodes runs two Store instances (two pools, as two nodes) appending
+// concurrently to the same tenants, with ids that overlap between them, and
+// tenants that both create at once, then checks that each log's seq is
+// gapless, that every id was written once and every answer (new or replay)
+// names the stored seq, and that the stored tree is the Merkle tree of the
+// leaf hashes.
+func TestTwoNodes(t *testing.T) {
+	schema := newSchema(t)
+	nodes := []*postgres.Store{mustOpenSchema(t, schema, postgres.Config{}), mustOpenSchema(t, schema, postgres.Config{})}
+	for _, n := range nodes {
+		defer n.Close()
+	}
+	const workers, calls, ids = 3, 12, 150 // per node; ids per tenant, drawn at random
+	tenants := []string{"acme", "beta", "gamma"}
+	type answer struct {
+		tenant, id string
+		seq        int64
+		leaf       string
+	}
+	var mu sync.Mutex
+	var answers []answer
+	var wg sync.WaitGroup
+	for ni, node := range nodes {
+		for w := range workers {
+			wg.Go(func() {
+				r := rand.New(rand.NewPCG(uint64(ni), uint64(w)))
+				for c := range calls {
+					var groups []*hashtrail.AppendGroup
+					for range 1 + r.IntN(3) {
+						g := &hashtrail.AppendGroup{CreateTenants: true}
+						tn := tenants[r.IntN(len(tenants))]
+						if c == 0 {
+							tn = "new" // every worker of both nodes creates it first
+						}
+						for range 1 + r.IntN(10) {
+							g.Entries = append(g.Entries, testEvent(tn, fmt.Sprintf("id-%d", r.IntN(ids)), time.Now()))
+						}
+						groups = append(groups, g)
+					}
+					if err := node.Append(t.Context(), groups); err != nil {
+						t.Errorf("node %d: Append: %v", ni, err)
+						return
+					}
+					mu.Lock()
+					for _, g := range groups {
+						if g.Err != nil {
+							t.Errorf("node %d: group: %v", ni, g.Err)
+						}
+						for _, e := range g.Entries {
+							answers = append(answers, answer{e.Event.Tenant, e.Event.ID, e.Event.Seq, e.Event.LeafHash})
+						}
+					}
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for _, tn := range append(tenants, "new") {
+		byID := checkLog(t, nodes[1], tn)
+		for _, a := range answers {
+			if a.tenant != tn {
+				continue
+			}
+			e, ok := byID[a.id]
+			if !ok {
+				t.Errorf("tenant %s: id %s was answered seq %d but is not stored", tn, a.id, a.seq)
+			} else if e.Seq != a.seq || e.LeafHash != a.leaf {
+				t.Errorf("tenant %s: id %s was answered seq %d leaf %s; stored as seq %d leaf %s", tn, a.id, a.seq, a.leaf, e.Seq, e.LeafHash)
+			}
+		}
+	}
+}
+
+// checkLog reads the whole log of tenant in seq order and checks that seq
+// is gapless from 0, that ids are unique, that every event rebuilds to its
+// leaf hash, and that the stored tree hashes are merkle.Tree's over the
+// leaf hashes; it returns the events by id.
+func checkLog(t *testing.T, s *postgres.Store, tenant string) map[string]*hashtrail.Event {
+	t.Helper()
+	byID := map[string]*hashtrail.Event{}
+	var tree merkle.Tree
+	after := int64(-1)
+	for {
+		page, err := s.Events(t.Context(), &hashtrail.Query{Tenant: tenant, Order: hashtrail.OrderAsc, AfterSeq: &after, Limit: hashtrail.MaxLimit})
+		if err != nil {
+			t.Fatalf("Events(%s): %v", tenant, err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, e := range page {
+			if e.Seq != tree.Size() {
+				t.Fatalf("tenant %s: seq %d where %d was due (a gap or a repeat)", tenant, e.Seq, tree.Size())
+			}
+			if byID[e.ID] != nil {
+				t.Fatalf("tenant %s: id %s stored twice (seqs %d and %d)", tenant, e.ID, byID[e.ID].Seq, e.Seq)
+			}
+			byID[e.ID] = e
+			leaf, _, err := hashtrail.RebuildLeaf(e, e.PII, nil)
+			if err != nil || hashtrail.LeafHash(leaf) != e.LeafHash {
+				t.Fatalf("tenant %s seq %d: the event does not rebuild to its leaf hash (%v)", tenant, e.Seq, err)
+			}
+			h, _ := hex.DecodeString(e.LeafHash)
+			tree.Append(merkle.Hash(h))
+		}
+		after = page[len(page)-1].Seq
+	}
+	tn, err := s.Tenant(t.Context(), tenant)
+	if err != nil || tn.Size != tree.Size() {
+		t.Fatalf("Tenant(%s) = %+v, %v; want size %d", tenant, tn, err, tree.Size())
+	}
+	want := tree.StoredHashes()
+	idx := make([]int64, len(want))
+	for i := range idx {
+		idx[i] = int64(i)
+	}
+	got, err := s.ReadHashes(t.Context(), tenant, idx)
+	if err != nil {
+		t.Fatalf("ReadHashes(%s): %v", tenant, err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("tenant %s: stored hash %d differs from the tree of the leaf hashes", tenant, i)
+		}
+	}
+	if _, err := s.ReadHashes(t.Context(), tenant, []int64{int64(len(want))}); hashtrail.ErrorCode(err) != hashtrail.ENOTFOUND {
+		t.Fatalf("tenant %s: a stored hash past the tree: %v", tenant, err)
+	}
+	return byID
+}
+
+// TestConcurrentOpen opens several stores on one fresh schema at once, as
+// nodes starting together do: the migrations are applied exactly once and
+// every store works.
+func TestConcurrentOpen(t *testing.T) {
+	schema := newSchema(t)
+	const n = 5
+	stores := make([]*postgres.Store, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			s, err := postgres.Open(t.Context(), testURL(t), postgres.Config{Schema: schema, MaxConns: 2})
+			if err != nil {
+				t.Errorf("Open %d: %v", i, err)
+				return
+			}
+			stores[i] = s
+		})
+	}
+	wg.Wait()
+	for _, s := range stores {
+		if s == nil {
+			t.FailNow()
+		}
+		defer s.Close()
+	}
+	st, err := stores[0].MigrationStatus(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range st {
+		if m.Pending() {
+			t.Errorf("migration %s pending after Open", m.Name)
+		}
+	}
+	var applied int
+	if err := stores[0].Pool().QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil || applied != len(st) {
+		t.Errorf("schema_migrations has %d rows (%v); want %d", applied, err, len(st))
+	}
+	for i, s := range stores {
+		if err := s.Append(t.Context(), []*hashtrail.AppendGroup{{CreateTenants: true,
+			Entries: []*hashtrail.Entry{testEvent("acme", fmt.Sprint(i), time.Now())}}}); err != nil {
+			t.Errorf("store %d: Append: %v", i, err)
+		}
+	}
+	checkLog(t, stores[0], "acme")
+}
+
+// TestMigrateByHand opens with SkipMigrate, as `hashtrail migrate status`
+// does: everything is pending; Migrate applies it all once.
+func TestMigrateByHand(t *testing.T) {
+	s := mustOpenSchema(t, newSchema(t), postgres.Config{SkipMigrate: true})
+	defer s.Close()
+	st, err := s.MigrationStatus(t.Context())
+	if err != nil || len(st) == 0 {
+		t.Fatalf("MigrationStatus = %v, %v", st, err)
+	}
+	for _, m := range st {
+		if !m.Pending() || m.Version <= 0 || m.Name == "" {
+			t.Errorf("before Migrate: %+v; want pending", m)
+		}
+	}
+	if n, err := s.Migrate(t.Context()); err != nil || n != len(st) {
+		t.Fatalf("Migrate = %d, %v; want %d", n, err, len(st))
+	}
+	if n, err := s.Migrate(t.Context()); err != nil || n != 0 {
+		t.Fatalf("second Migrate = %d, %v; want 0", n, err)
+	}
+	st, _ = s.MigrationStatus(t.Context())
+	for _, m := range st {
+		if m.Pending() {
+			t.Errorf("after Migrate: %s pending", m.Name)
+		}
+	}
+}
