@@ -45,6 +45,7 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(),
 		newVerifyCmd(),
 		newExportCmd(),
+		newMigrateStoreCmd(),
 	)
 	return root
 }

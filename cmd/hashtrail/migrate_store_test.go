@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	hashtrail "github.com/hashtrail/hashtrail"
+)
+
+// demoInstallation makes a data directory as `serve --demo` leaves it once
+// its signer has caught up: the demo tenants with their sample events, the
+// installation's own audit log, every log covered by a checkpoint, the
+// installation log with a checkpoint, keys (one revoked), a tenant catalog
+// and a witness cosignature. It returns the data directory, whose
+// signing-key.pem verifies it.
+func demoInstallation(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := defaultConfig()
+	cfg.Data, cfg.ServerName = dir, "migrate.test"
+	log := slog.New(slog.DiscardHandler)
+	ctx := t.Context()
+	st, led, err := openEngine(ctx, &cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := led.Bootstrap(ctx, adminSecret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadDemo(ctx, led, time.Now(), log); err != nil {
+		t.Fatal(err)
+	}
+	k, err := led.CreateKey(ctx, &hashtrail.KeyRequest{Tenant: "acme", Role: hashtrail.RoleRead, Name: "to revoke"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := led.RevokeKey(ctx, "acme", k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutTenantConfig(ctx, &hashtrail.TenantConfig{Tenant: "acme", Kind: hashtrail.ConfigCatalog, Value: json.RawMessage(`{"actions":{}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	waitSigned(t, st)
+	cp, err := st.LatestInstallationCheckpoint(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddCosignature(ctx, cp.Size, "— witness.test/w1 AAAAAAAAAAAAAAAA\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := closeEngine(&cfg, log, st, led); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// waitSigned waits until every tenant's log has a checkpoint of its size
+// and the installation log holds each and is checkpointed whole.
+func waitSigned(t *testing.T, st hashtrail.Store) {
+	t.Helper()
+	ctx := t.Context()
+	waitFor(t, "checkpoints covering every log", func() bool {
+		ts, err := st.Tenants(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tn := range ts {
+			if tn.Size == 0 {
+				continue
+			}
+			cp, err := st.LatestCheckpoint(ctx, tn.ID)
+			if err != nil || cp.Size != tn.Size {
+				return false
+			}
+			if ok, err := st.HasInstallationEntry(ctx, tn.ID, tn.Size); err != nil || !ok {
+				return false
+			}
+		}
+		n, err := st.InstallationSize(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := st.LatestInstallationCheckpoint(ctx, false)
+		return err == nil && cp.Size == n
+	})
+}
+
+// openTestStore opens a store for reading in a test.
+func openTestStore(t *testing.T, s string) hashtrail.Store {
+	t.Helper()
+	target, err := storeArg(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(t.Context(), target, slog.New(slog.DiscardHandler), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// compareStores fails the test where b does not hold what a holds.
+func compareStores(t *testing.T, a, b hashtrail.Store) {
+	t.Helper()
+	ctx := t.Context()
+	same := func(what string, x, y any) {
+		t.Helper()
+		jx, _ := json.Marshal(x)
+		jy, _ := json.Marshal(y)
+		if !bytes.Equal(jx, jy) {
+			t.Errorf("%s differ:\n%s\n%s", what, jx, jy)
+		}
+	}
+	ta, err := a.Tenants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := b.Tenants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("tenants", ta, tb)
+	for _, tn := range ta {
+		same(tn.ID+" events", allEvents(t, a, tn.ID), allEvents(t, b, tn.ID))
+		ca, err := a.Checkpoints(ctx, tn.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb, err := b.Checkpoints(ctx, tn.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(tn.ID+" checkpoints", ca, cb)
+	}
+	ka, _ := a.Keys(ctx, "")
+	kb, _ := b.Keys(ctx, "")
+	if len(ka) != len(kb) {
+		t.Errorf("%d keys, %d copied", len(ka), len(kb))
+	}
+	for i := range min(len(ka), len(kb)) {
+		same("key", ka[i], kb[i])
+		if !bytes.Equal(ka[i].Hash, kb[i].Hash) {
+			t.Errorf("key %s: hash differs", ka[i].ID)
+		}
+	}
+	ia, _ := a.LatestInstallationCheckpoint(ctx, true)
+	ib, _ := b.LatestInstallationCheckpoint(ctx, true)
+	same("latest cosigned installation checkpoints", ia, ib)
+	if ia != nil {
+		la, _ := a.Cosignatures(ctx, ia.Size)
+		lb, _ := b.Cosignatures(ctx, ia.Size)
+		same("cosignatures", la, lb)
+	}
+	da, okA := a.(hashtrail.Dumper)
+	db, okB := b.(hashtrail.Dumper)
+	if !okA || !okB {
+		return
+	}
+	sa, _ := da.Settings(ctx)
+	sb, _ := db.Settings(ctx)
+	same("settings", sa, sb)
+	ea, _ := da.InstallationEntries(ctx, 0, 1<<40)
+	eb, _ := db.InstallationEntries(ctx, 0, 1<<40)
+	same("installation entries", ea, eb)
+	xa, _ := da.InstallationCheckpoints(ctx)
+	xb, _ := db.InstallationCheckpoints(ctx)
+	same("installation checkpoints", xa, xb)
+	for _, tn := range ta {
+		ca, _ := da.TenantConfigs(ctx, tn.ID)
+		cb, _ := db.TenantConfigs(ctx, tn.ID)
+		same(tn.ID+" configuration", ca, cb)
+		ha, _ := da.ContentHashes(ctx, tn.ID, 0, tn.Size)
+		hb, _ := db.ContentHashes(ctx, tn.ID, 0, tn.Size)
+		same(tn.ID+" content hashes", ha, hb)
+	}
+}
+
+// allEvents lists every event of tenant, oldest first.
+func allEvents(t *testing.T, st hashtrail.Store, tenant string) []*hashtrail.Event {
+	t.Helper()
+	var all []*hashtrail.Event
+	for {
+		after := int64(len(all)) - 1
+		page, err := st.Events(t.Context(), &hashtrail.Query{Tenant: tenant, Order: hashtrail.OrderAsc, Limit: hashtrail.MaxLimit, AfterSeq: &after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page...)
+		if len(page) < hashtrail.MaxLimit {
+			return all
+		}
+	}
+}
+
+// TestMigrateStoreSQLite copies a demo installation into a new SQLite
+// store: verify passes on the copy with the source's key, everything is
+// equal, and a second copy into it is refused.
+func TestMigrateStoreSQLite(t *testing.T) {
+	clearEnv(t)
+	src := demoInstallation(t)
+	dst := filepath.Join(t.TempDir(), "copy")
+	_, errOut, err := cliErr(t, "migrate-store", "--from", src, "--to", dst)
+	if err != nil {
+		t.Fatalf("migrate-store: %v\n%s", err, errOut)
+	}
+	mustContain(t, errOut, "acme: ", "installation log: ", "migrate-store: copied 4 tenants, ")
+	out := cli(t, "verify", "--data", dst, "--signing-key", filepath.Join(src, signingKeyFile))
+	mustContain(t, out, "OK: 4 tenant logs")
+	compareStores(t, openTestStore(t, src), openTestStore(t, dst))
+
+	_, _, err = cliErr(t, "migrate-store", "--from", src, "--to", dst)
+	if err == nil || !strings.Contains(err.Error(), "is not empty: it holds 4 tenants (acme, globex, hashtrail, initech)") {
+		t.Errorf("migrating into a store that holds a copy: %v", err)
+	}
+}
+
+// TestMigrateStorePostgres copies a demo installation into a new
+// PostgreSQL schema; verify --store passes and everything is equal.
+func TestMigrateStorePostgres(t *testing.T) {
+	clearEnv(t)
+	dst := pgSchemaURL(t)
+	src := demoInstallation(t)
+	_, errOut, err := cliErr(t, "migrate-store", "--from", src, "--to", dst)
+	if err != nil && strings.Contains(err.Error(), "not in this build") {
+		t.Skip("the PostgreSQL store is not wired in yet")
+	}
+	if err != nil {
+		t.Fatalf("migrate-store: %v\n%s", err, errOut)
+	}
+	out := cli(t, "verify", "--store", dst, "--signing-key", filepath.Join(src, signingKeyFile))
+	mustContain(t, out, "OK: 4 tenant logs")
+	compareStores(t, openTestStore(t, src), openTestStore(t, dst))
+	if _, _, err := cliErr(t, "migrate-store", "--from", src, "--to", dst); err == nil || !strings.Contains(err.Error(), "is not empty") {
+		t.Errorf("migrating into a store that holds a copy: %v", err)
+	}
+}
+
+// TestMigrateStoreRefuses checks the sources that cannot be copied: one
+// with erased personal values, one with a missing event, one a server
+// holds open; and the same store as source and destination.
+func TestMigrateStoreRefuses(t *testing.T) {
+	clearEnv(t)
+	src := demoInstallation(t)
+	damaged := func(name, stmt string) string {
+		dir := filepath.Join(t.TempDir(), name)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		copyFile(t, filepath.Join(src, dbFile), filepath.Join(dir, dbFile))
+		db, err := sql.Open("sqlite", filepath.Join(dir, dbFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	for _, c := range []struct{ name, stmt, want string }{
+		{"erased", `UPDATE event_pii SET values_jcs = NULL, salt = NULL, subject = NULL, erased_at = 1
+			WHERE (tenant, seq, role) IN (SELECT tenant, seq, role FROM event_pii LIMIT 1 OFFSET 10)`, "were erased; logs with erasures cannot be copied yet"},
+		{"purged", `DELETE FROM events WHERE pos = (SELECT pos FROM events LIMIT 1 OFFSET 20)`, "is missing from the source (a purged body?)"},
+	} {
+		dir := damaged(c.name, c.stmt)
+		_, _, err := cliErr(t, "migrate-store", "--from", dir, "--to", filepath.Join(t.TempDir(), "copy"))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: migrate-store: %v; want %q", c.name, err, c.want)
+		}
+	}
+	if _, _, err := cliErr(t, "migrate-store", "--from", src, "--to", "sqlite://"+filepath.Join(src, dbFile)); err == nil || !strings.Contains(err.Error(), "same store") {
+		t.Errorf("migrating a store into itself: %v", err)
+	}
+	srv := startServerWith(t, "--data", src)
+	defer srv.kill()
+	if _, _, err := cliErr(t, "migrate-store", "--from", src, "--to", filepath.Join(t.TempDir(), "copy")); err == nil || !strings.Contains(err.Error(), "is open in another process") {
+		t.Errorf("migrating a served store: %v", err)
+	}
+}
+
+// copyFile copies a closed SQLite database file.
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
