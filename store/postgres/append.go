@@ -79,12 +79,23 @@ func (s *Store) Append(ctx context.Context, groups []*hashtrail.AppendGroup) err
 			}
 			continue
 		}
-		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
+		lost := errors.Is(err, errLostBeforeCommit)
+		if !(retryable(err) || lost && attempt < lostAttempts) || attempt == maxAttempts || ctx.Err() != nil {
 			return wrap("append", err)
 		}
 		backoff(ctx, attempt)
 	}
 }
+
+// lostAttempts bounds the attempts of an Append whose connection was lost
+// before COMMIT (so nothing was written): a connection the database ended
+// is replaced by the pool, but a database that is down fails them all.
+const lostAttempts = 3
+
+// errLostBeforeCommit marks the failure of an attempt whose connection was
+// lost before COMMIT was sent: nothing was written, and another attempt on
+// another connection may succeed.
+var errLostBeforeCommit = errors.New("the connection was lost before commit")
 
 // noPartition reports whether err is an insert that found no partition
 // for its row.
@@ -104,11 +115,18 @@ type head struct {
 func (s *Store) appendOnce(ctx context.Context, groups []*hashtrail.AppendGroup, tenants []string, ids map[string][]string) (err error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
+		if unavailable(err) {
+			err = errors.Join(errLostBeforeCommit, err)
+		}
 		return err
 	}
+	committing := false
 	defer func() {
 		if err != nil {
 			tx.Rollback(context.WithoutCancel(ctx))
+			if !committing && unavailable(err) {
+				err = errors.Join(errLostBeforeCommit, err)
+			}
 		}
 	}()
 	heads, known, err := lockHeads(ctx, tx, tenants, ids)
@@ -136,6 +154,7 @@ func (s *Store) appendOnce(ctx context.Context, groups []*hashtrail.AppendGroup,
 	if err := w.write(ctx, tx); err != nil {
 		return err
 	}
+	committing = true
 	if err := tx.Commit(ctx); err != nil {
 		if unavailable(err) && s.committed(plan.Added[0]) {
 			return nil

@@ -131,7 +131,9 @@ func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 	rp["search_path"] = pgx.Identifier{s.schema}.Sanitize()
 	rp["statement_timeout"] = strconv.FormatInt(timeout.Milliseconds(), 10)
 	rp["timezone"] = "UTC"
-	rp["application_name"] = "hashtrail"
+	if rp["application_name"] == "" {
+		rp["application_name"] = "hashtrail"
+	}
 	if s.pool, err = pgxpool.NewWithConfig(ctx, pc); err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}

@@ -1,0 +1,45 @@
+package postgres
+
+import (
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hashtrail/hashtrail"
+)
+
+// TestUnreachable checks that a store whose database cannot be reached
+// answers EUNAVAILABLE (wrapping the cause) to Ping, Append and reads.
+func TestUnreachable(t *testing.T) {
+	pc, err := pgxpool.ParseConfig("postgres://nobody@127.0.0.1:1/none?connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.NewWithConfig(t.Context(), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Store{pool: pool, schema: "x", log: slog.New(slog.DiscardHandler), now: time.Now, months: map[time.Time]bool{}}
+	defer s.Close()
+	if err := s.Ping(t.Context()); hashtrail.ErrorCode(err) != hashtrail.EUNAVAILABLE {
+		t.Errorf("Ping = %v; want EUNAVAILABLE", err)
+	}
+	e := &hashtrail.Event{ID: "e1", Tenant: "acme", ReceivedAt: hashtrail.NewTime(time.Now())}
+	err = s.Append(t.Context(), []*hashtrail.AppendGroup{{Entries: []*hashtrail.Entry{{Event: e}}}})
+	if hashtrail.ErrorCode(err) != hashtrail.EUNAVAILABLE {
+		t.Errorf("Append = %v; want EUNAVAILABLE", err)
+	}
+	var he *hashtrail.Error
+	if !errors.As(err, &he) || errors.Unwrap(err) == nil {
+		t.Errorf("Append = %v; want a wrapped *hashtrail.Error", err)
+	}
+	if _, err := s.Tenant(t.Context(), "acme"); hashtrail.ErrorCode(err) != hashtrail.EUNAVAILABLE {
+		t.Errorf("Tenant = %v; want EUNAVAILABLE", err)
+	}
+	if _, err := s.Events(t.Context(), &hashtrail.Query{Tenant: "acme"}); hashtrail.ErrorCode(err) != hashtrail.EUNAVAILABLE {
+		t.Errorf("Events = %v; want EUNAVAILABLE", err)
+	}
+}
