@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -23,6 +24,10 @@ func main() {
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
 	if err != nil {
+		var ec *exitCodeError
+		if errors.As(err, &ec) { // `run`: the command's own exit code
+			os.Exit(ec.code)
+		}
 		fmt.Fprintln(os.Stderr, "hashtrail:", err)
 		os.Exit(1)
 	}
@@ -45,6 +50,8 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(),
 		newVerifyCmd(),
 		newExportCmd(),
+		newCatalogCmd(),
+		newRunCmd(),
 		newMigrateStoreCmd(),
 	)
 	return root
