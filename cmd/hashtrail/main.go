@@ -50,6 +50,8 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(),
 		newVerifyCmd(),
 		newExportCmd(),
+		newBackupCmd(),
+		newRestoreCmd(),
 		newCatalogCmd(),
 		newRunCmd(),
 		newMigrateStoreCmd(),
