@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -239,4 +240,42 @@ func TestTenantCatalogOtherNode(t *testing.T) {
 	if _, err := ingest(t, install, a, "acme", `{"action":"widget.frobnicate"}`); hashtrail.ErrorCode(err) != hashtrail.EINVALID {
 		t.Fatalf("after the cache lifetime: %v", err)
 	}
+}
+
+// BenchmarkIngestWithCatalog is BenchmarkIngest for a tenant whose catalog
+// registers the events' action with a metadata schema: what defaults and
+// schema validation add to ingest.
+func BenchmarkIngestWithCatalog(b *testing.B) {
+	l, _ := MustOpen(b, ledger.Config{AutoCreateTenants: true})
+	admin := as(b.Context(), hashtrail.AllTenants, hashtrail.RoleAdmin)
+	if _, err := ingest(b, admin, l, "bench", `{"action":"bench.start"}`); err != nil {
+		b.Fatal(err)
+	}
+	_, err := l.PutTenantCatalog(admin, "bench", &hashtrail.TenantCatalog{Mode: hashtrail.CatalogStrict, Actions: []hashtrail.ActionSpec{{
+		Action: "user.login", Severity: hashtrail.SeverityLow,
+		MetadataSchema: json.RawMessage(`{"type":"object","required":["plan"],"properties":{"plan":{"enum":["free","team","enterprise"]},"attempt":{"type":"integer","minimum":1}}}`),
+	}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := as(b.Context(), hashtrail.AllTenants, hashtrail.RoleIngest)
+	raw := `{"id":"%s","action":"user.login","actor":{"type":"user","id":"4711","name":"Alice Example","email":"alice@example.com"},` +
+		`"targets":[{"type":"project","id":"7"}],"context":{"ip":"203.0.113.7","source":"web"},"metadata":{"plan":"enterprise","attempt":1}}`
+	b.SetParallelism(4)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := &hashtrail.IngestRequest{Tenant: "bench"}
+			for i := range 100 {
+				s := submission(b, "bench", fmt.Sprintf(raw, hashtrail.NewEventID()))
+				s.Index = i
+				req.Submissions = append(req.Submissions, s)
+			}
+			if _, err := l.Ingest(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*100)/time.Since(start).Seconds(), "events/s")
 }
