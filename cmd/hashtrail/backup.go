@@ -93,7 +93,7 @@ func runBackup(ctx context.Context, t storeTarget, path string, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backup: wrote %s (%d bytes) from %s in %s\n", path, fi.Size(), t, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "backup: wrote %s (%d bytes) from %s in %s\n", path, fi.Size(), t.describe(), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -118,6 +118,14 @@ func describeStore(ctx context.Context, w io.Writer, what string, st hashtrail.S
 	return nil
 }
 
+// describe names the store for messages, with its schema on PostgreSQL.
+func (t storeTarget) describe() string {
+	if t.pg == "" {
+		return t.path
+	}
+	return t.String() + ", schema " + t.schema()
+}
+
 // pgTool returns the path of a PostgreSQL client program, or a clear error.
 func pgTool(name string) (string, error) {
 	p, err := exec.LookPath(name)
@@ -127,7 +135,7 @@ func pgTool(name string) (string, error) {
 	return p, nil
 }
 
-// pgSchema returns the schema of the store t names.
+// schema returns the PostgreSQL schema of the store t names.
 func (t storeTarget) schema() string {
 	if t.pgSchema != "" {
 		return t.pgSchema
@@ -177,7 +185,7 @@ func pgDump(ctx context.Context, t storeTarget, path string, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "backup: pg_dump of schema %s of %s\n", t.schema(), t)
+	fmt.Fprintf(stderr, "backup: pg_dump of %s\n", t.describe())
 	if _, err := runPG(cmd); err != nil {
 		os.Remove(tmp)
 		return err

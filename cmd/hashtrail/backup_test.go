@@ -163,7 +163,7 @@ func wantRollback(t *testing.T, err error, source string) {
 	}
 	msg := err.Error()
 	t.Logf("refused: %s", msg)
-	for _, want := range []string{"refusing to restore", "events but checkpoint ", "(root ", "was already published (" + source + "); restoring it would roll the log back"} {
+	for _, want := range []string{"refusing to restore", "events but checkpoint ", "(root ", "was already published (" + source, "); restoring it would roll the log back"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the refusal lacks %q:\n%s", want, msg)
 		}
@@ -216,6 +216,7 @@ func TestBackupRestorePostgres(t *testing.T) {
 
 	_, _, err = cliErr(t, "restore", "--store", store, "--from", file, "--published", oldStore)
 	wantRollback(t, err, "in the store ")
+	mustContain(t, err.Error(), "schema "+old+")")
 	var exists bool
 	if err := conn.QueryRow(t.Context(), "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil || exists {
 		t.Errorf("the refused restore left the schema %s behind (%v)", schema, err)

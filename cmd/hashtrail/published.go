@@ -143,7 +143,7 @@ func publishedFrom(ctx context.Context, arg, apiKey, serverName string, keys []e
 			return nil, err
 		}
 		defer st.Close()
-		return latestPublished(ctx, st, "in the store "+t.String())
+		return latestPublished(ctx, st, "in the store "+t.describe())
 	default:
 		data, err := os.ReadFile(arg)
 		if err != nil {
