@@ -46,10 +46,21 @@ const seqLimit = int64(1) << 56
 // answers accordingly, so that an error still means nothing was written
 // whenever the database can say so. Retrying after any error is safe:
 // appends are idempotent by id.
+//
+// Concurrent calls on one Store share transactions (see combine.go).
 func (s *Store) Append(ctx context.Context, groups []*hashtrail.AppendGroup) error {
 	if err := ingest.Validate(groups); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("postgres: append: %w", err)
+	}
+	return s.combine(ctx, groups)
+}
+
+// appendGroups runs Append's transaction for groups (of one or several
+// calls), retrying it as needed.
+func (s *Store) appendGroups(ctx context.Context, groups []*hashtrail.AppendGroup) error {
 	tenants, ids := ingest.Names(groups)
 	if len(tenants) == 0 {
 		return nil
@@ -167,12 +178,6 @@ func (s *Store) appendOnce(ctx context.Context, groups []*hashtrail.AppendGroup,
 // lockHeads locks the heads of tenants and then reads the stored events
 // with the ids named, in one round trip.
 func lockHeads(ctx context.Context, tx pgx.Tx, tenants []string, ids map[string][]string) (map[string]*head, map[ingest.Key]ingest.Prior, error) {
-	var kt, ki []string
-	for _, t := range tenants {
-		for _, id := range ids[t] {
-			kt, ki = append(kt, t), append(ki, id)
-		}
-	}
 	b := &pgx.Batch{}
 	heads := map[string]*head{}
 	known := map[ingest.Key]ingest.Prior{}
@@ -188,24 +193,26 @@ func lockHeads(ctx context.Context, tx pgx.Tx, tenants []string, ids map[string]
 			}
 			return rows.Err()
 		})
-	b.Queue(`SELECT t.id, i.id, i.seq, i.received_at, i.content_hash, i.leaf_hash
-		FROM unnest($1::text[], $2::text[]) AS k (tenant, id)
-		JOIN tenants t ON t.id = k.tenant
-		JOIN event_ids i ON i.tenant = t.num AND i.id = k.id`, kt, ki).
-		Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				var k ingest.Key
-				var p ingest.Prior
-				var recv time.Time
-				var leaf []byte
-				if err := rows.Scan(&k.Tenant, &k.ID, &p.Seq, &recv, &p.ContentHash, &leaf); err != nil {
-					return err
+	// One lookup per tenant, each a scan of the primary key of event_ids for
+	// the ids named (= ANY of an array), whatever the table's statistics.
+	for _, t := range tenants {
+		b.Queue(`SELECT i.id, i.seq, i.received_at, i.content_hash, i.leaf_hash FROM event_ids i
+			WHERE i.tenant = (SELECT num FROM tenants WHERE id = $1) AND i.id = ANY($2::text[])`, t, ids[t]).
+			Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					k := ingest.Key{Tenant: t}
+					var p ingest.Prior
+					var recv time.Time
+					var leaf []byte
+					if err := rows.Scan(&k.ID, &p.Seq, &recv, &p.ContentHash, &leaf); err != nil {
+						return err
+					}
+					p.ReceivedAt, p.LeafHash = hashtrail.NewTime(recv), hex.EncodeToString(leaf)
+					known[k] = p
 				}
-				p.ReceivedAt, p.LeafHash = hashtrail.NewTime(recv), hex.EncodeToString(leaf)
-				known[k] = p
-			}
-			return rows.Err()
-		})
+				return rows.Err()
+			})
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, nil, err
 	}

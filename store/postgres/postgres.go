@@ -88,6 +88,12 @@ type Store struct {
 	mu     sync.Mutex
 	months map[time.Time]bool
 
+	// qmu guards the Append calls waiting for a transaction and whether
+	// one is running (see combine.go).
+	qmu     sync.Mutex
+	queue   []*appendCall
+	leading bool
+
 	closeOnce sync.Once
 }
 
