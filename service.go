@@ -11,6 +11,19 @@ type IngestRequest struct {
 	// Single is true when the body was one event rather than
 	// {"events": [...]}, so field paths in errors have no "events[i]".
 	Single bool
+	// Partial asks, as ?partial=true does, to write the events that pass
+	// the tenant's policy (its action catalog) and leave out the others,
+	// which Ingest lists in Rejected. Without it one failing event fails
+	// the request. If none passes, Ingest fails with EINVALID all the same.
+	Partial bool
+	// Rejected is set by Ingest in partial mode: the events left out.
+	Rejected []Rejection
+}
+
+// Rejection is one event left out of a partial ingest, with why.
+type Rejection struct {
+	Index  int          `json:"index"`
+	Errors []FieldError `json:"errors"`
 }
 
 // KeyRequest asks for a new API key.

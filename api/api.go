@@ -63,10 +63,7 @@ type IngestResponse struct {
 }
 
 // Rejection is one event that ?partial=true left out, with why.
-type Rejection struct {
-	Index  int                    `json:"index"`
-	Errors []hashtrail.FieldError `json:"errors"`
-}
+type Rejection = hashtrail.Rejection
 
 // EventList answers GET .../events.
 type EventList = hashtrail.EventList

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/api"
@@ -71,7 +72,15 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, tenant string) e
 	if len(rejected) > 0 && (!partial || len(subs) == 0) {
 		return invalidBatch(rejected, len(raws), single)
 	}
-	receipts, err := s.svc.Ingest(r.Context(), &hashtrail.IngestRequest{Tenant: tenant, Submissions: subs, Single: single})
+	ireq := &hashtrail.IngestRequest{Tenant: tenant, Submissions: subs, Single: single, Partial: partial}
+	receipts, err := s.svc.Ingest(r.Context(), ireq)
+	if len(ireq.Rejected) > 0 { // left out by the tenant's catalog
+		rejected = append(rejected, ireq.Rejected...)
+		slices.SortFunc(rejected, func(a, b api.Rejection) int { return a.Index - b.Index })
+		if err != nil && hashtrail.ErrorCode(err) == hashtrail.EINVALID {
+			return invalidBatch(rejected, len(raws), single) // none was left
+		}
+	}
 	if err != nil {
 		return err
 	}

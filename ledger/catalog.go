@@ -202,21 +202,23 @@ func compileSchema(action string, raw json.RawMessage) (*jsonschema.Schema, erro
 
 // applyCatalogs applies each tenant's catalog to the entries about to be
 // appended: defaults of registered actions, their metadata schemas, and
-// strict mode. It answers EINVALID naming every wrong field. A tenant
-// without a catalog costs one cache lookup per request.
-func (l *Ledger) applyCatalogs(ctx context.Context, req *hashtrail.IngestRequest, entries []*hashtrail.Entry, index []int) error {
+// strict mode. It answers EINVALID naming every wrong field or, in partial
+// mode, leaves the failing events out of g (every tenant's copy) and lists
+// them in req.Rejected. A tenant without a catalog costs one cache lookup
+// per request.
+func (l *Ledger) applyCatalogs(ctx context.Context, req *hashtrail.IngestRequest, g *hashtrail.AppendGroup, index []int) ([]int, error) {
 	var (
-		fields  []hashtrail.FieldError
-		bad     = map[int]bool{}
+		bad     map[int][]hashtrail.FieldError
+		order   []int // bad indexes, first seen first
 		last    string
 		lastCat *compiledCatalog
 	)
-	for i, e := range entries {
+	for i, e := range g.Entries {
 		t := e.Event.Tenant
 		if t != last || i == 0 {
 			cat, err := l.catalogFor(ctx, t)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			last, lastCat = t, cat
 		}
@@ -228,24 +230,52 @@ func (l *Ledger) applyCatalogs(ctx context.Context, req *hashtrail.IngestRequest
 			prefix = ""
 		}
 		errs := lastCat.apply(e.Event, prefix)
-		if len(errs) > 0 && req.Tenant == "" {
+		if len(errs) == 0 {
+			continue
+		}
+		if req.Tenant == "" {
 			for j := range errs {
 				errs[j].Message += fmt.Sprintf(" (tenant %s)", t)
 			}
 		}
-		if len(errs) > 0 {
-			bad[index[i]] = true
-			fields = append(fields, errs...)
+		if bad == nil {
+			bad = map[int][]hashtrail.FieldError{}
 		}
+		if _, seen := bad[index[i]]; !seen {
+			order = append(order, index[i])
+		}
+		bad[index[i]] = append(bad[index[i]], errs...)
 	}
-	if len(fields) == 0 {
-		return nil
+	if len(bad) == 0 {
+		return index, nil
+	}
+	var fields []hashtrail.FieldError
+	for _, i := range order {
+		fields = append(fields, bad[i]...)
+	}
+	if req.Partial {
+		for _, i := range order {
+			req.Rejected = append(req.Rejected, hashtrail.Rejection{Index: i, Errors: bad[i]})
+		}
+		slices.SortFunc(req.Rejected, func(a, b hashtrail.Rejection) int { return a.Index - b.Index })
+		keep := g.Entries[:0]
+		kept := index[:0]
+		for i, e := range g.Entries {
+			if _, no := bad[index[i]]; !no {
+				keep = append(keep, e)
+				kept = append(kept, index[i])
+			}
+		}
+		g.Entries, index = keep, kept
+		if len(g.Entries) > 0 {
+			return index, nil
+		}
 	}
 	msg := "the event does not match the tenant's catalog; nothing was written"
 	if !req.Single {
 		msg = fmt.Sprintf("%d of %d events do not match the tenant's catalog; nothing was written", len(bad), len(req.Submissions))
 	}
-	return &hashtrail.Error{Code: hashtrail.EINVALID, Message: msg, Fields: fields}
+	return nil, &hashtrail.Error{Code: hashtrail.EINVALID, Message: msg, Fields: fields}
 }
 
 // apply fills ev's defaults from its registered action and checks its

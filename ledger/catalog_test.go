@@ -120,6 +120,22 @@ func TestTenantCatalogAtIngest(t *testing.T) {
 	if _, err := ingest(t, ing, l, "acme", `{"action":"user.login"}`, `{"action":"invoice.pay","metadata":{"amount":3,"currency":"EUR"}}`); err != nil {
 		t.Errorf("strict, known actions: %v", err)
 	}
+	// Partial mode: the failing events are left out and listed.
+	req = &hashtrail.IngestRequest{Tenant: "acme", Partial: true}
+	for i, raw := range []string{`{"action":"widget.frobnicate"}`, `{"id":"ok1","action":"user.logout"}`, `{"action":"invoice.pay"}`} {
+		s := submission(t, "acme", raw)
+		s.Index = i
+		req.Submissions = append(req.Submissions, s)
+	}
+	rs, err = l.Ingest(ing, req)
+	if err != nil || len(rs) != 1 || rs[0].Index != 1 || rs[0].ID != "ok1" || len(req.Rejected) != 2 ||
+		req.Rejected[0].Index != 0 || req.Rejected[1].Index != 2 || req.Rejected[1].Errors[0].Field != "events[2].metadata.amount" {
+		t.Errorf("partial: %+v %+v %v", rs, req.Rejected, err)
+	}
+	req = &hashtrail.IngestRequest{Tenant: "acme", Partial: true, Submissions: []*hashtrail.Submission{submission(t, "acme", `{"action":"widget.frobnicate"}`)}}
+	if _, err := l.Ingest(ing, req); hashtrail.ErrorCode(err) != hashtrail.EINVALID || len(req.Rejected) != 1 {
+		t.Errorf("partial, none valid: %v %+v", err, req.Rejected)
+	}
 	// Another tenant is untouched.
 	if _, err := ingest(t, as(t.Context(), hashtrail.AllTenants, hashtrail.RoleIngest), l, "globex", `{"action":"widget.frobnicate"}`, `{"action":"invoice.pay","metadata":{"x":1}}`); err != nil {
 		t.Errorf("other tenant: %v", err)

@@ -45,7 +45,8 @@ func (l *Ledger) Ingest(ctx context.Context, req *hashtrail.IngestRequest) ([]ha
 			index = append(index, sub.Index)
 		}
 	}
-	if err := l.applyCatalogs(ctx, req, g.Entries, index); err != nil {
+	index, err := l.applyCatalogs(ctx, req, g, index)
+	if err != nil {
 		return nil, err
 	}
 	if err := l.append(ctx, g); err != nil {

@@ -267,6 +267,27 @@ func TestCatalogCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustContain(t, errOut, "NOT recorded", "action", "strict")
+	// Over HTTP with ?partial=true: the unknown action is left out and listed.
+	body := `{"events":[{"action":"user.login"},{"action":"widget.frobnicate"},{"action":"invoice.pay","metadata":{"amount":1}}]}`
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/tenants/acme/events?partial=true", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+acmeAdmin)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ans struct {
+		Events   []hashtrail.Receipt `json:"events"`
+		Rejected []struct {
+			Index  int                    `json:"index"`
+			Errors []hashtrail.FieldError `json:"errors"`
+		} `json:"rejected"`
+	}
+	json.NewDecoder(resp.Body).Decode(&ans)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(ans.Events) != 2 || len(ans.Rejected) != 1 || ans.Rejected[0].Index != 1 || ans.Rejected[0].Errors[0].Field != "events[1].action" {
+		t.Errorf("partial: %d %+v", resp.StatusCode, ans)
+	}
 	// Offline, as the local operator.
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
