@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 
 	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/api"
+	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/spf13/cobra"
 )
 
@@ -23,6 +25,7 @@ type catalogService interface {
 
 var (
 	_ catalogService = (*httpService)(nil)
+	_ catalogService = (*ledger.Ledger)(nil)
 )
 
 // newCatalogCmd builds `hashtrail catalog` and its subcommands.
@@ -36,7 +39,29 @@ whether other actions are accepted (mode open, the default) or refused (strict).
 The standard catalog's actions are always accepted. Needs an admin key of the
 tenant or of the installation (or works offline on the data directory).`,
 	}
-	cmd.AddCommand(newCatalogShowCmd(), newCatalogSetCmd())
+	cmd.AddCommand(newCatalogShowCmd(), newCatalogSetCmd(), newCatalogStandardCmd())
+	return cmd
+}
+
+func newCatalogStandardCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "standard",
+		Short: "List the standard event catalog (as GET /v1/catalog serves it)",
+		Args:  cobra.NoArgs,
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print it as JSON")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if asJSON {
+			return writeJSON(cmd.OutOrStdout(), api.Catalog{Version: hashtrail.CatalogVersion, OCSFVersion: hashtrail.OCSFVersion, Actions: hashtrail.Catalog})
+		}
+		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ACTION\tCATEGORY\tSEVERITY\tOUTCOME\tOCSF\tDESCRIPTION")
+		for _, e := range hashtrail.Catalog {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", e.Action, e.Category, e.Severity, e.Outcome, e.OCSF.ClassUID, e.OCSF.ActivityID, e.Description)
+		}
+		return tw.Flush()
+	}
 	return cmd
 }
 

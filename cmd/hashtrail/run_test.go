@@ -255,6 +255,9 @@ func TestCatalogCommands(t *testing.T) {
 	_, _, err = api(acmeAdmin, "catalog", "set", "--tenant", "acme", "-f", file, "--version", "1")
 	mustContain(t, err.Error(), "version 2, not 1", "409")
 
+	out = cli(t, "catalog", "standard")
+	mustContain(t, out, "user.login_failed", "3002/1", "command.run")
+
 	// Roles and isolation.
 	_, _, err = api(key("acme", hashtrail.RoleRead), "catalog", "show", "--tenant", "acme")
 	mustContain(t, err.Error(), "403")
