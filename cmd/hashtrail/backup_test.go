@@ -128,8 +128,15 @@ func TestBackupRestoreSQLite(t *testing.T) {
 	}
 	checkRestored(t, fresh, before)
 
+	// --check: the restored store is behind the served one, not the reverse.
+	_, _, err := cliErr(t, "restore", "--check", "--data", fresh, "--published", dataDir)
+	if err == nil || !strings.Contains(err.Error(), "is behind published checkpoints") || !strings.Contains(err.Error(), "serving it would roll the log back") {
+		t.Errorf("restore --check of a store behind: %v", err)
+	}
+	mustContain(t, cli(t, "restore", "--check", "--data", dataDir, "--published", fresh), "holds every published checkpoint")
+
 	// Published elsewhere: a running node, and a file of its checkpoints.
-	_, _, err := cliErr(t, "restore", "--data", t.TempDir(), "--from", file, "--published", srv.url, "--api-key", crashKey)
+	_, _, err = cliErr(t, "restore", "--data", t.TempDir(), "--from", file, "--published", srv.url, "--api-key", crashKey)
 	wantRollback(t, err, "at "+srv.url)
 	notes := filepath.Join(t.TempDir(), "checkpoints.txt")
 	os.WriteFile(notes, []byte(getCheckpoint(t, srv.url, "bk-a")+getCheckpoint(t, srv.url, "bk-b")+getCheckpoint(t, srv.url, "bk-c")), 0o600)

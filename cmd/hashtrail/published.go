@@ -72,7 +72,9 @@ func latestPublished(ctx context.Context, st hashtrail.Store, from string) ([]pu
 // returns, for each checkpoint the backup does not hold, why: its log is
 // shorter (restoring would roll it back), missing, or holds another history
 // at that size.
-func rollbacks(ctx context.Context, backup hashtrail.Store, pubs []published) ([]string, error) {
+// what names the store in messages ("the backup"), doing what would be done
+// with it ("restoring it").
+func rollbacks(ctx context.Context, backup hashtrail.Store, pubs []published, what, doing string) ([]string, error) {
 	var problems []string
 	for _, p := range pubs {
 		var size int64
@@ -87,8 +89,8 @@ func rollbacks(ctx context.Context, backup hashtrail.Store, pubs []published) ([
 		} else {
 			tn, err := backup.Tenant(ctx, p.tenant)
 			if hashtrail.ErrorCode(err) == hashtrail.ENOTFOUND {
-				problems = append(problems, fmt.Sprintf("the backup has no log %s, but its checkpoint %d (root %s) was already published (%s); restoring would remove the log",
-					p.tenant, p.size, shortRoot(p.root[:]), p.from))
+				problems = append(problems, fmt.Sprintf("%s has no log %s, but its checkpoint %d (root %s) was already published (%s); %s would remove the log",
+					what, p.tenant, p.size, shortRoot(p.root[:]), p.from, doing))
 				continue
 			}
 			if err != nil {
@@ -102,17 +104,17 @@ func rollbacks(ctx context.Context, backup hashtrail.Store, pubs []published) ([
 			if p.tenant == "" {
 				unit = "entries"
 			}
-			problems = append(problems, fmt.Sprintf("the backup's %s has %d %s but checkpoint %d (root %s) was already published (%s); restoring it would roll the log back",
-				p.logName(), size, unit, p.size, shortRoot(p.root[:]), p.from))
+			problems = append(problems, fmt.Sprintf("%s's %s has %d %s but checkpoint %d (root %s) was already published (%s); %s would roll the log back",
+				what, p.logName(), size, unit, p.size, shortRoot(p.root[:]), p.from, doing))
 			continue
 		}
 		root, err := merkle.TreeHash(p.size, read)
 		if err != nil {
-			return nil, fmt.Errorf("the backup's %s at size %d: %w", p.logName(), p.size, err)
+			return nil, fmt.Errorf("%s's %s at size %d: %w", what, p.logName(), p.size, err)
 		}
 		if root != p.root {
-			problems = append(problems, fmt.Sprintf("the backup's %s has root %s at size %d, but checkpoint %d (root %s) was published (%s): the backup holds another history",
-				p.logName(), shortRoot(root[:]), p.size, p.size, shortRoot(p.root[:]), p.from))
+			problems = append(problems, fmt.Sprintf("%s's %s has root %s at size %d, but checkpoint %d (root %s) was published (%s): it holds another history",
+				what, p.logName(), shortRoot(root[:]), p.size, p.size, shortRoot(p.root[:]), p.from))
 		}
 	}
 	return problems, nil

@@ -27,6 +27,7 @@ type restoreOptions struct {
 	published     []string
 	apiKey        string
 	forceRollback bool
+	check         bool
 }
 
 // newRestoreCmd builds `hashtrail restore`.
@@ -74,12 +75,19 @@ breaks).
 	f.StringArrayVar(&o.published, "published", nil, "a node URL, store, verifier state file or checkpoint file whose checkpoints the backup must hold (repeatable)")
 	f.StringVar(&o.apiKey, "api-key", "", "admin API key for --published node URLs, to compare every tenant's checkpoint (env "+envAPIKey+")")
 	f.BoolVar(&o.forceRollback, "force-rollback", false, "restore even if the backup is behind published checkpoints")
+	f.BoolVar(&o.check, "check", false, "restore nothing: check the store itself against --published (after a point-in-time recovery or a restored base backup, before starting servers)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if o.from == "" {
+		switch {
+		case o.check && o.from != "":
+			return errors.New("pass either --from (restore a backup) or --check (check the store as it is)")
+		case o.check && len(o.published) == 0:
+			return errors.New("--check compares the store with --published checkpoints: name at least one")
+		case !o.check && o.from == "":
 			return errors.New("pass --from with the backup file to restore")
-		}
-		if _, err := os.Stat(o.from); err != nil {
-			return err
+		case !o.check:
+			if _, err := os.Stat(o.from); err != nil {
+				return err
+			}
 		}
 		if !cmd.Flags().Changed("api-key") {
 			o.apiKey = os.Getenv(envAPIKey)
@@ -93,6 +101,9 @@ breaks).
 			return err
 		}
 		r := &restorer{o: o, t: t, stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr()}
+		if o.check {
+			return readable(r.checkOnly(cmd.Context()))
+		}
 		if t.pg != "" {
 			return readable(r.postgres(cmd.Context()))
 		}
@@ -114,7 +125,7 @@ type restorer struct {
 func (r *restorer) check(ctx context.Context, st hashtrail.Store, current []published) error {
 	serverName, err := st.Setting(ctx, ledger.SettingServerName)
 	if hashtrail.ErrorCode(err) == hashtrail.ENOTFOUND {
-		return fmt.Errorf("%s is not a backup of a Hashtrail installation that was ever served (it has no server name)", r.o.from)
+		return errors.New("it is not a Hashtrail installation that was ever served (it has no server name)")
 	} else if err != nil {
 		return err
 	}
@@ -132,7 +143,11 @@ func (r *restorer) check(ctx context.Context, st hashtrail.Store, current []publ
 		}
 		pubs = append(pubs, ps...)
 	}
-	problems, err := rollbacks(ctx, st, pubs)
+	what, doing := "the backup", "restoring it"
+	if r.o.check {
+		what, doing = "the store", "serving it"
+	}
+	problems, err := rollbacks(ctx, st, pubs, what, doing)
 	if err != nil {
 		return err
 	}
@@ -146,8 +161,26 @@ func (r *restorer) check(ctx context.Context, st hashtrail.Store, current []publ
 		}
 		return nil
 	}
+	if r.o.check {
+		return fmt.Errorf("the store %s is behind published checkpoints:\n  %s\ndo not serve it: recover to a later point, or restore a newer backup",
+			r.t.describe(), strings.Join(problems, "\n  "))
+	}
 	return fmt.Errorf("refusing to restore %s:\n  %s\nrestore a newer backup; --force-rollback restores this one all the same, breaking every verifier, receipt and witness that saw those checkpoints",
 		r.o.from, strings.Join(problems, "\n  "))
+}
+
+// checkOnly compares the store as it is with the published checkpoints.
+func (r *restorer) checkOnly(ctx context.Context) error {
+	st, err := openStoreOffline(ctx, r.t, r.stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := r.check(ctx, st, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stdout, "restore --check: %s holds every published checkpoint it was compared with\n", r.t.describe())
+	return nil
 }
 
 // sqlite restores into the SQLite database of r.t: the backup is copied
