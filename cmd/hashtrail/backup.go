@@ -76,18 +76,8 @@ func runBackup(ctx context.Context, t storeTarget, path string, stdout, stderr i
 		if err := pgDump(ctx, t, path, stderr); err != nil {
 			return err
 		}
-	} else {
-		st, err := openStoreOffline(ctx, t, stderr)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		if err := describeStore(ctx, stdout, "the backup holds at least", st); err != nil {
-			return err
-		}
-		if err := st.(*sqlite.Store).Backup(ctx, path); err != nil {
-			return err
-		}
+	} else if err := sqlite.BackupFile(ctx, t.path, path); err != nil {
+		return err
 	}
 	fi, err := os.Stat(path)
 	if err != nil {

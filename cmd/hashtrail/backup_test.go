@@ -113,7 +113,8 @@ func TestBackupRestoreSQLite(t *testing.T) {
 	defer srv.kill()
 	before := loadAround(t, srv, func() {
 		out := cli(t, "backup", "--data", dataDir, "--to", file)
-		mustContain(t, out, "backup: wrote "+file, "the backup holds at least: ")
+		mustContain(t, out, "backup: wrote "+file)
+		t.Log(strings.TrimSpace(out))
 	})
 	if _, _, err := cliErr(t, "backup", "--data", dataDir, "--to", file); err == nil || !strings.Contains(err.Error(), "exists") {
 		t.Errorf("a backup over an existing file: %v", err)

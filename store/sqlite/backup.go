@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,6 +22,36 @@ import (
 // The copy is an ordinary SQLite database; Open it (or restore it as a
 // data directory's hashtrail.db) to use it.
 func (s *Store) Backup(ctx context.Context, path string) error {
+	// The checkpointer's connection reads without query_only (which would
+	// forbid VACUUM INTO) and never writes the database; the backup holds
+	// it, so WAL checkpoints wait until the snapshot is taken.
+	return vacuumInto(ctx, s.ck, path)
+}
+
+// BackupFile is Backup for a database file that this process has not
+// opened, such as one a running server serves: it opens one connection,
+// without applying migrations (a newer binary must not upgrade a database
+// an older server is using), and refuses a file that is missing or not a
+// Hashtrail database.
+func BackupFile(ctx context.Context, db, path string) error {
+	if _, err := os.Stat(db); err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	conn, err := openDB(db, checkpointer, 1)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n == 0 {
+		return fmt.Errorf("sqlite: backup: %s is not a Hashtrail database (%v)", db, err)
+	}
+	return vacuumInto(ctx, conn, path)
+}
+
+// vacuumInto writes the snapshot through a temporary file next to path,
+// fsynced and renamed into place.
+func vacuumInto(ctx context.Context, db *sql.DB, path string) error {
 	if _, err := os.Lstat(path); err == nil {
 		return fmt.Errorf("sqlite: backup: %s exists; choose a new file", path)
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -32,18 +63,14 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 		return fmt.Errorf("sqlite: backup: %w", err)
 	}
 	tmpPath := tmp.Name()
-	tmp.Close()
-	// VACUUM INTO wants a file that does not exist or is empty.
+	tmp.Close() // VACUUM INTO wants a file that does not exist or is empty
 	done := false
 	defer func() {
 		if !done {
 			os.Remove(tmpPath)
 		}
 	}()
-	// The checkpointer's connection reads without query_only (which would
-	// forbid VACUUM INTO) and never writes the database; the backup holds
-	// it, so WAL checkpoints wait until the snapshot is taken.
-	if _, err := s.ck.ExecContext(ctx, `VACUUM INTO ?`, tmpPath); err != nil {
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, tmpPath); err != nil {
 		return fmt.Errorf("sqlite: backup: %w", err)
 	}
 	if err := syncFile(tmpPath); err != nil {

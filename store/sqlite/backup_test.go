@@ -61,9 +61,13 @@ func TestBackupWhileWriting(t *testing.T) {
 		}
 	})
 	var backups []string
-	for i := range 3 {
+	for i := range 4 {
 		p := filepath.Join(dir, fmt.Sprintf("backup-%d.db", i))
-		if err := s.Backup(t.Context(), p); err != nil {
+		backup := s.Backup
+		if i%2 == 1 {
+			backup = func(ctx context.Context, path string) error { return sqlite.BackupFile(ctx, filepath.Join(dir, "hashtrail.db"), path) }
+		}
+		if err := backup(t.Context(), p); err != nil {
 			t.Fatal(err)
 		}
 		backups = append(backups, p)
@@ -74,7 +78,10 @@ func TestBackupWhileWriting(t *testing.T) {
 	if err := s.Backup(t.Context(), backups[0]); err == nil || !strings.Contains(err.Error(), "exists") {
 		t.Errorf("a backup over an existing file: %v, want a refusal", err)
 	}
-	t.Logf("%d batches appended during 3 backups", batches.Load())
+	t.Logf("%d batches appended during %d backups", batches.Load(), len(backups))
+	if err := sqlite.BackupFile(t.Context(), filepath.Join(dir, "none.db"), filepath.Join(dir, "x.db")); err == nil {
+		t.Error("BackupFile of a missing database succeeded")
+	}
 	for _, p := range backups {
 		b := mustOpenAt(t, p)
 		tn, err := b.Tenant(t.Context(), "acme")
