@@ -65,7 +65,9 @@ func TestBackupWhileWriting(t *testing.T) {
 		p := filepath.Join(dir, fmt.Sprintf("backup-%d.db", i))
 		backup := s.Backup
 		if i%2 == 1 {
-			backup = func(ctx context.Context, path string) error { return sqlite.BackupFile(ctx, filepath.Join(dir, "hashtrail.db"), path) }
+			backup = func(ctx context.Context, path string) error {
+				return sqlite.BackupFile(ctx, filepath.Join(dir, "hashtrail.db"), path)
+			}
 		}
 		if err := backup(t.Context(), p); err != nil {
 			t.Fatal(err)
