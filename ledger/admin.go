@@ -24,6 +24,11 @@ func (l *Ledger) Bootstrap(ctx context.Context, secret string) (*hashtrail.NewKe
 		return nil, err
 	}
 	k, err := l.CreateKey(ctx, &hashtrail.KeyRequest{Tenant: hashtrail.AllTenants, Role: hashtrail.RoleAdmin, Name: "bootstrap admin", Secret: secret})
+	if hashtrail.ErrorCode(err) == hashtrail.ECONFLICT && secret != "" {
+		// Another node sharing the store, started at the same moment with
+		// the same HASHTRAIL_BOOTSTRAP_KEY, bootstrapped first.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,7 @@ type benchOptions struct {
 	tenants     int
 	storeOnly   bool
 	baseline    string
+	store       string
 	compare     bool
 	dir         string
 	cpuProfile  string
@@ -63,7 +64,12 @@ own ceiling. --baseline postgres://... writes them one row per request into a
 plain PostgreSQL table shaped like seed 003's AuditLog model, as hand-rolled
 audit tables do today. --compare runs all three in one invocation and prints
 the ratios, which are what docs/benchmarks.md reports: absolute figures vary
-between machines, ratios measured in the same run do not.`,
+between machines, ratios measured in the same run do not.
+
+With --store postgres://... the in-process server and --store-only use the
+PostgreSQL store (in a fresh schema, dropped afterwards), and --compare adds
+a fourth run, "copy": the same rows written with plain batched COPY into
+the seed-shaped table, PostgreSQL's own ceiling for bulk inserts.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd.Context(), cmd.OutOrStdout(), o) },
 	}
 	f := c.Flags()
@@ -76,6 +82,7 @@ between machines, ratios measured in the same run do not.`,
 	f.IntVar(&o.tenants, "tenants", 4, "tenants to spread events over")
 	f.BoolVar(&o.storeOnly, "store-only", false, "measure only the store's own write ceiling")
 	f.StringVar(&o.baseline, "baseline", "", "PostgreSQL URL: measure the seed-style one-row-per-request table")
+	f.StringVar(&o.store, "store", "", "run the in-process server and --store-only on this store (postgres://...) instead of SQLite")
 	f.BoolVar(&o.compare, "compare", false, "run Hashtrail, --store-only and --baseline and print ratios")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (load generator and in-process server) to this file")
 	f.StringVar(&o.dir, "dir", "", "directory for the in-process server's data (default: a temporary one)")
@@ -116,10 +123,17 @@ func runBench(ctx context.Context, out io.Writer, o benchOptions) error {
 		if o.baseline == "" {
 			return fmt.Errorf("--compare needs --baseline postgres://...")
 		}
-		for _, s := range []struct {
+		runs := []struct {
 			name string
 			f    func(context.Context, benchOptions) (benchResult, error)
-		}{{"hashtrail", benchServer}, {"store-only", benchStore}, {"baseline", benchBaseline}} {
+		}{{"hashtrail", benchServer}, {"store-only", benchStore}, {"baseline", benchBaseline}}
+		if o.store != "" {
+			runs = append(runs, struct {
+				name string
+				f    func(context.Context, benchOptions) (benchResult, error)
+			}{"copy", benchCopy})
+		}
+		for _, s := range runs {
 			if err := run(s.name, s.f); err != nil {
 				return err
 			}
@@ -149,9 +163,12 @@ func printBench(out io.Writer, rs []benchResult) {
 			r.Seconds, r.EventsPS, r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond))
 	}
 	tw.Flush()
-	if len(rs) == 3 {
+	if len(rs) >= 3 {
 		ht, st, bl := rs[0].EventsPS, rs[1].EventsPS, rs[2].EventsPS
 		fmt.Fprintf(out, "\nhashtrail / baseline   = %.1fx\nhashtrail / store-only = %.2fx\n", ht/bl, ht/st)
+	}
+	if len(rs) == 4 {
+		fmt.Fprintf(out, "hashtrail / copy       = %.2fx\n", rs[0].EventsPS/rs[3].EventsPS)
 	}
 	if len(rs) == 1 {
 		b, _ := json.Marshal(rs[0])
@@ -220,7 +237,7 @@ func loadLoop(ctx context.Context, o benchOptions, send func(ctx context.Context
 func benchServer(ctx context.Context, o benchOptions) (benchResult, error) {
 	url, key := o.url, o.apiKey
 	if url == "" {
-		srv, err := startBenchServer(ctx, o.dir)
+		srv, err := startBenchServer(ctx, o)
 		if err != nil {
 			return benchResult{}, err
 		}

@@ -16,7 +16,9 @@ import (
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/httpapi"
 	"github.com/hashtrail/hashtrail/ledger"
+	"github.com/hashtrail/hashtrail/store/postgres"
 	"github.com/hashtrail/hashtrail/store/sqlite"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -115,17 +117,12 @@ type benchServerHandle struct {
 
 // startBenchServer runs a Hashtrail server in-process on a fresh data
 // directory, over loopback HTTP like any other client would reach it.
-func startBenchServer(ctx context.Context, dir string) (*benchServerHandle, error) {
-	dir, cleanup, err := benchDir(dir)
+func startBenchServer(ctx context.Context, o benchOptions) (*benchServerHandle, error) {
+	st, cleanup, err := openBenchStore(ctx, o, o.dir)
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "hashtrail.db"), sqlite.Config{})
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	led := ledger.New(st, ledger.Config{AutoCreateTenants: true})
+	led := ledger.New(st, ledger.Config{AutoCreateTenants: true, Cluster: o.store != ""})
 	key, err := led.Bootstrap(ctx, "")
 	if err != nil {
 		return nil, err
@@ -139,9 +136,49 @@ func startBenchServer(ctx context.Context, dir string) (*benchServerHandle, erro
 	return &benchServerHandle{url: "http://" + ln.Addr().String(), key: key.Secret, close: func() {
 		srv.Shutdown(context.Background())
 		led.Close(context.Background())
-		st.Close()
 		cleanup()
 	}}, nil
+}
+
+// openBenchStore opens a fresh store for a run: SQLite in dir (or a
+// temporary directory), or with o.store a PostgreSQL store in a new schema.
+// cleanup closes it and removes what it made.
+func openBenchStore(ctx context.Context, o benchOptions, dir string) (hashtrail.Store, func(), error) {
+	if o.store != "" {
+		return openBenchPostgres(ctx, o.store)
+	}
+	dir, rm, err := benchDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "hashtrail.db"), sqlite.Config{})
+	if err != nil {
+		rm()
+		return nil, nil, err
+	}
+	return st, func() { st.Close(); rm() }, nil
+}
+
+// openBenchPostgres opens the PostgreSQL store at url in a fresh schema,
+// dropped by cleanup.
+func openBenchPostgres(ctx context.Context, url string) (hashtrail.Store, func(), error) {
+	c := &Config{Store: url, PGMaxConns: 16, PGStatementTimeout: time.Minute}
+	t, err := c.storeTarget()
+	if err != nil || t.pg == "" {
+		return nil, nil, fmt.Errorf("--store must be a postgres:// URL: %v", err)
+	}
+	t.pgSchema = fmt.Sprintf("hashtrail_bench_%d", time.Now().UnixNano())
+	st, err := postgres.Open(ctx, t.pg, pgConfig(t, nil, false))
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, func() {
+		st.Close()
+		if pool, err := pgxpool.New(context.Background(), t.pg); err == nil {
+			pool.Exec(context.Background(), "DROP SCHEMA "+t.pgSchema+" CASCADE")
+			pool.Close()
+		}
+	}, nil
 }
 
 func benchDir(dir string) (string, func(), error) {
@@ -156,16 +193,11 @@ func benchDir(dir string) (string, func(), error) {
 // transactions shaped like the engine's group commits at this load
 // (clients × batch events), with no HTTP, validation or hashing.
 func benchStore(ctx context.Context, o benchOptions) (benchResult, error) {
-	dir, cleanup, err := benchDir("")
+	st, cleanup, err := openBenchStore(ctx, o, "")
 	if err != nil {
 		return benchResult{}, err
 	}
 	defer cleanup()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "hashtrail.db"), sqlite.Config{})
-	if err != nil {
-		return benchResult{}, err
-	}
-	defer st.Close()
 	gen := newEventGen()
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := hashtrail.NewTime(time.Now())
@@ -243,22 +275,56 @@ func benchBaseline(ctx context.Context, o benchOptions) (benchResult, error) {
 	one := o
 	one.batch = 1
 	r := loadLoop(ctx, one, func(ctx context.Context, _ int, rng *rand.Rand) (int, error) {
-		ev := gen.event(rng)
-		actor := ev["actor"].(map[string]any)
-		cx := ev["context"].(map[string]any)
-		target := ev["targets"].([]any)[0].(map[string]any)
-		meta, _ := json.Marshal(ev["metadata"])
-		tags, _ := json.Marshal(ev["tags"])
-		details, _ := json.Marshal(map[string]any{"actor": actor, "service": ev["service"]})
-		_, err := pool.Exec(ctx, `INSERT INTO hashtrail_bench_audit_logs
-			(user_id, action, resource_type, resource_id, description, details, ip_address, user_agent, session_id,
-			 request_id, severity, category, success, error_message, tags, metadata)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
-			rng.IntN(5000), ev["action"], target["type"], target["id"],
-			strings.ReplaceAll(ev["action"].(string), ".", " "), details, cx["ip"], cx["user_agent"],
-			cx["session_id"], cx["request_id"], "low", "security", ev["outcome"] == nil, ev["error"], tags, meta)
+		_, err := pool.Exec(ctx, `INSERT INTO hashtrail_bench_audit_logs (`+strings.Join(seedColumns, ", ")+`)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`, seedRow(gen, rng)...)
 		return 1, err
 	})
 	r.BatchSize = 1
 	return r, nil
+}
+
+// seedColumns are the columns of the seed-shaped table that seedRow fills.
+var seedColumns = []string{"user_id", "action", "resource_type", "resource_id", "description", "details", "ip_address",
+	"user_agent", "session_id", "request_id", "severity", "category", "success", "error_message", "tags", "metadata"}
+
+// seedRow returns a generated event as a row of the seed-shaped table.
+func seedRow(gen *eventGen, rng *rand.Rand) []any {
+	ev := gen.event(rng)
+	actor := ev["actor"].(map[string]any)
+	cx := ev["context"].(map[string]any)
+	target := ev["targets"].([]any)[0].(map[string]any)
+	meta, _ := json.Marshal(ev["metadata"])
+	tags, _ := json.Marshal(ev["tags"])
+	details, _ := json.Marshal(map[string]any{"actor": actor, "service": ev["service"]})
+	return []any{rng.IntN(5000), ev["action"], target["type"], target["id"],
+		strings.ReplaceAll(ev["action"].(string), ".", " "), details, cx["ip"], cx["user_agent"],
+		cx["session_id"], cx["request_id"], "low", "security", ev["outcome"] == nil, ev["error"], tags, meta}
+}
+
+// benchCopy writes the same rows as benchBaseline with plain batched COPY
+// (o.batch rows per COPY, one transaction each, from o.clients workers):
+// what PostgreSQL itself can take in bulk, with no hashing, sealing or
+// idempotency.
+func benchCopy(ctx context.Context, o benchOptions) (benchResult, error) {
+	pool, err := pgxpool.New(ctx, o.baseline)
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, seedTable); err != nil {
+		return benchResult{}, fmt.Errorf("creating the copy table: %w", err)
+	}
+	defer pool.Exec(context.Background(), "DROP TABLE IF EXISTS hashtrail_bench_audit_logs")
+	gen := newEventGen()
+	// Rows are made before the clock starts, as the store-only run does.
+	rng := rand.New(rand.NewPCG(5, 6))
+	rows := make([][]any, 64*o.batch)
+	for i := range rows {
+		rows[i] = seedRow(gen, rng)
+	}
+	return loadLoop(ctx, o, func(ctx context.Context, w int, rng *rand.Rand) (int, error) {
+		at := rng.IntN(len(rows) - o.batch + 1)
+		n, err := pool.CopyFrom(ctx, pgx.Identifier{"hashtrail_bench_audit_logs"}, seedColumns, pgx.CopyFromRows(rows[at:at+o.batch]))
+		return int(n), err
+	}), nil
 }

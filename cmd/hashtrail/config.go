@@ -46,6 +46,9 @@ type Config struct {
 	ServerName      string        `yaml:"server-name"`
 	RotateFrom      string        `yaml:"rotate-from"`
 	Witnesses       []string      `yaml:"witness"`
+
+	PGMaxConns         int           `yaml:"pg-max-conns"`
+	PGStatementTimeout time.Duration `yaml:"pg-statement-timeout"`
 }
 
 // defaultConfig returns the settings in force when nothing sets them.
@@ -57,6 +60,9 @@ func defaultConfig() Config {
 		LogFormat:       "text",
 		MaxQueuedEvents: 200000,
 		ShutdownTimeout: 30 * time.Second,
+
+		PGMaxConns:         16,
+		PGStatementTimeout: 30 * time.Second,
 	}
 }
 
@@ -72,7 +78,7 @@ type setting struct {
 var settings = []setting{
 	{"addr", "address to listen on (host:port; port 0 picks a free one)", func(c *Config) any { return &c.Addr }},
 	{"data", "data directory, created with mode 0700 if missing", func(c *Config) any { return &c.Data }},
-	{"store", "store URL: empty for the SQLite file <data>/hashtrail.db, or sqlite:///path/to/file.db", func(c *Config) any { return &c.Store }},
+	{"store", "store URL: empty for the SQLite file <data>/hashtrail.db, sqlite:///path/to/file.db, or postgres://user@host:5432/db (PostgreSQL 14 or newer; several servers may share one database)", func(c *Config) any { return &c.Store }},
 	{"no-auto-tenants", "do not create a tenant when an installation-wide key first writes to it", func(c *Config) any { return &c.NoAutoTenants }},
 	{"tls-cert", "PEM certificate (chain) file: serve HTTPS; reloaded on SIGHUP", func(c *Config) any { return &c.TLSCert }},
 	{"tls-key", "PEM private key file for --tls-cert", func(c *Config) any { return &c.TLSKey }},
@@ -85,6 +91,8 @@ var settings = []setting{
 	{"signing-key", "checkpoint signing key file (PEM PKCS #8 Ed25519), created with mode 0600 if missing; default <data>/signing-key.pem; $" + checkpoint.KeyEnv + " may hold the key itself instead", func(c *Config) any { return &c.SigningKey }},
 	{"server-name", "the installation's name in checkpoint origins (<server-name>/<tenant>), fixed on the first start; default hashtrail-<random>.local", func(c *Config) any { return &c.ServerName }},
 	{"rotate-from", "previous signing key file while rotating to a new signing-key (or \"lost\" to accept a new key without it)", func(c *Config) any { return &c.RotateFrom }},
+	{"pg-max-conns", "PostgreSQL store: most connections each server opens", func(c *Config) any { return &c.PGMaxConns }},
+	{"pg-statement-timeout", "PostgreSQL store: longest a statement may run before the database cancels it", func(c *Config) any { return &c.PGStatementTimeout }},
 	{"witness", "a witness that cosigns the installation log, URL=VERIFIERKEY: its C2SP tlog-witness submission URL and its cosignature/v1 verifier key (repeatable; comma-separated in the variable)", func(c *Config) any { return &c.Witnesses }},
 }
 
@@ -266,7 +274,13 @@ func (c *Config) validate() error {
 	if c.Data == "" {
 		bad("data", "must name a directory")
 	}
-	if _, err := c.storePath(); err != nil {
+	if c.PGMaxConns < 1 {
+		bad("pg-max-conns", "must be at least 1")
+	}
+	if c.PGStatementTimeout <= 0 {
+		bad("pg-statement-timeout", "must be positive, such as 30s")
+	}
+	if _, err := c.storeTarget(); err != nil {
 		bad("store", "%v", err)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
@@ -309,24 +323,6 @@ func joinLines(errs []error) error {
 		msgs[i] = e.Error()
 	}
 	return errors.New(strings.Join(msgs, "\n  "))
-}
-
-// storePath returns the SQLite database file the store setting names.
-func (c *Config) storePath() (string, error) {
-	s := c.Store
-	switch {
-	case s == "":
-		return filepath.Join(c.Data, dbFile), nil
-	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
-		return "", fmt.Errorf("the PostgreSQL store is not supported yet; leave store empty for the embedded SQLite store")
-	case strings.HasPrefix(s, "sqlite:"):
-		p := strings.TrimPrefix(strings.TrimPrefix(s, "sqlite:"), "//")
-		if p == "" || strings.ContainsAny(p, "?#") {
-			return "", fmt.Errorf("%q must be sqlite:///absolute/path.db or sqlite://relative/path.db, without parameters", s)
-		}
-		return filepath.Clean(p), nil
-	}
-	return "", fmt.Errorf("%q is not a store URL this build knows; use sqlite:///path/to/file.db or leave it empty", s)
 }
 
 // signingKeyPath returns the signing key file: signing-key, or

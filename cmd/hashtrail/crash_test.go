@@ -45,11 +45,18 @@ type serverProc struct {
 
 func startServer(t *testing.T, dataDir string) *serverProc {
 	t.Helper()
+	return startServerWith(t, "--data", dataDir)
+}
+
+// startServerWith starts `hashtrail serve` on a free port with the
+// bootstrap key crashKey and the given flags.
+func startServerWith(t *testing.T, flags ...string) *serverProc {
+	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", dataDir)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, flags...)...)
 	cmd.Env = append(os.Environ(), "HASHTRAIL_BOOTSTRAP_KEY="+crashKey)
 	stderr, _ := cmd.StderrPipe()
 	cmd.Stdout = io.Discard

@@ -164,7 +164,7 @@ func openExportSource(cmd *cobra.Command, rf *remoteFlags, tenant string) (expor
 		}
 		return &apiExport{svc: svc, api: &client.APISource{Get: get, TenantID: tenant}}, func() {}, nil
 	}
-	st, err := openStoreOffline(cmd.Context(), t.storePath, cmd.ErrOrStderr())
+	st, err := openStoreOffline(cmd.Context(), t.store, cmd.ErrOrStderr())
 	if err != nil {
 		return nil, nil, err
 	}

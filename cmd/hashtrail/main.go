@@ -50,11 +50,12 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(),
 		newVerifyCmd(),
 		newExportCmd(),
-		newBackupCmd(),
-		newRestoreCmd(),
 		newCatalogCmd(),
 		newRunCmd(),
 		newMigrateStoreCmd(),
+		newBackupCmd(),
+		newRestoreCmd(),
+		newMigrateCmd(),
 	)
 	return root
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,7 +17,6 @@ import (
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/api"
 	"github.com/hashtrail/hashtrail/ledger"
-	"github.com/hashtrail/hashtrail/store/sqlite"
 	"github.com/spf13/cobra"
 )
 
@@ -84,10 +82,10 @@ func addRemoteFlags(cmd *cobra.Command) *remoteFlags {
 }
 
 // target is where a command reaches Hashtrail: a server (url and key set)
-// or the store at storePath, worked on offline.
+// or the store, worked on offline.
 type target struct {
-	url, key  string
-	storePath string
+	url, key string
+	store    storeTarget
 }
 
 // resolve decides the target the way the flags and environment say: an
@@ -117,11 +115,11 @@ func (rf *remoteFlags) resolve(cmd *cobra.Command) (target, error) {
 	if err != nil {
 		return target{}, err
 	}
-	path, err := cfg.storePath()
+	st, err := cfg.storeTarget()
 	if err != nil {
 		return target{}, err
 	}
-	return target{storePath: path}, nil
+	return target{store: st}, nil
 }
 
 // open connects to Hashtrail where resolve says. The returned function
@@ -138,24 +136,18 @@ func (rf *remoteFlags) open(cmd *cobra.Command) (service, func(), error) {
 		}
 		return c, func() {}, nil
 	}
-	return openOffline(cmd.Context(), t.storePath, cmd.ErrOrStderr())
+	return openOffline(cmd.Context(), t.store, cmd.ErrOrStderr())
 }
 
-// openOffline opens the SQLite store at path and a ledger over it, acting as
-// the local operator (no principal in the context), who may do everything.
-// It refuses a missing database rather than start a new installation by
-// accident: `hashtrail serve` creates and bootstraps one.
-func openOffline(ctx context.Context, path string, stderr io.Writer) (service, func(), error) {
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("no Hashtrail database at %s (`hashtrail serve` with the same --data or --store creates it; or pass --url to reach a server)", path)
-		}
-		return nil, nil, err
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := sqlite.Open(ctx, path, sqlite.Config{Logger: logger})
+// openOffline opens the store and a ledger over it, acting as the local
+// operator (no principal in the context), who may do everything. It
+// refuses a missing SQLite database rather than start a new installation
+// by accident: `hashtrail serve` creates and bootstraps one.
+func openOffline(ctx context.Context, t storeTarget, stderr io.Writer) (service, func(), error) {
+	logger := quietLogger(stderr)
+	st, err := openStore(ctx, t, logger, false)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening %s: %w", path, err)
+		return nil, nil, err
 	}
 	l := ledger.New(st, ledger.Config{Logger: logger})
 	closeAll := func() {

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -25,7 +24,6 @@ import (
 	"github.com/hashtrail/hashtrail/checkpoint"
 	"github.com/hashtrail/hashtrail/httpapi"
 	"github.com/hashtrail/hashtrail/ledger"
-	"github.com/hashtrail/hashtrail/store/sqlite"
 	"github.com/hashtrail/hashtrail/tlogwitness"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -166,27 +164,24 @@ func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecre
 }
 
 // openEngine creates the data directory and opens the store and the ledger.
-func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (*sqlite.Store, *ledger.Ledger, error) {
+func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (hashtrail.Store, *ledger.Ledger, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating the data directory: %w", err)
 	}
 	if fi, err := os.Stat(cfg.Data); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		log.Warn("the data directory is accessible to other users; chmod 700 it", "data", cfg.Data, "mode", fi.Mode().Perm().String())
 	}
-	path, err := cfg.storePath()
+	target, err := cfg.storeTarget()
 	if err != nil {
 		return nil, nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("creating the store's directory: %w", err)
 	}
 	key, old, err := loadSigningKeys(cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := sqlite.Open(ctx, path, sqlite.Config{Logger: log})
+	st, err := openStore(ctx, target, log, true)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening the store %s: %w", path, err)
+		return nil, nil, err
 	}
 	id, err := ledger.SetupLog(ctx, st, ledger.LogSetup{
 		ServerName: cfg.ServerName, Signer: key, RotateFrom: old, AcceptNewKey: cfg.RotateFrom == rotateLost,
@@ -221,6 +216,7 @@ func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (*sqlite.Sto
 		Signer:            key,
 		RotateFrom:        old,
 		ServerName:        id.ServerName,
+		Cluster:           target.shared(),
 	})
 	return st, led, nil
 }
@@ -256,7 +252,7 @@ func loadSigningKeys(cfg *Config, log *slog.Logger) (key, old crypto.Signer, err
 // closeEngine closes the ledger, which commits everything already queued
 // (so requests still waiting get their answer), and then the store. The
 // commits get at least a minute, whatever the shutdown timeout.
-func closeEngine(cfg *Config, log *slog.Logger, st *sqlite.Store, led *ledger.Ledger) error {
+func closeEngine(cfg *Config, log *slog.Logger, st hashtrail.Store, led *ledger.Ledger) error {
 	ctx, cancel := context.WithTimeout(context.Background(), max(cfg.ShutdownTimeout, time.Minute))
 	defer cancel()
 	var errs []error
@@ -337,7 +333,7 @@ func loadDemo(ctx context.Context, svc hashtrail.LogService, now time.Time, log 
 
 // newRegistry returns a Prometheus registry with the Go and process
 // collectors, the ledger's and the store's metrics, and the store's size.
-func newRegistry(log *slog.Logger, st *sqlite.Store, led *ledger.Ledger) (*prometheus.Registry, error) {
+func newRegistry(log *slog.Logger, st hashtrail.Store, led *ledger.Ledger) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	size := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hashtrail_store_size_bytes",
@@ -354,7 +350,7 @@ func newRegistry(log *slog.Logger, st *sqlite.Store, led *ledger.Ledger) (*prome
 	})
 	cs := []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), size}
 	cs = append(cs, led.Collectors()...)
-	cs = append(cs, st.Collectors()...)
+	cs = append(cs, storeCollectors(st)...)
 	return reg, registerAll(reg, cs...)
 }
 

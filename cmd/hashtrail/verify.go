@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,7 +18,6 @@ import (
 	"github.com/hashtrail/hashtrail/client"
 	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/hashtrail/hashtrail/merkle"
-	"github.com/hashtrail/hashtrail/store/sqlite"
 	"github.com/spf13/cobra"
 )
 
@@ -345,11 +343,11 @@ func verifyData(ctx context.Context, cmd *cobra.Command, v *client.Verifier, vf 
 	if err != nil {
 		return nil, err
 	}
-	path, err := cfg.storePath()
+	target, err := cfg.storeTarget()
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStoreOffline(ctx, path, cmd.ErrOrStderr())
+	st, err := openStoreOffline(ctx, target, cmd.ErrOrStderr())
 	if err != nil {
 		return nil, err
 	}
@@ -397,23 +395,6 @@ func verifyData(ctx context.Context, cmd *cobra.Command, v *client.Verifier, vf 
 		reports = append(reports, rep)
 	}
 	return reports, nil
-}
-
-// openStoreOffline opens the SQLite store at path for reading, refusing a
-// missing database (it never creates an installation).
-func openStoreOffline(ctx context.Context, path string, stderr io.Writer) (*sqlite.Store, error) {
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no Hashtrail database at %s", path)
-		}
-		return nil, err
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := sqlite.Open(ctx, path, sqlite.Config{Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", path, err)
-	}
-	return st, nil
 }
 
 // offlineStore is what verify and export read of a data directory.
