@@ -50,6 +50,27 @@ func benchEvent(r *rand.Rand, tenant, id string, now time.Time) *hashtrail.Entry
 	return &hashtrail.Entry{Event: e, ContentHash: h[:]}
 }
 
+// benchPool is a pool of realistic events made before timing starts, so
+// that the phases measure writing, not making events; eventAt returns a
+// fresh copy of one with the given tenant and id.
+type benchPool []*hashtrail.Event
+
+func newBenchPool() benchPool {
+	r := rand.New(rand.NewPCG(7, 7))
+	p := make(benchPool, 4096)
+	for i := range p {
+		p[i] = benchEvent(r, "t", "x", time.Now()).Event
+	}
+	return p
+}
+
+func (p benchPool) entry(i int, tenant, id string, now time.Time) *hashtrail.Entry {
+	e := *p[i%len(p)]
+	e.Tenant, e.ID, e.Time, e.ReceivedAt = tenant, id, hashtrail.NewTime(now), hashtrail.NewTime(now)
+	h := sha256.Sum256([]byte(tenant + "/" + id))
+	return &hashtrail.Entry{Event: &e, ContentHash: h[:]}
+}
+
 // benchDuration is how long each phase of BenchmarkIngest runs
 // (HASHTRAIL_BENCH_DURATION, default 5s).
 func benchDuration(b *testing.B) time.Duration {
@@ -65,7 +86,7 @@ func benchDuration(b *testing.B) time.Duration {
 
 // run calls fn from clients goroutines until d has passed and returns the
 // events per second it reported.
-func run(b *testing.B, clients int, d time.Duration, fn func(ctx context.Context, client int, r *rand.Rand, i int) (int, error)) float64 {
+func run(b testing.TB, clients int, d time.Duration, fn func(ctx context.Context, client int, r *rand.Rand, i int) (int, error)) float64 {
 	var n atomic.Int64
 	ctx, cancel := context.WithTimeout(b.Context(), d)
 	defer cancel()
@@ -102,6 +123,7 @@ func BenchmarkIngest(b *testing.B) {
 	const clients, batch = 8, 100
 	d := benchDuration(b)
 	ctx := b.Context()
+	pool := newBenchPool()
 	for b.Loop() {
 		s := mustOpenSchema(b, newSchema(b), postgres.Config{MaxConns: clients + 2})
 		appendTo := func(tenants int) func(context.Context, int, *rand.Rand, int) (int, error) {
@@ -110,13 +132,13 @@ func BenchmarkIngest(b *testing.B) {
 				tn := fmt.Sprintf("t%d", c%tenants)
 				now := time.Now()
 				for j := range batch {
-					g.Entries = append(g.Entries, benchEvent(r, tn, fmt.Sprintf("c%d-%d-%d-%d", c, tenants, i, j), now))
+					g.Entries = append(g.Entries, pool.entry(r.IntN(len(pool)), tn, fmt.Sprintf("c%d-%d-%d-%d", c, tenants, i, j), now))
 				}
 				return batch, s.Append(context.WithoutCancel(ctx), []*hashtrail.AppendGroup{g})
 			}
 		}
-		one := run(b, clients, d, appendTo(1))
 		eight := run(b, clients, d, appendTo(clients))
+		one := run(b, clients, d, appendTo(1))
 		size, err := s.Size(ctx)
 		if err != nil {
 			b.Fatal(err)
@@ -125,8 +147,8 @@ func BenchmarkIngest(b *testing.B) {
 		if err := s.Pool().QueryRow(ctx, `SELECT sum(next_seq) FROM tenants`).Scan(&events); err != nil {
 			b.Fatal(err)
 		}
-		copyRate := benchCopy(b, s.Pool(), clients, batch, d)
-		seedRate := benchSeed(b, s.Pool(), clients, d)
+		copyRate := benchCopy(b, s.Pool(), pool, clients, batch, d)
+		seedRate := benchSeed(b, s.Pool(), pool, clients, d)
 		s.Close()
 
 		b.ReportMetric(one, "append_1tenant_events/s")
@@ -143,23 +165,27 @@ func BenchmarkIngest(b *testing.B) {
 
 // benchCopy writes the rows of the events an Append writes (the body with
 // every field, as JSON) into a bare table with COPY, batch rows per COPY.
-func benchCopy(b *testing.B, pool *pgxpool.Pool, clients, batch int, d time.Duration) float64 {
+func benchCopy(b *testing.B, pool *pgxpool.Pool, events benchPool, clients, batch int, d time.Duration) float64 {
 	ctx := b.Context()
 	if _, err := pool.Exec(ctx, `CREATE TABLE bench_copy (tenant bigint, seq bigint, received_at timestamptz, id text,
 		time timestamptz, action text, facet smallint, actor text, actor_email text, ip inet, key_id text,
 		leaf_hash bytea, body bytea)`); err != nil {
 		b.Fatal(err)
 	}
+	bodies := make([][]byte, len(events))
+	for i, e := range events {
+		bodies[i], _ = json.Marshal(e)
+	}
 	var seq atomic.Int64
 	return run(b, clients, d, func(ctx context.Context, c int, r *rand.Rand, i int) (int, error) {
 		rows := make([][]any, batch)
 		now := time.Now()
 		for j := range rows {
-			e := benchEvent(r, "t", fmt.Sprintf("c%d-%d-%d", c, i, j), now).Event
-			body, _ := json.Marshal(e)
+			k := r.IntN(len(events))
+			e, body := events[k], bodies[k]
 			leaf := sha256.Sum256(body)
-			rows[j] = []any{int64(1), seq.Add(1), now, e.ID, now, e.Action, int16(0), e.ActorKey(), e.Actor.Email,
-				e.Context.IP, e.KeyID, leaf[:], body}
+			rows[j] = []any{int64(1), seq.Add(1), now, fmt.Sprintf("c%d-%d-%d", c, i, j), now, e.Action, int16(0),
+				e.ActorKey(), e.Actor.Email, e.Context.IP, e.KeyID, leaf[:], body}
 		}
 		_, err := pool.CopyFrom(context.WithoutCancel(ctx), pgx.Identifier{"bench_copy"}, []string{"tenant", "seq",
 			"received_at", "id", "time", "action", "facet", "actor", "actor_email", "ip", "key_id", "leaf_hash", "body"},
@@ -171,7 +197,7 @@ func benchCopy(b *testing.B, pool *pgxpool.Pool, clients, batch int, d time.Dura
 // benchSeed writes one row per transaction into a table shaped like the
 // seed apps' audit log (serial key, an index on it, JSON columns), as they
 // write it today.
-func benchSeed(b *testing.B, pool *pgxpool.Pool, clients int, d time.Duration) float64 {
+func benchSeed(b *testing.B, pool *pgxpool.Pool, events benchPool, clients int, d time.Duration) float64 {
 	ctx := b.Context()
 	if _, err := pool.Exec(ctx, `CREATE TABLE bench_seed (id serial PRIMARY KEY, user_id integer, action varchar NOT NULL,
 		resource_type varchar NOT NULL, resource_id varchar, description text NOT NULL, details json, ip_address varchar,
@@ -182,7 +208,7 @@ func benchSeed(b *testing.B, pool *pgxpool.Pool, clients int, d time.Duration) f
 		b.Fatal(err)
 	}
 	return run(b, clients, d, func(ctx context.Context, c int, r *rand.Rand, i int) (int, error) {
-		e := benchEvent(r, "t", fmt.Sprintf("c%d-%d", c, i), time.Now()).Event
+		e := events[r.IntN(len(events))]
 		details, _ := json.Marshal(map[string]any{"actor": e.Actor, "service": e.Service})
 		tags, _ := json.Marshal(e.Tags)
 		_, err := pool.Exec(context.WithoutCancel(ctx), `INSERT INTO bench_seed (user_id, action, resource_type, resource_id,

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"maps"
 
 	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/store/internal/ingest"
 )
 
 // maxCombined bounds the events of the calls one transaction takes
@@ -64,19 +66,49 @@ func (s *Store) combine(ctx context.Context, groups []*hashtrail.AppendGroup) er
 	s.qmu.Unlock()
 
 	var all []*hashtrail.AppendGroup
+	guess := map[string]int64{}
+	s.qmu.Lock()
 	for _, q := range batch {
 		all = append(all, q.groups...)
-	}
-	err := s.appendGroups(context.WithoutCancel(ctx), all)
-
-	s.qmu.Lock()
-	if len(s.queue) > 0 {
-		next := s.queue[0]
-		next.done <- callResult{lead: true}
-	} else {
-		s.leading = false
+		for _, g := range q.groups {
+			for _, e := range g.Entries {
+				if n, ok := s.expect[e.Event.Tenant]; ok {
+					guess[e.Event.Tenant] = n
+				}
+			}
+		}
 	}
 	s.qmu.Unlock()
+	a := &ahead{seals: ingest.Preseal(all, guess)}
+	prepareAhead(a)
+	handed := false
+	handoff := func(next map[string]int64) {
+		s.qmu.Lock()
+		defer s.qmu.Unlock()
+		if len(s.expect)+len(next) > maxExpect {
+			clear(s.expect)
+		}
+		maps.Copy(s.expect, next)
+		if handed {
+			return
+		}
+		handed = true
+		if len(s.queue) > 0 {
+			s.queue[0].done <- callResult{lead: true}
+		} else {
+			s.leading = false
+		}
+	}
+	a.sequenced = handoff
+	err := s.appendGroups(context.WithoutCancel(ctx), all, a)
+	if err != nil {
+		s.qmu.Lock()
+		for t := range guess {
+			delete(s.expect, t)
+		}
+		s.qmu.Unlock()
+	}
+	handoff(nil)
 	var mine error
 	for _, q := range batch {
 		if q == c {
@@ -86,6 +118,26 @@ func (s *Store) combine(ctx context.Context, groups []*hashtrail.AppendGroup) er
 		q.done <- callResult{err: err}
 	}
 	return mine
+}
+
+// maxExpect bounds Store.expect; past it the map starts again empty.
+const maxExpect = 10000
+
+// prepareAhead encodes the bodies and personal-value rows of the entries
+// sealed ahead, on all CPUs.
+func prepareAhead(a *ahead) {
+	es := make([]*hashtrail.Entry, 0, len(a.seals))
+	for e := range a.seals {
+		es = append(es, e)
+	}
+	a.prep = make(map[*hashtrail.Sealed]*prepared, len(es))
+	ps := make([]*prepared, len(es))
+	ingest.Parallel(len(es), 32, func(i int) { ps[i] = prepare(es[i], a.seals[es[i]].Sealed) })
+	for i, e := range es {
+		if ps[i].err == nil {
+			a.prep[a.seals[e].Sealed] = ps[i]
+		}
+	}
 }
 
 // wait waits for the outcome of queued call c, or to be made leader (lead

@@ -93,6 +93,9 @@ type Store struct {
 	qmu     sync.Mutex
 	queue   []*appendCall
 	leading bool
+	// expect is each tenant's log size as the last transaction of this
+	// Store sequenced it: the guess of Preseal (see combine.go).
+	expect map[string]int64
 
 	closeOnce sync.Once
 }
@@ -108,7 +111,7 @@ func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{schema: cfg.Schema, log: cfg.Logger, now: cfg.Now, months: map[time.Time]bool{}}
+	s := &Store{schema: cfg.Schema, log: cfg.Logger, now: cfg.Now, months: map[time.Time]bool{}, expect: map[string]int64{}}
 	if s.schema == "" {
 		s.schema = DefaultSchema
 	}

@@ -22,7 +22,7 @@ func TestUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Store{pool: pool, schema: "x", log: slog.New(slog.DiscardHandler), now: time.Now, months: map[time.Time]bool{}}
+	s := &Store{pool: pool, schema: "x", log: slog.New(slog.DiscardHandler), now: time.Now, months: map[time.Time]bool{}, expect: map[string]int64{}}
 	defer s.Close()
 	if err := s.Ping(t.Context()); hashtrail.ErrorCode(err) != hashtrail.EUNAVAILABLE {
 		t.Errorf("Ping = %v; want EUNAVAILABLE", err)

@@ -97,8 +97,14 @@ func Names(groups []*hashtrail.AppendGroup) (tenants []string, ids map[string][]
 // group, so Sequence starts over carefully, sealing each group as it is
 // sequenced (reusing the seals of events whose seq did not change), which
 // fails that group alone. The error is for failures of the call as a whole.
-func Sequence(groups []*hashtrail.AppendGroup, heads map[string]Head, known map[Key]Prior, limit int64) (*Plan, error) {
-	s := &sequencer{seals: map[*hashtrail.Entry]seal{}, limit: limit}
+//
+// pre are entries sealed ahead (Preseal); a seal is reused when its entry
+// gets the seq it was sealed with.
+func Sequence(groups []*hashtrail.AppendGroup, heads map[string]Head, known map[Key]Prior, limit int64, pre Seals) (*Plan, error) {
+	s := &sequencer{seals: make(map[*hashtrail.Entry]seal, len(pre)), limit: limit}
+	for e, m := range pre {
+		s.seals[e] = seal{seq: m.Seq, sealed: m.Sealed}
+	}
 	for {
 		s.reset(groups, heads, known)
 		for _, g := range groups {
@@ -315,6 +321,63 @@ func (s *sequencer) sealGroup(g *hashtrail.AppendGroup) error {
 		}
 	}
 	return nil
+}
+
+// Seals are entries sealed ahead of Sequence, each with the seq it was
+// sealed with.
+type Seals map[*hashtrail.Entry]Presealed
+
+// Presealed is an entry sealed ahead with seq Seq.
+type Presealed struct {
+	Seq    int64
+	Sealed *hashtrail.Sealed
+}
+
+// Preseal seals, on all CPUs, the entries of the groups with the seqs they
+// will get if every group succeeds, every id is new and each tenant's log
+// has the size next names (tenants next lacks are left out). A store calls
+// it before it locks the logs, with the sizes it expects (those its last
+// append left), so that the costly sealing happens outside the lock; when
+// the guess was right, Sequence only checks it. Entries that fail to seal
+// are left out (Sequence seals them again and fails their group).
+func Preseal(groups []*hashtrail.AppendGroup, next map[string]int64) Seals {
+	type job struct {
+		e   *hashtrail.Entry
+		seq int64
+	}
+	var jobs []job
+	seen := map[Key]bool{}
+	n := map[string]int64{}
+	for _, g := range groups {
+		for _, e := range g.Entries {
+			t := e.Event.Tenant
+			k := Key{t, e.Event.ID}
+			base, ok := next[t]
+			if !ok || seen[k] {
+				continue
+			}
+			seen[k] = true
+			jobs = append(jobs, job{e, base + n[t]})
+			n[t]++
+		}
+	}
+	out := make([]*hashtrail.Sealed, len(jobs))
+	Parallel(len(jobs), sealsPerWorker, func(i int) {
+		ev := *jobs[i].e.Event // a copy: the entry's event is the caller's until Sequence
+		ev.Seq = jobs[i].seq
+		c := *jobs[i].e
+		c.Event = &ev
+		if sl, err := c.Seal(); err == nil {
+			out[i] = sl
+		}
+	})
+	seals := make(Seals, len(jobs))
+	for i, j := range jobs {
+		if out[i] != nil {
+			seals[j.e] = Presealed{Seq: j.seq, Sealed: out[i]}
+		}
+	}
+	return seals
 }
 
 // Parallel calls fn(i) for every i below n, on up to GOMAXPROCS goroutines
