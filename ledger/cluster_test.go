@@ -159,3 +159,67 @@ func waitInstalled(tb testing.TB, st hashtrail.Store, tenant string, size int64)
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// upkeepNode is a node whose store needs upkeep, counting the runs.
+type upkeepNode struct {
+	*node
+	mu   *sync.Mutex
+	runs map[string]int
+}
+
+func (n upkeepNode) Upkeep(context.Context) error {
+	n.mu.Lock()
+	n.runs[n.name]++
+	n.mu.Unlock()
+	return nil
+}
+
+// TestClusterUpkeepOnOneNode checks that store upkeep runs on one node of
+// two at a time, at its interval, and moves to the other when that node
+// dies without releasing its lease.
+func TestClusterUpkeepOnOneNode(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "hashtrail.db"))
+	t.Cleanup(func() { st.Close() })
+	rec := &signings{by: map[string]map[string]int{}, ins: map[string]int{}}
+	var mu sync.Mutex
+	runs := map[string]int{}
+	count := func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		out := map[string]int{}
+		for k, v := range runs {
+			out[k] = v
+		}
+		return out
+	}
+	cfg := func(name string) ledger.Config {
+		return ledger.Config{Cluster: true, NodeName: name, LeaseTTL: 200 * time.Millisecond, UpkeepInterval: 50 * time.Millisecond}
+	}
+	a := upkeepNode{&node{Store: st, name: "a", rec: rec}, &mu, runs}
+	b := upkeepNode{&node{Store: st, name: "b", rec: rec}, &mu, runs}
+	la := ledger.New(a, cfg("a"))
+	lb := ledger.New(b, cfg("b"))
+	t.Cleanup(func() { la.Close(context.Background()); lb.Close(context.Background()) })
+
+	time.Sleep(600 * time.Millisecond)
+	got := count()
+	if len(got) != 1 {
+		t.Fatalf("upkeep ran on %v; want exactly one node", got)
+	}
+	holder, holderNode, otherName := la, a.node, "b"
+	if got["b"] > 0 {
+		holder, holderNode, otherName = lb, b.node, "a"
+	}
+	if n := got[holderNode.name]; n < 3 {
+		t.Errorf("upkeep ran %d times in 600ms at a 50ms interval; want it repeated", n)
+	}
+	holderNode.dead = true
+	holder.Close(context.Background())
+	deadline := time.Now().Add(5 * time.Second)
+	for count()[otherName] == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("upkeep did not move to node %s after %s died: %v", otherName, holderNode.name, count())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
