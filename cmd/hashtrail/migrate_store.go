@@ -21,6 +21,7 @@ import (
 // newMigrateStoreCmd builds `hashtrail migrate-store`.
 func newMigrateStoreCmd() *cobra.Command {
 	var from, to string
+	var resume bool
 	cmd := &cobra.Command{
 		Use:   "migrate-store --from SOURCE --to DESTINATION",
 		Short: "Copy a whole installation into another, empty store (SQLite to PostgreSQL)",
@@ -41,7 +42,8 @@ or purged event bodies is refused (their leaves cannot be sealed again).
 The source must not be served meanwhile (stop the server; SQLite sources
 that another process holds open are refused). The destination must be
 empty: a new PostgreSQL database or schema, or a new data directory. An
-interrupted copy leaves a partial destination: drop it and start again.
+interrupted copy leaves a partial destination: --resume continues it (after
+checking that what it holds is the source's), or drop it and start again.
 Progress goes to stderr.
 
 SOURCE and DESTINATION are data directories (their hashtrail.db), or store
@@ -61,11 +63,12 @@ URLs: sqlite:///path/to/file.db, postgres://user@host:5432/db.`,
 			if err != nil {
 				return fmt.Errorf("--to: %w", err)
 			}
-			return readable(migrateStore(cmd.Context(), src, dst, cmd.ErrOrStderr()))
+			return readable(migrateStore(cmd.Context(), src, dst, resume, cmd.ErrOrStderr()))
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "the store to copy: a data directory or a store URL")
 	cmd.Flags().StringVar(&to, "to", "", "the empty store to copy into: a store URL or a new data directory")
+	cmd.Flags().BoolVar(&resume, "resume", false, "continue an interrupted copy into --to, which must hold a part of the source and nothing else")
 	return cmd
 }
 
@@ -108,7 +111,7 @@ func refuseInUse(t storeTarget, what string) error {
 }
 
 // migrateStore copies the installation in src into the empty store dst.
-func migrateStore(ctx context.Context, src, dst storeTarget, stderr io.Writer) error {
+func migrateStore(ctx context.Context, src, dst storeTarget, resume bool, stderr io.Writer) error {
 	if sameStore(src, dst) {
 		return errors.New("--from and --to name the same store")
 	}
@@ -130,13 +133,17 @@ func migrateStore(ctx context.Context, src, dst storeTarget, stderr io.Writer) e
 		return err
 	}
 	defer to.Close()
-	if err := checkEmpty(ctx, to, dst); err != nil {
+	m := &migration{from: from, dump: dump, to: to, out: stderr, resume: resume}
+	if resume {
+		if err := m.checkResumable(ctx); err != nil {
+			return fmt.Errorf("cannot resume into %s: %w", dst, err)
+		}
+	} else if err := checkEmpty(ctx, to, dst); err != nil {
 		return err
 	}
-	m := &migration{from: from, dump: dump, to: to, out: stderr}
 	start := time.Now()
 	if err := m.run(ctx); err != nil {
-		return fmt.Errorf("%w\nthe destination %s now holds a partial copy: drop it (a new schema or database, or delete the file) before trying again", err, dst)
+		return fmt.Errorf("%w\nthe destination %s now holds a partial copy: continue it with --resume, or drop it (the schema or database, or the file) and start again", err, dst)
 	}
 	fmt.Fprintf(stderr, "migrate-store: copied %d tenants, %d events, %d checkpoints, %d installation log entries, %d keys from %s to %s in %s\n",
 		m.tenants, m.events, m.checkpoints, m.installation, m.keys, src, dst, time.Since(start).Round(time.Millisecond))
@@ -185,7 +192,7 @@ func checkEmpty(ctx context.Context, st hashtrail.Store, t storeTarget) error {
 		held = append(held, "the server name "+name)
 	}
 	if len(held) > 0 {
-		return fmt.Errorf("the destination %s is not empty: it holds %s; migrate-store copies into an empty store only (a new database or schema)", t, strings.Join(held, ", "))
+		return fmt.Errorf("the destination %s is not empty: it holds %s; migrate-store copies into an empty store only (a new database or schema), or continues an interrupted copy with --resume", t, strings.Join(held, ", "))
 	}
 	return nil
 }
@@ -196,6 +203,9 @@ type migration struct {
 	dump hashtrail.Dumper
 	to   hashtrail.Store
 	out  io.Writer
+	// resume continues an interrupted copy: what the destination holds
+	// already is checked against the source and skipped.
+	resume bool
 
 	tenants, events, checkpoints, installation, keys int64
 }
@@ -220,6 +230,12 @@ func (m *migration) run(ctx context.Context) error {
 		return err
 	}
 	for _, k := range keys {
+		if copied, err := m.copiedKey(ctx, k); err != nil || copied {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if err := m.to.CreateKey(ctx, k); err != nil {
 			return fmt.Errorf("key %s: %w", k.ID, err)
 		}
@@ -243,10 +259,20 @@ func (m *migration) run(ctx context.Context) error {
 // tenant copies one tenant: the tenant, its log, its checkpoints and its
 // configuration documents.
 func (m *migration) tenant(ctx context.Context, t *hashtrail.Tenant) error {
-	if err := m.to.CreateTenant(ctx, &hashtrail.Tenant{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt}); err != nil {
+	from, err := m.copiedLog(ctx, t)
+	if err != nil {
 		return err
 	}
-	if err := m.log(ctx, t); err != nil {
+	if from > 0 {
+		fmt.Fprintf(m.out, "migrate-store: %s: resuming after %d events copied before\n", t.ID, from)
+	}
+	if from < 0 {
+		if err := m.to.CreateTenant(ctx, &hashtrail.Tenant{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt}); err != nil {
+			return err
+		}
+		from = 0
+	}
+	if err := m.log(ctx, t, from); err != nil {
 		return err
 	}
 	cps, err := m.from.Checkpoints(ctx, t.ID)
@@ -272,17 +298,22 @@ func (m *migration) tenant(ctx context.Context, t *hashtrail.Tenant) error {
 		return err
 	}
 	for _, c := range cfgs {
-		if err := copyTenantConfig(ctx, m.to, c); err != nil {
+		from, err := m.copiedConfig(ctx, c)
+		if err != nil {
+			return err
+		}
+		if err := copyTenantConfig(ctx, m.to, c, from); err != nil {
 			return fmt.Errorf("%s configuration: %w", c.Kind, err)
 		}
 	}
 	return nil
 }
 
-// copyTenantConfig stores c in st at the same version: the versions before
-// it are stored with the same value (the history is not kept anywhere).
-func copyTenantConfig(ctx context.Context, st hashtrail.Store, c *hashtrail.TenantConfig) error {
-	for v := int64(0); v < c.Version; v++ {
+// copyTenantConfig stores c in st at the same version, st holding version
+// from: the versions before it are stored with the same value (the history
+// is not kept anywhere).
+func copyTenantConfig(ctx context.Context, st hashtrail.Store, c *hashtrail.TenantConfig, from int64) error {
+	for v := from; v < c.Version; v++ {
 		put := &hashtrail.TenantConfig{Tenant: c.Tenant, Kind: c.Kind, Version: v, Value: c.Value,
 			UpdatedAt: c.UpdatedAt, UpdatedBy: c.UpdatedBy}
 		if err := st.PutTenantConfig(ctx, put); err != nil {
@@ -309,14 +340,22 @@ func checkRoot(ctx context.Context, st hashtrail.Store, cp *hashtrail.SignedChec
 // progressEvery is how often a tenant's copy reports progress.
 const progressEvery = 5 * time.Second
 
+// migratePage is how many events one Append of the copy writes; tests
+// make it smaller.
+var migratePage = hashtrail.MaxLimit
+
+// migrateAfterPage, when set (by tests), is called after each page is
+// copied, with the tenant and the seq copied up to; an error stops the copy
+// there, as an interruption would.
+var migrateAfterPage func(tenant string, next int64) error
+
 // log copies a tenant's events in seq order, a page at a time, each page
 // in one Append, checking that each gets its seq and leaf hash back.
-func (m *migration) log(ctx context.Context, t *hashtrail.Tenant) error {
-	next := int64(0)
+func (m *migration) log(ctx context.Context, t *hashtrail.Tenant, next int64) error {
 	last := time.Now()
 	for next < t.Size {
 		after := next - 1
-		page, err := m.from.Events(ctx, &hashtrail.Query{Tenant: t.ID, Order: hashtrail.OrderAsc, Limit: hashtrail.MaxLimit, AfterSeq: &after})
+		page, err := m.from.Events(ctx, &hashtrail.Query{Tenant: t.ID, Order: hashtrail.OrderAsc, Limit: migratePage, AfterSeq: &after})
 		if err != nil {
 			return err
 		}
@@ -352,6 +391,11 @@ func (m *migration) log(ctx context.Context, t *hashtrail.Tenant) error {
 		}
 		next += int64(len(page))
 		m.events += int64(len(page))
+		if migrateAfterPage != nil {
+			if err := migrateAfterPage(t.ID, next); err != nil {
+				return err
+			}
+		}
 		if time.Since(last) >= progressEvery {
 			fmt.Fprintf(m.out, "migrate-store: %s: %d of %d events\n", t.ID, next, t.Size)
 			last = time.Now()
@@ -361,66 +405,6 @@ func (m *migration) log(ctx context.Context, t *hashtrail.Tenant) error {
 	return nil
 }
 
-// reseal returns the entry that seals a stored event again to the same
-// leaf: its salts, the personal change fields its leaf was made with, its
-// content hash. It refuses an event whose personal values were erased.
-func reseal(e *hashtrail.Event, contentHash []byte) (*hashtrail.Entry, error) {
-	if contentHash == nil {
-		return nil, fmt.Errorf("event %s (seq %d) has no content hash in the source", e.ID, e.Seq)
-	}
-	salts := make(map[string][]byte, len(e.PII))
-	for role, c := range e.PII {
-		if c.Erased || c.Salt == nil {
-			return nil, fmt.Errorf("event %s (seq %d): the personal values of %s were erased; logs with erasures cannot be copied yet", e.ID, e.Seq, role)
-		}
-		salts[role] = c.Salt
-	}
-	ev := *e // Seq stays: it is in the leaf; the store assigns it again
-	ev.PII, ev.LeafHash = nil, ""
-	fields, err := personalFieldsOf(&ev, salts, e.LeafHash)
-	if err != nil {
-		return nil, fmt.Errorf("event %s (seq %d): %w", e.ID, e.Seq, err)
-	}
-	return &hashtrail.Entry{Event: &ev, ContentHash: contentHash, Salts: salts, PersonalFields: fields}, nil
-}
-
-// personalFieldsOf finds the personal change fields the event's leaf was
-// sealed with: the default set, or else the subset of its change fields
-// whose leaf hash is want (the tenant's set may have differed; only fields
-// the event has matter).
-func personalFieldsOf(e *hashtrail.Event, salts map[string][]byte, want string) ([]string, error) {
-	try := func(fields []string) (bool, error) {
-		leaf, _, err := hashtrail.EncodeLeaf(e, salts, fields)
-		if err != nil {
-			return false, err
-		}
-		return hashtrail.LeafHash(leaf) == want, nil
-	}
-	if ok, err := try(nil); err != nil || ok {
-		return nil, err
-	}
-	var names []string
-	for _, c := range e.Changes {
-		if !slices.Contains(names, c.Field) {
-			names = append(names, c.Field)
-		}
-	}
-	if len(names) <= 10 {
-		for mask := 0; mask < 1<<len(names); mask++ {
-			fields := []string{}
-			for i, n := range names {
-				if mask&(1<<i) != 0 {
-					fields = append(fields, n)
-				}
-			}
-			if ok, err := try(fields); err != nil || ok {
-				return fields, err
-			}
-		}
-	}
-	return nil, errors.New("its leaf cannot be sealed again to the stored leaf hash (is the source damaged? hashtrail verify tells)")
-}
-
 // installationLog copies the installation log's entries, its checkpoints
 // and their cosignatures.
 func (m *migration) installationLog(ctx context.Context) error {
@@ -428,7 +412,11 @@ func (m *migration) installationLog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for from := int64(0); from < n; {
+	start, err := m.copiedInstallation(ctx, n)
+	if err != nil {
+		return err
+	}
+	for from := start; from < n; {
 		entries, err := m.dump.InstallationEntries(ctx, from, min(n, from+1000))
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"database/sql"
 	"encoding/json"
 	"io"
@@ -304,5 +305,45 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMigrateStoreResume interrupts a copy in the middle of a tenant's log
+// and continues it with --resume: the result is whole and verifies.
+func TestMigrateStoreResume(t *testing.T) {
+	clearEnv(t)
+	src := demoInstallation(t)
+	dst := filepath.Join(t.TempDir(), "copy")
+	migratePage = 40
+	migrateAfterPage = func(tenant string, next int64) error {
+		if tenant == "globex" && next >= 80 {
+			return errors.New("interrupted")
+		}
+		return nil
+	}
+	defer func() { migratePage, migrateAfterPage = hashtrail.MaxLimit, nil }()
+	_, _, err := cliErr(t, "migrate-store", "--from", src, "--to", dst)
+	if err == nil || !strings.Contains(err.Error(), "interrupted") || !strings.Contains(err.Error(), "continue it with --resume") {
+		t.Fatalf("the interrupted copy: %v", err)
+	}
+	migrateAfterPage = nil
+	if _, _, err := cliErr(t, "migrate-store", "--from", src, "--to", dst); err == nil || !strings.Contains(err.Error(), "is not empty") {
+		t.Errorf("a second copy without --resume: %v", err)
+	}
+	_, errOut, err := cliErr(t, "migrate-store", "--from", src, "--to", dst, "--resume")
+	if err != nil {
+		t.Fatalf("migrate-store --resume: %v\n%s", err, errOut)
+	}
+	mustContain(t, errOut, "globex: resuming after 80 events copied before")
+	mustContain(t, cli(t, "verify", "--data", dst, "--signing-key", filepath.Join(src, signingKeyFile)), "OK: 4 tenant logs")
+	compareStores(t, openTestStore(t, src), openTestStore(t, dst))
+	// Resuming a finished copy changes nothing.
+	if _, errOut, err := cliErr(t, "migrate-store", "--from", src, "--to", dst, "--resume"); err != nil {
+		t.Fatalf("resuming a finished copy: %v\n%s", err, errOut)
+	}
+	// Another installation's store is not resumed into.
+	other := demoInstallation(t)
+	if _, _, err := cliErr(t, "migrate-store", "--from", other, "--to", dst, "--resume"); err == nil || !strings.Contains(err.Error(), "cannot resume") {
+		t.Errorf("resuming into another installation's copy: %v", err)
 	}
 }
