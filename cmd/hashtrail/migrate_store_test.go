@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
