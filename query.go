@@ -37,6 +37,12 @@ type Query struct {
 	IP          netip.Prefix // a single address is a /32 or /128
 	Since       Time         // time >= Since
 	Until       Time         // time < Until
+	// Terms are further conditions, each of which must hold (AND): the
+	// search syntax (package query, DESIGN §4) and everything the typed
+	// filters above can say. See Term for what each matches; AllTerms
+	// returns the typed filters and Terms as one list, which is what a
+	// store translates.
+	Terms []Term
 	// AfterSeq and BeforeSeq bound seq exclusively; nil means unbounded.
 	AfterSeq  *int64
 	BeforeSeq *int64
