@@ -16,8 +16,8 @@ import (
 // not blocked; the snapshot holds what was committed when it started), and
 // writes a compacted copy. The copy is written to a temporary file next to
 // path, fsynced, and renamed into place, so path holds either nothing or a
-// whole backup. Backup refuses a path that exists. Any process may take a
-// backup of a database another process serves, by opening it with Open.
+// whole backup. Backup refuses a path that exists. Another process takes
+// a backup of a database a server is using with BackupFile.
 //
 // The copy is an ordinary SQLite database; Open it (or restore it as a
 // data directory's hashtrail.db) to use it.
