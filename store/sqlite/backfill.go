@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/merkle"
+	"github.com/hashtrail/hashtrail/store/internal/ingest"
 )
 
 // backfillChunk is how many events the backfill reads at a time.
@@ -59,7 +60,7 @@ func (s *Store) sealUnsealed(tx *wtx) error {
 
 // sealTenant seals the size events of one tenant, in chunks.
 func sealTenant(tx *wtx, num int64, id string, size int64) error {
-	e := &edge{}
+	e := &ingest.Edge{}
 	for lo := int64(0); lo < size; lo += backfillChunk {
 		hi := min(lo+backfillChunk, size) - 1
 		rows, err := tx.query(`SELECT `+eventSelect+` FROM events e WHERE e.pos BETWEEN ? AND ? ORDER BY e.pos`,
@@ -96,7 +97,7 @@ func sealTenant(tx *wtx, num int64, id string, size int64) error {
 			if _, err := tx.exec(`UPDATE events SET body = ?, leaf_hash = ? WHERE pos = ?`, body, sl.LeafHash[:], pos(num, ev.Seq)); err != nil {
 				return err
 			}
-			hs, err := e.add(sl.LeafHash)
+			hs, err := e.Add(sl.LeafHash)
 			if err != nil {
 				return fmt.Errorf("sqlite: backfill: %w", err)
 			}

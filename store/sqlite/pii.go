@@ -1,117 +1,34 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
-	"unicode/utf16"
-
-	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/store/internal/ingest"
 )
 
 // piiCols is the column count of the multi-row INSERT into event_pii.
 const piiCols = 7
 
 // piiRows appends to rows the event_pii rows of a sealed event's roles:
-// tenant, seq, role, subject, values_jcs, salt, commitment. It checks that
-// commitment = SHA-256(salt || values_jcs), the invariant the table
-// documents for verifiers.
+// tenant, seq, role, subject, values_jcs, salt, commitment. ingest.PIIRows
+// checks that commitment = SHA-256(salt || values_jcs), the invariant the
+// table documents for verifiers.
 func piiRows(rows []any, num, seq int64, roles []hashtrail.PIIRole) ([]any, error) {
-	for _, r := range roles {
-		c, err := hex.DecodeString(r.Commitment)
-		if err != nil || len(c) != sha256.Size {
-			return nil, fmt.Errorf("sqlite: seq %d role %s: commitment %q is not hex SHA-256", seq, r.Role, r.Commitment)
-		}
-		vals, err := jcsObject(r.Values)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: seq %d role %s: %w", seq, r.Role, err)
-		}
-		h := sha256.New()
-		h.Write(r.Salt)
-		h.Write(vals)
-		if !bytes.Equal(h.Sum(nil), c) {
-			return nil, fmt.Errorf("sqlite: seq %d role %s: the stored values would not match the commitment", seq, r.Role)
-		}
+	rs, err := ingest.PIIRows(seq, roles)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	for _, r := range rs {
 		var subject any
 		if r.Subject != "" {
 			subject = r.Subject
 		}
-		rows = append(rows, num, seq, r.Role, subject, vals, r.Salt, c)
+		rows = append(rows, num, seq, r.Role, subject, r.Values, r.Salt, r.Commitment)
 	}
 	return rows, nil
-}
-
-// jcsObject returns the RFC 8785 form of a JSON object whose member values
-// are already canonical, as PIIRole.Values are: members sorted by the UTF-16
-// code units of their names, names escaped as RFC 8785 does (which is how
-// the JSON v2 encoder writes strings by default).
-func jcsObject(m map[string]json.RawMessage) ([]byte, error) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, compareUTF16)
-	size := 2
-	for k, v := range m {
-		size += len(k) + len(v) + 4
-	}
-	b := make([]byte, 0, size)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if plainName(k) {
-			b = append(b, '"')
-			b = append(b, k...)
-			b = append(b, '"')
-		} else {
-			name, err := jsonv2.Marshal(k)
-			if err != nil {
-				return nil, fmt.Errorf("personal value name %q: %w", k, err)
-			}
-			b = append(b, name...)
-		}
-		b = append(b, ':')
-		b = append(b, m[k]...)
-	}
-	return append(b, '}'), nil
-}
-
-// plainName reports whether JSON writes s between quotes as it is, as it
-// does JSON Pointers such as "/actor/email".
-func plainName(s string) bool {
-	for i := range len(s) {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-// compareUTF16 orders strings by their UTF-16 code units (RFC 8785 §3.2.3).
-func compareUTF16(a, b string) int {
-	if isASCII(a) && isASCII(b) {
-		return strings.Compare(a, b)
-	}
-	return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
-}
-
-func isASCII(s string) bool {
-	for i := range len(s) {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
 }
 
 // piiRow is one row of event_pii as reads use it.
@@ -185,26 +102,16 @@ func joinPII(ctx context.Context, tx *sql.Tx, num int64, events []*hashtrail.Eve
 	return nil
 }
 
-// joinRoles returns e with the values of rs put back and PII set.
+// joinRoles returns e with the values of rs put back and PII set (see
+// ingest.JoinRoles).
 func joinRoles(e *hashtrail.Event, rs []piiRow) (*hashtrail.Event, error) {
-	pii := make(map[string]hashtrail.PIICommitment, len(rs))
-	roles := make([]hashtrail.PIIRole, 0, len(rs))
-	for _, r := range rs {
-		c := hashtrail.PIICommitment{Commitment: hex.EncodeToString(r.commitment), Erased: r.erased}
-		if !r.erased && r.values != nil && r.salt != nil {
-			var vals map[string]json.RawMessage
-			if err := jsonv2.Unmarshal(r.values, &vals, jsonOpts); err != nil {
-				return nil, fmt.Errorf("sqlite: event %s role %s: personal values: %w", e.ID, r.role, err)
-			}
-			roles = append(roles, hashtrail.PIIRole{Role: r.role, Values: vals})
-			c.Salt = r.salt
-		}
-		pii[r.role] = c
+	rows := make([]ingest.PIIRow, len(rs))
+	for i, r := range rs {
+		rows[i] = ingest.PIIRow{Role: r.role, Values: r.values, Salt: r.salt, Commitment: r.commitment, Erased: r.erased}
 	}
-	out, err := hashtrail.JoinPII(e, roles)
+	out, err := ingest.JoinRoles(e, rows)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: event %s: %w", e.ID, err)
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	out.PII = pii
 	return out, nil
 }

@@ -19,7 +19,7 @@
 //
 // Tamper evidence: Append seals each new event (hashtrail.Entry.Seal) and
 // computes the tree hashes its leaf adds from the right edge of its tenant's
-// tree, cached in memory across calls (see edge), all in the transaction that
+// tree, cached in memory across calls (see tree.go), all in the transaction that
 // writes the event.
 package sqlite
 
@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/store/internal/ingest"
 	"github.com/prometheus/client_golang/prometheus"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -66,8 +67,8 @@ type Store struct {
 	wc    *sql.Conn // the writer connection, held for the Store's life
 	stmts map[string]*sql.Stmt
 	// edges caches the right edge of each tenant's tree by tenant num, as
-	// of the last committed Append; guarded by mu (see edge).
-	edges map[int64]*edge
+	// of the last committed Append; guarded by mu (see tree.go).
+	edges map[int64]*ingest.Edge
 	r     *sql.DB // query_only read pool
 	ck    *sql.DB // the checkpointer's connection
 
@@ -90,7 +91,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		return nil, errors.New("sqlite: empty database path")
 	}
 	s := &Store{path: path, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(),
-		stmts: map[string]*sql.Stmt{}, edges: map[int64]*edge{}}
+		stmts: map[string]*sql.Stmt{}, edges: map[int64]*ingest.Edge{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -1,4 +1,4 @@
-package sqlite
+package ingest
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"github.com/hashtrail/hashtrail"
 )
 
-// TestJCSObject checks jcsObject against hashtrail.Commit, which
+// TestJCSObject checks JCSObject against hashtrail.Commit, which
 // canonicalizes P_R itself: values_jcs must be JCS(P_R) byte for byte,
 // whatever the member names (UTF-16 order, escapes).
 func TestJCSObject(t *testing.T) {
@@ -21,7 +21,7 @@ func TestJCSObject(t *testing.T) {
 		{"/changes/10/old": json.RawMessage(`1`), "/changes/2/old": json.RawMessage(`2`), "/changes/2/new": json.RawMessage(`[true,null]`)},
 		{"\u20ac": json.RawMessage(`1`), "\U0001F600": json.RawMessage(`2`), "\ufb01": json.RawMessage(`3`), "a\"b\\c\n\u007f<": json.RawMessage(`4`)},
 	} {
-		got, err := jcsObject(m)
+		got, err := JCSObject(m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func TestJCSObject(t *testing.T) {
 		}
 		sum := sha256.Sum256(append(bytes.Clone(salt), got...))
 		if hex.EncodeToString(sum[:]) != want {
-			t.Errorf("jcsObject(%v) = %s: not the canonical form Commit hashes", m, got)
+			t.Errorf("JCSObject(%v) = %s: not the canonical form Commit hashes", m, got)
 		}
 	}
 }
