@@ -52,9 +52,9 @@ type Client struct {
 // entry is what the queue holds: an event, or a Flush marker.
 type entry struct {
 	ev      *hashtrail.Event
-	tenants []string      // fan-out
-	wait    *waiter       // RecordSync
-	flush   *waiter       // a Flush marker when not nil
+	tenants []string // fan-out
+	wait    *waiter  // RecordSync
+	flush   *waiter  // a Flush marker when not nil
 }
 
 // waiter is the answer a RecordSync caller waits for.

@@ -12,25 +12,25 @@ import (
 // plus "tenant" or the fan-out "tenants"): no server-assigned member, and
 // nothing empty, so what was sent is exactly what was set.
 type wireEvent struct {
-	ID          string              `json:"id"`
-	Time        hashtrail.Time      `json:"time,omitzero"`
-	Action      string              `json:"action"`
-	Category    hashtrail.Category  `json:"category,omitempty"`
-	Severity    hashtrail.Severity  `json:"severity,omitempty"`
-	Outcome     hashtrail.Outcome   `json:"outcome,omitempty"`
-	Reason      string              `json:"reason,omitempty"`
-	Error       string              `json:"error,omitempty"`
-	Description string              `json:"description,omitempty"`
-	Actor       *hashtrail.Actor    `json:"actor,omitempty"`
-	Targets     []hashtrail.Target  `json:"targets,omitempty"`
-	Context     *hashtrail.Context  `json:"context,omitempty"`
-	Service     *hashtrail.Service  `json:"service,omitempty"`
-	Changes     []hashtrail.Change  `json:"changes,omitempty"`
-	Metadata    json.RawMessage     `json:"metadata,omitempty"`
-	Tags        []string            `json:"tags,omitempty"`
-	Output      *hashtrail.Output   `json:"output,omitempty"`
-	Tenant      string              `json:"tenant,omitempty"`
-	Tenants     []string            `json:"tenants,omitempty"`
+	ID          string             `json:"id"`
+	Time        hashtrail.Time     `json:"time,omitzero"`
+	Action      string             `json:"action"`
+	Category    hashtrail.Category `json:"category,omitempty"`
+	Severity    hashtrail.Severity `json:"severity,omitempty"`
+	Outcome     hashtrail.Outcome  `json:"outcome,omitempty"`
+	Reason      string             `json:"reason,omitempty"`
+	Error       string             `json:"error,omitempty"`
+	Description string             `json:"description,omitempty"`
+	Actor       *hashtrail.Actor   `json:"actor,omitempty"`
+	Targets     []hashtrail.Target `json:"targets,omitempty"`
+	Context     *hashtrail.Context `json:"context,omitempty"`
+	Service     *hashtrail.Service `json:"service,omitempty"`
+	Changes     []hashtrail.Change `json:"changes,omitempty"`
+	Metadata    json.RawMessage    `json:"metadata,omitempty"`
+	Tags        []string           `json:"tags,omitempty"`
+	Output      *hashtrail.Output  `json:"output,omitempty"`
+	Tenant      string             `json:"tenant,omitempty"`
+	Tenants     []string           `json:"tenants,omitempty"`
 }
 
 // pending is one encoded event on its way: its wire bytes never change, so
