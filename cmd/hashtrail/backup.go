@@ -76,8 +76,13 @@ func runBackup(ctx context.Context, t storeTarget, path string, stdout, stderr i
 		if err := pgDump(ctx, t, path, stderr); err != nil {
 			return err
 		}
-	} else if err := sqlite.BackupFile(ctx, t.path, path); err != nil {
-		return err
+	} else {
+		if _, err := os.Stat(t.path); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no Hashtrail database at %s to back up (pass --data or --store)", t.path)
+		}
+		if err := sqlite.BackupFile(ctx, t.path, path); err != nil {
+			return err
+		}
 	}
 	fi, err := os.Stat(path)
 	if err != nil {

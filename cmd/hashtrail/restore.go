@@ -57,6 +57,10 @@ breaks).
               with --published so its checkpoints count. A restore refused
               after pg_restore drops what it restored.
 
+--check restores nothing: it compares the store as it is with --published,
+after a PostgreSQL point-in-time recovery or a restored base backup, before
+any server starts on it.
+
 --published (repeatable) names where else checkpoints were published:
   http(s)://node    a running node: its installation checkpoint, and every
                     tenant's latest with --api-key (an admin key)
@@ -65,6 +69,7 @@ breaks).
                     checkpoints one after another, as /log/checkpoint serves
                     them; each must verify with the installation's log keys`,
 		Example: `  hashtrail restore --data /var/lib/hashtrail --from /backup/hashtrail-2026-11-22.db
+  hashtrail restore --check --store "$HASHTRAIL_STORE" --published https://audit.example.com --api-key "$ADMIN_KEY"
   hashtrail restore --store postgres://hashtrail@db.internal/audit --from /backup/audit.pgdump \
       --published 'postgres://hashtrail@db.internal/audit?schema=hashtrail_old' --published ~/.config/hashtrail/verify-state.json`,
 		Args: cobra.NoArgs,
