@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/store/sqlite"
 )
 
 // demoInstallation makes a data directory as `serve --demo` leaves it once
@@ -346,4 +348,36 @@ func TestMigrateStoreResume(t *testing.T) {
 	if _, _, err := cliErr(t, "migrate-store", "--from", other, "--to", dst, "--resume"); err == nil || !strings.Contains(err.Error(), "cannot resume") {
 		t.Errorf("resuming into another installation's copy: %v", err)
 	}
+}
+
+// TestMigrateStorePostgresOldEvents copies a log whose events were received
+// over the past two years, so the copy needs partitions for months long
+// gone, and checks the events come out equal.
+func TestMigrateStorePostgresOldEvents(t *testing.T) {
+	clearEnv(t)
+	dst := pgSchemaURL(t)
+	dir := t.TempDir()
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, dbFile), sqlite.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []*hashtrail.Entry
+	start := time.Now().AddDate(-2, 0, 0)
+	for i := range 48 {
+		at := hashtrail.NewTime(start.Add(time.Duration(i) * 15 * 24 * time.Hour))
+		entries = append(entries, &hashtrail.Entry{
+			Event: &hashtrail.Event{ID: fmt.Sprintf("old-%d", i), Tenant: "old", Time: at, ReceivedAt: at, Action: "user.login",
+				Category: hashtrail.CategoryAuthentication, Severity: hashtrail.SeverityInfo, Outcome: hashtrail.OutcomeSuccess,
+				Actor: &hashtrail.Actor{Type: "user", ID: "1", Email: "old@example.com"}},
+			ContentHash: []byte{byte(i)},
+		})
+	}
+	if err := st.Append(t.Context(), []*hashtrail.AppendGroup{{Entries: entries, CreateTenants: true}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if _, errOut, err := cliErr(t, "migrate-store", "--from", dir, "--to", dst); err != nil {
+		t.Fatalf("migrate-store: %v\n%s", err, errOut)
+	}
+	compareStores(t, openTestStore(t, dir), openTestStore(t, dst))
 }
