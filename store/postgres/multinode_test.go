@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -234,5 +236,64 @@ func TestMigrateByHand(t *testing.T) {
 		if m.Pending() {
 			t.Errorf("after Migrate: %s pending", m.Name)
 		}
+	}
+}
+
+// TestUpkeepConcurrent runs Upkeep on two nodes at once, with a clock in a
+// month that has no partitions yet, while both append events received in
+// another such month: each partition is made once, and every event lands.
+func TestUpkeepConcurrent(t *testing.T) {
+	schema := newSchema(t)
+	var clock atomic.Int64 // 0: the real time; else Unix seconds
+	now := func() time.Time {
+		if c := clock.Load(); c != 0 {
+			return time.Unix(c, 0)
+		}
+		return time.Now()
+	}
+	nodes := []*postgres.Store{mustOpenSchema(t, schema, postgres.Config{Now: now}), mustOpenSchema(t, schema, postgres.Config{Now: now})}
+	for _, n := range nodes {
+		defer n.Close()
+	}
+	clock.Store(time.Date(2031, 5, 17, 0, 0, 0, 0, time.UTC).Unix()) // after Open's upkeep
+	past := time.Date(2019, 3, 4, 5, 6, 7, 0, time.UTC)
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() {
+			if err := n.Upkeep(t.Context()); err != nil {
+				t.Errorf("node %d: Upkeep: %v", i, err)
+			}
+		})
+		wg.Go(func() {
+			for j := range 5 {
+				g := &hashtrail.AppendGroup{CreateTenants: true, Entries: []*hashtrail.Entry{
+					testEvent("acme", fmt.Sprintf("n%d-%d", i, j), past.Add(time.Duration(j)*time.Hour))}}
+				if err := n.Append(t.Context(), []*hashtrail.AppendGroup{g}); err != nil {
+					t.Errorf("node %d: Append: %v", i, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var names []string
+	rows, err := nodes[0].Pool().Query(t.Context(), `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'events'::regclass ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	rows.Close()
+	want := []string{"events_p201903", "events_p203105", "events_p203106", "events_p203107", "events_p203108"}
+	for _, w := range want {
+		if !slices.Contains(names, w) {
+			t.Errorf("partition %s missing; partitions: %v", w, names)
+		}
+	}
+	if byID := checkLog(t, nodes[1], "acme"); len(byID) != 10 {
+		t.Errorf("%d events stored, want 10", len(byID))
 	}
 }
