@@ -17,7 +17,9 @@ func (p *parser) fail(off int, format string, args ...any) error {
 	return &posError{s: p.s, off: off, msg: fmt.Sprintf(format, args...)}
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
 
 // isQualChar reports whether c may appear in a qualifier name.
 func isQualChar(c byte) bool {
