@@ -175,12 +175,15 @@ func (s *Store) appendOnce(ctx context.Context, groups []*hashtrail.AppendGroup,
 		return err
 	}
 	committing = true
+	start := time.Now()
 	if err := tx.Commit(ctx); err != nil {
 		if unavailable(err) && s.committed(plan.Added[0]) {
 			return nil
 		}
 		return err
 	}
+	s.metrics.Commit.Observe(time.Since(start).Seconds())
+	s.metrics.Events.Observe(float64(len(plan.Added)))
 	return nil
 }
 

@@ -38,7 +38,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/store/internal/ingest"
 )
 
 // Config configures a Store. The zero Config is valid.
@@ -97,6 +100,8 @@ type Store struct {
 	// Store sequenced it: the guess of Preseal (see combine.go).
 	expect map[string]int64
 
+	metrics *ingest.Metrics
+
 	closeOnce sync.Once
 }
 
@@ -111,7 +116,8 @@ func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{schema: cfg.Schema, log: cfg.Logger, now: cfg.Now, months: map[time.Time]bool{}, expect: map[string]int64{}}
+	s := &Store{schema: cfg.Schema, log: cfg.Logger, now: cfg.Now, months: map[time.Time]bool{}, expect: map[string]int64{},
+		metrics: ingest.NewMetrics()}
 	if s.schema == "" {
 		s.schema = DefaultSchema
 	}
@@ -203,6 +209,12 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// Collectors returns the store's Prometheus metrics, for the caller to
+// register: hashtrail_store_commit_seconds (the time of each append
+// transaction's COMMIT) and hashtrail_store_append_events (new events per
+// append transaction).
+func (s *Store) Collectors() []prometheus.Collector { return s.metrics.Collectors() }
 
 // Pool returns the store's connection pool, for tools and tests.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/store/internal/ingest"
 )
 
 // TestUnreachable checks that a store whose database cannot be reached
@@ -22,7 +23,7 @@ func TestUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Store{pool: pool, schema: "x", log: slog.New(slog.DiscardHandler), now: time.Now, months: map[time.Time]bool{}, expect: map[string]int64{}}
+	s := &Store{pool: pool, schema: "x", log: slog.New(slog.DiscardHandler), now: time.Now, months: map[time.Time]bool{}, expect: map[string]int64{}, metrics: ingest.NewMetrics()}
 	defer s.Close()
 	if err := s.Ping(t.Context()); hashtrail.ErrorCode(err) != hashtrail.EUNAVAILABLE {
 		t.Errorf("Ping = %v; want EUNAVAILABLE", err)

@@ -52,8 +52,8 @@ func (s *Store) Append(ctx context.Context, groups []*hashtrail.AppendGroup) err
 		clear(s.edges)
 	}
 	maps.Copy(s.edges, a.edges)
-	s.metrics.commit.Observe(time.Since(start).Seconds())
-	s.metrics.events.Observe(float64(len(a.plan.Added)))
+	s.metrics.Commit.Observe(time.Since(start).Seconds())
+	s.metrics.Events.Observe(float64(len(a.plan.Added)))
 	s.kickCheckpointer()
 	return nil
 }

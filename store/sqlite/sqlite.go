@@ -79,7 +79,7 @@ type Store struct {
 	stop chan struct{} // closed by Close
 	done chan struct{} // closed when the checkpointer has stopped
 
-	metrics *metrics
+	metrics *ingest.Metrics
 }
 
 var _ hashtrail.Store = (*Store)(nil)
@@ -90,7 +90,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
-	s := &Store{path: path, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(),
+	s := &Store{path: path, log: cfg.Logger, now: cfg.Now, metrics: ingest.NewMetrics(),
 		stmts: map[string]*sql.Stmt{}, edges: map[int64]*ingest.Edge{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -273,7 +273,7 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 // which is the fsync) and hashtrail_store_append_events (new events per
 // Append call).
 func (s *Store) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.metrics.commit, s.metrics.events}
+	return s.metrics.Collectors()
 }
 
 // write runs fn in one write transaction and commits it: this is how every
