@@ -41,7 +41,7 @@ func TestDiff(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	old := user{base: base{1}, Name: "Ada", Email: "ada@example.com", Password: "hunter2", APIKey: "k1", PIN: "1234",
 		Internal: "x", Skipped: "x", Address: &address{City: "London"}, Roles: []string{"a"},
-		Settings: map[string]any{"theme": "dark", "secretValue": "s1", "nested": map[string]any{"x": 1}},
+		Settings:  map[string]any{"theme": "dark", "secretValue": "s1", "nested": map[string]any{"x": 1}},
 		UpdatedAt: t0, Keyboard: "qwerty", TokenID: "t1", hidden: "h"}
 	new := old
 	new.Email = "ada@example.org"
