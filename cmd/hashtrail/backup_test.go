@@ -76,6 +76,21 @@ func hasCheckpoint(t *testing.T, base, tenant string) bool {
 	return resp.StatusCode == 200
 }
 
+// httpGet returns the body of an unauthenticated GET.
+func httpGet(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
 // getCheckpoint returns tenant's latest checkpoint note from a server.
 func getCheckpoint(t *testing.T, base, tenant string) string {
 	t.Helper()
@@ -143,6 +158,18 @@ func TestBackupRestoreSQLite(t *testing.T) {
 	os.WriteFile(notes, []byte(getCheckpoint(t, srv.url, "bk-a")+getCheckpoint(t, srv.url, "bk-b")+getCheckpoint(t, srv.url, "bk-c")), 0o600)
 	_, _, err = cliErr(t, "restore", "--data", t.TempDir(), "--from", file, "--published", notes)
 	wantRollback(t, err, "at "+notes)
+	// A verifier's state file, as verify --url leaves it.
+	state := filepath.Join(t.TempDir(), "verify-state.json")
+	logKey := strings.TrimSpace(httpGet(t, srv.url+"/v1/log/key"))
+	cli(t, "verify", "--url", srv.url, "--api-key", crashKey, "--tenant", "bk-b", "--log-key", logKey, "--sample", "5", "--state", state)
+	_, _, err = cliErr(t, "restore", "--data", t.TempDir(), "--from", file, "--published", state)
+	wantRollback(t, err, "at "+state)
+	// A checkpoint the installation never signed is not taken for published.
+	forged := strings.Replace(getCheckpoint(t, srv.url, "bk-c"), "\n\n", "\nextension\n\n", 1)
+	os.WriteFile(notes, []byte(forged), 0o600)
+	if _, _, err := cliErr(t, "restore", "--data", t.TempDir(), "--from", file, "--published", notes); err == nil || !strings.Contains(err.Error(), "does not verify with the installation's log keys") {
+		t.Errorf("a forged published checkpoint: %v", err)
+	}
 
 	if _, _, err := cliErr(t, "restore", "--data", dataDir, "--from", file); err == nil || !strings.Contains(err.Error(), "is open in another process") {
 		t.Errorf("restoring over a served database: %v", err)
