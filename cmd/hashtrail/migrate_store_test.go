@@ -15,6 +15,7 @@ import (
 	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/merkle"
 	"github.com/hashtrail/hashtrail/store/sqlite"
 )
 
@@ -165,7 +166,11 @@ func compareStores(t *testing.T, a, b hashtrail.Store) {
 	}
 	da, okA := a.(hashtrail.Dumper)
 	db, okB := b.(hashtrail.Dumper)
-	if !okA || !okB {
+	if !okA {
+		return
+	}
+	if !okB {
+		compareThroughStore(t, da, a, b)
 		return
 	}
 	sa, _ := da.Settings(ctx)
@@ -184,6 +189,63 @@ func compareStores(t *testing.T, a, b hashtrail.Store) {
 		ha, _ := da.ContentHashes(ctx, tn.ID, 0, tn.Size)
 		hb, _ := db.ContentHashes(ctx, tn.ID, 0, tn.Size)
 		same(tn.ID+" content hashes", ha, hb)
+	}
+}
+
+// compareThroughStore compares, for a destination that cannot be listed
+// whole, what Store's methods show: each setting, the installation log's
+// size and root, each tenant's configuration documents, and whether an
+// event replays (the same id and content) rather than conflicts.
+func compareThroughStore(t *testing.T, da hashtrail.Dumper, a, b hashtrail.Store) {
+	t.Helper()
+	ctx := t.Context()
+	sa, err := da.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range sa {
+		if got, err := b.Setting(ctx, name); err != nil || got != v {
+			t.Errorf("setting %s = %q, %v; want %q", name, got, err, v)
+		}
+	}
+	na, _ := a.InstallationSize(ctx)
+	nb, _ := b.InstallationSize(ctx)
+	if na != nb {
+		t.Fatalf("installation log: %d entries, %d copied", na, nb)
+	}
+	if na > 0 {
+		ra, _ := merkle.TreeHash(na, merkle.HashReaderFunc(func(i []int64) ([]merkle.Hash, error) { return a.ReadInstallationHashes(ctx, i) }))
+		rb, err := merkle.TreeHash(nb, merkle.HashReaderFunc(func(i []int64) ([]merkle.Hash, error) { return b.ReadInstallationHashes(ctx, i) }))
+		if err != nil || ra != rb {
+			t.Errorf("installation log roots differ (%v)", err)
+		}
+	}
+	ts, _ := a.Tenants(ctx)
+	for _, tn := range ts {
+		cs, _ := da.TenantConfigs(ctx, tn.ID)
+		for _, c := range cs {
+			got, err := b.TenantConfig(ctx, tn.ID, c.Kind)
+			if err != nil || got.Version != c.Version || !bytes.Equal(got.Value, c.Value) {
+				t.Errorf("%s %s configuration: %+v, %v; want %+v", tn.ID, c.Kind, got, err, c)
+			}
+		}
+		if tn.Size == 0 {
+			continue
+		}
+		// The content hash came along: replaying the first event with it
+		// is a replay, not a conflict.
+		e, err := a.Events(ctx, &hashtrail.Query{Tenant: tn.ID, Order: hashtrail.OrderAsc, Limit: 1})
+		if err != nil || len(e) != 1 {
+			t.Fatalf("%s: %v", tn.ID, err)
+		}
+		hs, _ := da.ContentHashes(ctx, tn.ID, 0, 1)
+		ev := *e[0]
+		ev.PII, ev.LeafHash = nil, ""
+		entry := &hashtrail.Entry{Event: &ev, ContentHash: hs[0]}
+		g := &hashtrail.AppendGroup{Entries: []*hashtrail.Entry{entry}}
+		if err := b.Append(ctx, []*hashtrail.AppendGroup{g}); err != nil || g.Err != nil || !entry.Replayed || ev.Seq != 0 {
+			t.Errorf("%s: replaying the first event: %v, %v, replayed %v, seq %d", tn.ID, err, g.Err, entry.Replayed, ev.Seq)
+		}
 	}
 }
 
