@@ -131,6 +131,6 @@ func enumStrings[T ~string](vs []T) []string {
 // "example", "com". Stores index and search with these words.
 func SearchTokens(s string) []string {
 	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
 	})
 }

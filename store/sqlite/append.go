@@ -26,7 +26,8 @@ import (
 //     right edge comes from Store.edges or, once per tenant, from
 //     tree_hashes;
 //  3. write: the new tenants, the log heads, the events (without their
-//     personal values), their targets, their personal values (event_pii)
+//     personal values), their targets, tags and free-text documents (the
+//     text with personal values; see 0005), their personal values (event_pii)
 //     and their tree hashes with multi-row INSERTs, then one COMMIT (one
 //     fsync). Only then do the new right edges replace the cached ones.
 func (s *Store) Append(ctx context.Context, groups []*hashtrail.AppendGroup) error {
@@ -224,7 +225,7 @@ func (a *appender) create(t string) error {
 // Column counts of the multi-row INSERTs.
 const (
 	tenantCols = 5
-	eventCols  = 16
+	eventCols  = 18
 	targetCols = 2
 	hashCols   = 3
 )
@@ -248,7 +249,7 @@ func (a *appender) write() error {
 		}
 	}
 	args = make([]any, 0, len(a.plan.Added)*eventCols)
-	var targets, pii []any
+	var targets, pii, tags, text []any
 	for i, e := range a.plan.Added {
 		ev := e.Event
 		p := pos(a.heads[ev.Tenant].num, ev.Seq)
@@ -265,13 +266,20 @@ func (a *appender) write() error {
 		}
 		args = append(args, p, a.heads[ev.Tenant].num, ev.ID, ev.Time.Micros(), ev.ReceivedAt.Micros(),
 			ev.Action, string(ev.Category), ev.Severity.Rank(), string(ev.Outcome),
-			actor, email, ipColumn(ev), ev.KeyID, hash, leaf, b)
+			actor, email, ipColumn(ev), ev.KeyID, hash, leaf, b, actorTypeColumn(ev), countryColumn(ev))
+		tags, text = searchRows(tags, text, ev, p)
 		for _, k := range ingest.TargetKeys(ev) {
 			targets = append(targets, k, p)
 		}
 	}
 	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO events (pos, tenant, id, time, received_at, action, category, severity,
-		outcome, actor, actor_email, ip, key_id, content_hash, leaf_hash, body) VALUES `, eventCols, args); err != nil {
+		outcome, actor, actor_email, ip, key_id, content_hash, leaf_hash, body, actor_type, country) VALUES `, eventCols, args); err != nil {
+		return err
+	}
+	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_tags (tag, pos) VALUES `, tagCols, tags); err != nil {
+		return err
+	}
+	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_text (rowid, text) VALUES `, textCols, text); err != nil {
 		return err
 	}
 	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_targets (target, pos) VALUES `, targetCols, targets); err != nil {

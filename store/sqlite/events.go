@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"slices"
 	"context"
 	"database/sql"
 	"errors"
@@ -116,57 +117,44 @@ func buildQuery(q *hashtrail.Query, num int64) (query string, args []any, ok boo
 	if lo > hi {
 		return "", nil, false, nil
 	}
+	if q.MinSeverity != "" && q.MinSeverity.Rank() < 0 {
+		return "", nil, false, hashtrail.Errorf(hashtrail.EINVALID, "unknown severity %q", q.MinSeverity)
+	}
+	plo, phi := pos(num, lo), pos(num, hi)
+	terms := q.AllTerms()
 	var where []string
 	var b strings.Builder
 	b.WriteString(`SELECT ` + eventSelect)
+	// The listing scans the tenant's positions in order, or, when a term
+	// can drive it, the positions an index holds for that term, in order:
+	// a target, else a tag, else the free text. Either way it stops at the
+	// limit. CROSS JOIN makes the driving table the outer loop.
 	col := "e.pos"
-	if q.Target != "" {
-		// CROSS JOIN makes event_targets the outer loop: a range scan of
-		// (target, pos) in order, stopping at the limit.
-		b.WriteString(` FROM event_targets t CROSS JOIN events e ON e.pos = t.pos`)
-		col = "t.pos"
-		where = append(where, "t.target = ?")
-		args = append(args, q.Target)
-	} else {
+	d, terms, ok := driver(terms)
+	switch {
+	case !ok:
 		b.WriteString(` FROM events e`)
+	case d.field == hashtrail.TermTarget:
+		b.WriteString(` FROM event_targets d CROSS JOIN events e ON e.pos = d.pos`)
+		col = "d.pos"
+		where, args = append(where, "d.target = ?"), append(args, d.value)
+	case d.field == hashtrail.TermTag:
+		b.WriteString(` FROM event_tags d CROSS JOIN events e ON e.pos = d.pos`)
+		col = "d.pos"
+		where, args = append(where, "d.tag = ?"), append(args, d.value)
+	default: // free text: every positive text term, in one MATCH
+		b.WriteString(` FROM event_text d CROSS JOIN events e ON e.pos = d.rowid`)
+		col = "d.rowid"
+		where, args = append(where, "event_text MATCH ?"), append(args, d.value)
 	}
 	where = append(where, col+" BETWEEN ? AND ?")
-	args = append(args, pos(num, lo), pos(num, hi))
-
-	if w, a := actionFilter(q.Actions); w != "" {
+	args = append(args, plo, phi)
+	for _, t := range terms {
+		w, a, err := whereTerm(t, plo, phi)
+		if err != nil {
+			return "", nil, false, err
+		}
 		where, args = append(where, w), append(args, a...)
-	}
-	if len(q.Categories) > 0 {
-		where = append(where, "e.category IN ("+placeholders(len(q.Categories))+")")
-		for _, c := range q.Categories {
-			args = append(args, string(c))
-		}
-	}
-	if q.MinSeverity != "" {
-		r := q.MinSeverity.Rank()
-		if r < 0 {
-			return "", nil, false, hashtrail.Errorf(hashtrail.EINVALID, "unknown severity %q", q.MinSeverity)
-		}
-		if r > 0 {
-			where, args = append(where, "e.severity >= ?"), append(args, r)
-		}
-	}
-	if len(q.Outcomes) > 0 {
-		where = append(where, "e.outcome IN ("+placeholders(len(q.Outcomes))+")")
-		for _, o := range q.Outcomes {
-			args = append(args, string(o))
-		}
-	}
-	if q.Actor != "" {
-		if strings.Contains(q.Actor, "@") && !strings.Contains(q.Actor, ":") {
-			where, args = append(where, "e.actor_email = ?"), append(args, strings.ToLower(q.Actor))
-		} else {
-			where, args = append(where, "e.actor = ?"), append(args, q.Actor)
-		}
-	}
-	if q.IP.IsValid() {
-		l, h := ipRange(q.IP)
-		where, args = append(where, "e.ip BETWEEN ? AND ?"), append(args, l, h)
 	}
 	if !q.Since.IsZero() {
 		where, args = append(where, "e.time >= ?"), append(args, q.Since.Micros())
@@ -188,6 +176,42 @@ func buildQuery(q *hashtrail.Query, num int64) (query string, args []any, ok boo
 	limit = min(limit, hashtrail.MaxLimit+1)
 	fmt.Fprintf(&b, " ORDER BY %s %s LIMIT %d", col, dir, limit)
 	return b.String(), args, true, nil
+}
+
+// drive is what drives a listing.
+type drive struct {
+	field hashtrail.TermField
+	value string // the target, the tag, or the FTS5 query
+}
+
+// driver picks what drives a listing: the first positive target term of
+// one exact value, else such a tag term, else every positive free-text term
+// together. It returns the terms left for the WHERE clause.
+func driver(terms []hashtrail.Term) (drive, []hashtrail.Term, bool) {
+	for _, f := range []hashtrail.TermField{hashtrail.TermTarget, hashtrail.TermTag} {
+		for i, t := range terms {
+			if t.Field == f && !t.Not && len(t.Values) == 1 && t.Values[0] != "*" && !strings.HasSuffix(t.Values[0], "*") {
+				return drive{f, t.Values[0]}, slices.Delete(slices.Clone(terms), i, i+1), true
+			}
+		}
+	}
+	var ands []string
+	var rest []hashtrail.Term
+	for _, t := range terms {
+		if t.Field != hashtrail.TermText || t.Not {
+			rest = append(rest, t)
+			continue
+		}
+		m := textMatch(t.Values)
+		if m == "" {
+			return drive{}, terms, false // matches nothing; whereTerm says so
+		}
+		ands = append(ands, "("+m+")")
+	}
+	if len(ands) == 0 {
+		return drive{}, terms, false
+	}
+	return drive{hashtrail.TermText, strings.Join(ands, " AND ")}, rest, true
 }
 
 // actionFilter returns the condition for the action filter: exact names

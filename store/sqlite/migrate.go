@@ -60,7 +60,9 @@ const integrityVersion = 2
 
 // migrate applies the pending migrations, recording each in
 // schema_migrations, and, upgrading past integrityVersion, seals the events
-// stored before it (sealUnsealed), all in one transaction. It refuses a
+// stored before it (sealUnsealed), and, upgrading past searchVersion,
+// indexes the events stored before it for search (indexForSearch), all in
+// one transaction. It refuses a
 // database whose schema is newer than this binary knows, rather than
 // corrupt it.
 func (s *Store) migrate(ctx context.Context) error {
@@ -96,7 +98,12 @@ func (s *Store) migrate(ctx context.Context) error {
 			s.log.Info("sqlite: applied migration", "migration", m.name)
 		}
 		if current < integrityVersion {
-			return s.sealUnsealed(tx)
+			if err := s.sealUnsealed(tx); err != nil {
+				return err
+			}
+		}
+		if current < searchVersion {
+			return s.indexForSearch(tx)
 		}
 		return nil
 	})

@@ -45,7 +45,7 @@ type piiRow struct {
 // values put back and PII set: {commitment, salt} for a role with values,
 // {commitment, erased} for an erased one, and {commitment} alone for a row
 // that lost its values without being erased (which a verifier reports).
-func joinPII(ctx context.Context, tx *sql.Tx, num int64, events []*hashtrail.Event) error {
+func joinPII(ctx context.Context, tx queryer, num int64, events []*hashtrail.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -100,6 +100,11 @@ func joinPII(ctx context.Context, tx *sql.Tx, num int64, events []*hashtrail.Eve
 		}
 	}
 	return nil
+}
+
+// queryer is a *sql.Tx, or the writer's *sql.Conn inside a write transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // joinRoles returns e with the values of rs put back and PII set (see

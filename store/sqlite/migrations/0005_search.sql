@@ -1,0 +1,57 @@
+-- 0005: search (DESIGN §4, hashtrail.Term). What each search term reads:
+--
+--   action, category, severity, outcome, id, actor (key and email), ip:
+--       the columns of events, as before;
+--   actor.type   events.actor_type (new): the actor's type, which the key
+--                does not carry for an actor known only by email;
+--   country      events.country (new): context.location.country, upper-case.
+--                It is personal (the /actor role), like ip and actor_email:
+--                an erasure of the actor's subject sets it to NULL with them;
+--   target, target.type   event_targets, as before;
+--   tag          event_tags (new), keyed (tag, pos) like event_targets;
+--   meta.KEY     the metadata in events.body, with SQLite's JSON functions;
+--   free text    event_text (new), an FTS5 index.
+--
+-- Like the actor and ip filters, the new columns have no index: filters
+-- are evaluated while scanning a tenant's range of positions in seq order,
+-- which stops once a page is full (see 0001). Tags and targets, which an
+-- event has any number of, and free text are driven by their own indexes.
+ALTER TABLE events ADD COLUMN actor_type TEXT;  -- actor.type, NULL without an actor
+ALTER TABLE events ADD COLUMN country    TEXT;  -- context.location.country, upper-case; personal
+
+-- Tags of events (an event has any number): WITHOUT ROWID, (tag, pos) as
+-- event_targets: one tag's events of one tenant are one range in seq order.
+CREATE TABLE event_tags (
+    tag TEXT    NOT NULL,
+    pos INTEGER NOT NULL,                  -- events.pos
+    PRIMARY KEY (tag, pos)
+) WITHOUT ROWID;
+
+-- The free-text index: one document per event, rowid = events.pos, whose
+-- text is the event's description, actor name, actor email, impersonator
+-- name, target names and metadata string and number values (searchText in
+-- search.go), personal values included. Contentless (content=''): the
+-- index keeps no copy of the text, only the tokens, and contentless_delete
+-- lets a document be deleted; secure-delete makes a deletion remove the
+-- tokens from the index's pages at once rather than merely marking them.
+-- Erasure (a later feature) therefore removes a person's values from the
+-- index by deleting the documents of the events it touches and inserting
+-- each again from the event as it is after the erasure (body plus the
+-- personal values of roles not erased), in the erasure's transaction:
+--   DELETE FROM event_text WHERE rowid = :pos;
+--   INSERT INTO event_text (rowid, text) VALUES (:pos, searchText(event));
+-- then, as for every table, the WAL checkpoint and VACUUM the erasure
+-- procedure runs clear the old pages from the files.
+-- The tokenizer keeps diacritics, matching hashtrail.SearchTokens, which
+-- cuts search words the same way (runs of letters and digits, lower-cased).
+CREATE VIRTUAL TABLE event_text USING fts5(
+    text,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 0'
+);
+INSERT INTO event_text (event_text, rank) VALUES ('secure-delete', 1);
+
+-- Databases that already hold events: their actor_type, country, tags and
+-- text are indexed right after this migration, in its transaction, from
+-- each event read whole (indexForSearch in search.go).

@@ -1,0 +1,407 @@
+package sqlite
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hashtrail/hashtrail"
+)
+
+// searchVersion is the migration that brought search; events stored before
+// it are indexed when a database is upgraded past it.
+const searchVersion = 5
+
+// Column counts of the search rows' multi-row INSERTs.
+const (
+	tagCols  = 2
+	textCols = 2
+)
+
+// searchText returns the free-text document of an event read whole (with
+// its personal values): description, actor name, email and impersonator
+// name, target names, and the string and number values of its metadata at
+// any depth, one per line. hashtrail.TermText documents this list; the
+// PostgreSQL store must index the same.
+func searchText(e *hashtrail.Event) string {
+	var b strings.Builder
+	add := func(s string) {
+		if s != "" {
+			b.WriteString(s)
+			b.WriteByte('\n')
+		}
+	}
+	add(e.Description)
+	if a := e.Actor; a != nil {
+		add(a.Name)
+		add(a.Email)
+		if a.Impersonator != nil {
+			add(a.Impersonator.Name)
+		}
+	}
+	for _, t := range e.Targets {
+		add(t.Name)
+	}
+	if len(e.Metadata) > 0 {
+		d := json.NewDecoder(bytes.NewReader(e.Metadata))
+		d.UseNumber()
+		var v any
+		if d.Decode(&v) == nil {
+			metaText(v, add)
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// metaText adds the string and number values in v, at any depth.
+func metaText(v any, add func(string)) {
+	switch v := v.(type) {
+	case string:
+		add(v)
+	case json.Number:
+		add(v.String())
+	case []any:
+		for _, x := range v {
+			metaText(x, add)
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			metaText(v[k], add)
+		}
+	}
+}
+
+// actorTypeColumn returns the actor_type column value of e.
+func actorTypeColumn(e *hashtrail.Event) any {
+	if e.Actor == nil || e.Actor.Type == "" {
+		return nil
+	}
+	return string(e.Actor.Type)
+}
+
+// countryColumn returns the country column value of e.
+func countryColumn(e *hashtrail.Event) any {
+	if e.Context == nil || e.Context.Location == nil || e.Context.Location.Country == "" {
+		return nil
+	}
+	return strings.ToUpper(e.Context.Location.Country)
+}
+
+// searchRows appends the event_tags and event_text rows of event e at p.
+func searchRows(tags, text []any, e *hashtrail.Event, p int64) ([]any, []any) {
+	for i, t := range e.Tags {
+		if !slices.Contains(e.Tags[:i], t) {
+			tags = append(tags, t, p)
+		}
+	}
+	if s := searchText(e); s != "" {
+		text = append(text, p, s)
+	}
+	return tags, text
+}
+
+// indexForSearch indexes the events stored before migration 0005, in its
+// transaction: actor_type, country, tags and text, from each event read
+// whole.
+func (s *Store) indexForSearch(tx *wtx) error {
+	rows, err := tx.query(`SELECT num, id, next_seq FROM tenants WHERE next_seq > 0 ORDER BY num`)
+	if err != nil {
+		return err
+	}
+	type tenant struct {
+		num, size int64
+		id        string
+	}
+	var ts []tenant
+	for rows.Next() {
+		var t tenant
+		if err := rows.Scan(&t.num, &t.id, &t.size); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite: index for search: %w", err)
+		}
+		ts = append(ts, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: index for search: %w", err)
+	}
+	for _, t := range ts {
+		for lo := int64(0); lo < t.size; lo += backfillChunk {
+			if err := indexChunk(tx, t.num, t.id, lo, min(lo+backfillChunk, t.size)-1); err != nil {
+				return err
+			}
+		}
+		s.log.Info("sqlite: indexed for search the events of a tenant stored before search", "tenant", t.id, "events", t.size)
+	}
+	return nil
+}
+
+// indexChunk indexes for search the events of one tenant in seqs lo..hi.
+func indexChunk(tx *wtx, num int64, id string, lo, hi int64) error {
+	rows, err := tx.query(`SELECT `+eventSelect+` FROM events e WHERE e.pos BETWEEN ? AND ? ORDER BY e.pos`,
+		pos(num, lo), pos(num, hi))
+	if err != nil {
+		return err
+	}
+	var events []*hashtrail.Event
+	for rows.Next() {
+		ev, err := scanEvent(rows, id)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		events = append(events, ev)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: index for search: %w", err)
+	}
+	if err := joinPII(tx.ctx, tx.conn, num, events); err != nil {
+		return err
+	}
+	var tags, text []any
+	for _, ev := range events {
+		p := pos(num, ev.Seq)
+		if _, err := tx.exec(`UPDATE events SET actor_type = ?, country = ? WHERE pos = ?`,
+			actorTypeColumn(ev), countryColumn(ev), p); err != nil {
+			return err
+		}
+		tags, text = searchRows(tags, text, ev, p)
+	}
+	if err := tx.insertRows(`INSERT INTO event_tags (tag, pos) VALUES `, tagCols, tags); err != nil {
+		return err
+	}
+	return tx.insertRows(`INSERT INTO event_text (rowid, text) VALUES `, textCols, text)
+}
+
+// whereTerm returns the SQL condition of term t on events e of the tenant
+// whose positions are lo..hi, and its arguments. The condition is never
+// NULL, so NOT inverts it exactly.
+func whereTerm(t hashtrail.Term, lo, hi int64) (string, []any, error) {
+	var ors []string
+	var args []any
+	or := func(cond string, a ...any) {
+		ors = append(ors, cond)
+		args = append(args, a...)
+	}
+	const body = "CAST(e.body AS TEXT)"
+	switch t.Field {
+	case hashtrail.TermAction:
+		if slices.Contains(t.Values, "*") {
+			or("1")
+			break
+		}
+		if w, a := actionFilter(t.Values); w != "" {
+			or(w, a...)
+		}
+	case hashtrail.TermActor:
+		for _, v := range t.Values {
+			p, prefix := strings.CutSuffix(v, "*")
+			switch {
+			case v == "*":
+				or("e.actor IS NOT NULL")
+			case strings.Contains(v, "@") && !strings.Contains(v, ":"):
+				if prefix {
+					or("(e.actor_email >= ? AND e.actor_email < ?)", strings.ToLower(p), strings.ToLower(p)+"\xff")
+				} else {
+					or("e.actor_email = ?", strings.ToLower(v))
+				}
+			case prefix:
+				or("(e.actor >= ? AND e.actor < ?)", p, p+"\xff")
+			default:
+				or("e.actor = ?", v)
+			}
+		}
+	case hashtrail.TermActorType:
+		if slices.Contains(t.Values, "*") {
+			or("e.actor_type IS NOT NULL")
+			break
+		}
+		or("e.actor_type IN ("+placeholders(len(t.Values))+")", anys(t.Values)...)
+	case hashtrail.TermTarget, hashtrail.TermTargetType:
+		var exact []any
+		for _, v := range t.Values {
+			p, prefix := strings.CutSuffix(v, "*")
+			switch {
+			case v == "*":
+				or("json_type(" + body + ", '$.targets') IS NOT NULL")
+			case t.Field == hashtrail.TermTargetType:
+				or("e.pos IN (SELECT pos FROM event_targets WHERE target >= ? AND target < ? AND pos BETWEEN ? AND ?)",
+					v+":", v+";", lo, hi)
+			case prefix:
+				or("e.pos IN (SELECT pos FROM event_targets WHERE target >= ? AND target < ? AND pos BETWEEN ? AND ?)",
+					p, p+"\xff", lo, hi)
+			default:
+				exact = append(exact, v)
+			}
+		}
+		if len(exact) > 0 {
+			or("EXISTS (SELECT 1 FROM event_targets x WHERE x.target IN ("+placeholders(len(exact))+") AND x.pos = e.pos)", exact...)
+		}
+	case hashtrail.TermTag:
+		var exact []any
+		for _, v := range t.Values {
+			p, prefix := strings.CutSuffix(v, "*")
+			switch {
+			case v == "*":
+				or("json_type(" + body + ", '$.tags') IS NOT NULL")
+			case prefix:
+				or("e.pos IN (SELECT pos FROM event_tags WHERE tag >= ? AND tag < ? AND pos BETWEEN ? AND ?)",
+					p, p+"\xff", lo, hi)
+			default:
+				exact = append(exact, v)
+			}
+		}
+		if len(exact) > 0 {
+			or("EXISTS (SELECT 1 FROM event_tags x WHERE x.tag IN ("+placeholders(len(exact))+") AND x.pos = e.pos)", exact...)
+		}
+	case hashtrail.TermCategory:
+		or("e.category IN ("+placeholders(len(t.Values))+")", anys(t.Values)...)
+	case hashtrail.TermOutcome:
+		or("e.outcome IN ("+placeholders(len(t.Values))+")", anys(t.Values)...)
+	case hashtrail.TermSeverity:
+		var ranks []any
+		for _, v := range t.Values {
+			r := hashtrail.Severity(v).Rank()
+			if r < 0 {
+				return "", nil, hashtrail.Errorf(hashtrail.EINVALID, "unknown severity %q", v)
+			}
+			ranks = append(ranks, r)
+		}
+		or("e.severity IN ("+placeholders(len(ranks))+")", ranks...)
+	case hashtrail.TermIP:
+		for _, v := range t.Values {
+			if v == "*" {
+				or("e.ip IS NOT NULL")
+				continue
+			}
+			p, err := hashtrail.ParseIPFilter(v)
+			if err != nil {
+				return "", nil, hashtrail.Errorf(hashtrail.EINVALID, "ip %q: %v", v, err)
+			}
+			l, h := ipRange(p)
+			or("e.ip BETWEEN ? AND ?", l, h)
+		}
+	case hashtrail.TermCountry:
+		if slices.Contains(t.Values, "*") {
+			or("e.country IS NOT NULL")
+			break
+		}
+		up := make([]any, len(t.Values))
+		for i, v := range t.Values {
+			up[i] = strings.ToUpper(v)
+		}
+		or("e.country IN ("+placeholders(len(up))+")", up...)
+	case hashtrail.TermID:
+		for _, v := range t.Values {
+			p, prefix := strings.CutSuffix(v, "*")
+			switch {
+			case v == "*":
+				or("1")
+			case prefix:
+				or("(e.id >= ? AND e.id < ?)", p, p+"\xff")
+			default:
+				or("e.id = ?", v)
+			}
+		}
+	case hashtrail.TermMeta:
+		path, err := metaPath(t.Key)
+		if err != nil {
+			return "", nil, err
+		}
+		for _, v := range t.Values {
+			c, a := metaCond(body, path, v)
+			or(c, a...)
+		}
+	case hashtrail.TermText:
+		if m := textMatch(t.Values); m != "" {
+			or("e.pos IN (SELECT rowid FROM event_text WHERE event_text MATCH ? AND rowid BETWEEN ? AND ?)", m, lo, hi)
+		} else {
+			or("0")
+		}
+	default:
+		return "", nil, hashtrail.Errorf(hashtrail.EINVALID, "unknown search field %q", t.Field)
+	}
+	if len(ors) == 0 {
+		return "", nil, hashtrail.Errorf(hashtrail.EINVALID, "a %s term without values", t.Field)
+	}
+	cond := "(" + strings.Join(ors, " OR ") + ")"
+	if t.Not {
+		cond = "NOT coalesce(" + cond + ", 0)"
+	}
+	return cond, args, nil
+}
+
+// metaPath returns the SQLite JSON path of metadata member path key.
+func metaPath(key string) (string, error) {
+	var b strings.Builder
+	b.WriteString("$.metadata")
+	for part := range strings.SplitSeq(key, ".") {
+		if part == "" || strings.ContainsAny(part, `"\`) {
+			return "", hashtrail.Errorf(hashtrail.EINVALID, "metadata path %q is not member names separated by dots", key)
+		}
+		b.WriteString(`."` + part + `"`)
+	}
+	return b.String(), nil
+}
+
+// metaCond returns the condition that the member at path of body matches
+// value v (hashtrail.TermMeta).
+func metaCond(body, path, v string) (string, []any) {
+	typ := "json_type(" + body + ", '" + path + "')"
+	val := "json_extract(" + body + ", '" + path + "')"
+	if v == "*" {
+		return typ + " IS NOT NULL", nil
+	}
+	if p, ok := strings.CutSuffix(v, "*"); ok {
+		return "(" + typ + " = 'text' AND " + val + " >= ? AND " + val + " < ?)", []any{p, p + "\xff"}
+	}
+	ors := []string{"(" + typ + " = 'text' AND " + val + " = ?)"}
+	args := []any{v}
+	switch v {
+	case "true", "false", "null":
+		ors = append(ors, typ+" = '"+v+"'")
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		ors = append(ors, "("+typ+" IN ('integer', 'real') AND "+val+" = ?)")
+		args = append(args, f)
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args
+}
+
+// textMatch returns the FTS5 query of free-text values (alternatives):
+// each a phrase of its words (hashtrail.SearchTokens), a prefix phrase when
+// it ends in "*". Words are letters and digits only, so quoting them is safe.
+func textMatch(values []string) string {
+	var ors []string
+	for _, v := range values {
+		p, prefix := strings.CutSuffix(v, "*")
+		toks := hashtrail.SearchTokens(p)
+		if len(toks) == 0 {
+			continue
+		}
+		s := `"` + strings.Join(toks, " ") + `"`
+		if prefix {
+			s += "*"
+		}
+		ors = append(ors, s)
+	}
+	return strings.Join(ors, " OR ")
+}
+
+func anys(vs []string) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
+}
