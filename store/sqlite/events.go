@@ -1,11 +1,11 @@
 package sqlite
 
 import (
-	"slices"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashtrail/hashtrail"
