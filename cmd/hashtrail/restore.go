@@ -156,8 +156,12 @@ func (r *restorer) check(ctx context.Context, st hashtrail.Store, current []publ
 	if err != nil {
 		return err
 	}
-	if len(problems) == 0 {
-		fmt.Fprintf(r.stderr, "restore: the backup holds all %d published checkpoints it was compared with\n", len(pubs))
+	switch {
+	case len(pubs) == 0:
+		fmt.Fprintf(r.stderr, "restore: WARNING: no published checkpoint to compare %s with (no current store, no --published): if checkpoints of this installation were ever served, name where they are with --published\n", what)
+		return nil
+	case len(problems) == 0:
+		fmt.Fprintf(r.stderr, "restore: %s holds all %d published checkpoints it was compared with\n", what, len(pubs))
 		return nil
 	}
 	if r.o.forceRollback {
