@@ -71,9 +71,8 @@ func latestPublished(ctx context.Context, st hashtrail.Store, from string) ([]pu
 // rollbacks compares the logs of a backup with published checkpoints and
 // returns, for each checkpoint the backup does not hold, why: its log is
 // shorter (restoring would roll it back), missing, or holds another history
-// at that size.
-// what names the store in messages ("the backup"), doing what would be done
-// with it ("restoring it").
+// at that size. what names the store in messages ("the backup"), doing what
+// would be done with it ("restoring it").
 func rollbacks(ctx context.Context, backup hashtrail.Store, pubs []published, what, doing string) ([]string, error) {
 	var problems []string
 	for _, p := range pubs {
