@@ -293,3 +293,8 @@ func unusedAddr(t testing.TB) string {
 	l.Close()
 	return "http://" + addr
 }
+
+// httpHandlerFunc is a handler that hands its request's context to fn.
+type httpHandlerFunc func(ctx context.Context)
+
+func (f httpHandlerFunc) ServeHTTP(_ http.ResponseWriter, r *http.Request) { f(r.Context()) }
