@@ -175,6 +175,13 @@ func runPG(cmd *exec.Cmd) ([]byte, error) {
 // through a temporary file renamed into place once complete.
 func pgDump(ctx context.Context, t storeTarget, path string, stderr io.Writer) error {
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	// Created first, private: pg_dump keeps the mode of the file it
+	// overwrites, and a backup holds personal data.
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
 	cmd, err := pgCommand(ctx, t, "pg_dump", "--format=custom", "--no-owner", "--no-privileges",
 		"--schema", t.schema(), "--file", tmp)
 	if err != nil {

@@ -130,6 +130,7 @@ func TestBackupRestoreSQLite(t *testing.T) {
 		out := cli(t, "backup", "--data", dataDir, "--to", file)
 		mustContain(t, out, "backup: wrote "+file)
 		t.Log(strings.TrimSpace(out))
+		privateFile(t, file)
 	})
 	if _, _, err := cliErr(t, "backup", "--data", dataDir, "--to", file); err == nil || !strings.Contains(err.Error(), "exists") {
 		t.Errorf("a backup over an existing file: %v", err)
@@ -190,6 +191,19 @@ func TestBackupRestoreSQLite(t *testing.T) {
 	}
 }
 
+// privateFile fails unless only its owner may read the file: a backup
+// holds personal data.
+func privateFile(t *testing.T, path string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("%s has mode %v; a backup must be private", path, fi.Mode().Perm())
+	}
+}
+
 // wantRollback checks a refusal that names a checkpoint and its source.
 func wantRollback(t *testing.T, err error, source string) {
 	t.Helper()
@@ -226,6 +240,7 @@ func TestBackupRestorePostgres(t *testing.T) {
 		if err != nil {
 			t.Fatalf("backup: %v\n%s", err, errOut)
 		}
+		privateFile(t, file)
 	})
 	srv.kill()
 
