@@ -147,6 +147,22 @@ func BenchmarkIngest(b *testing.B) {
 		if err := s.Pool().QueryRow(ctx, `SELECT sum(next_seq) FROM tenants`).Scan(&events); err != nil {
 			b.Fatal(err)
 		}
+		rows, err := s.Pool().Query(ctx, `SELECT coalesce(p.relname, c.relname), sum(pg_total_relation_size(c.oid))::bigint
+			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			LEFT JOIN pg_inherits i ON i.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = i.inhparent
+			WHERE n.nspname = $1 AND c.relkind = 'r' GROUP BY 1 ORDER BY 2 DESC`, s.Schema())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+			var table string
+			var bytes int64
+			rows.Scan(&table, &bytes)
+			if bytes > 1<<20 {
+				b.Logf("  %-14s %5.0f bytes/event", table, float64(bytes)/float64(events))
+			}
+		}
+		rows.Close()
 		copyRate := benchCopy(b, s.Pool(), pool, clients, batch, d)
 		seedRate := benchSeed(b, s.Pool(), pool, clients, d)
 		s.Close()
