@@ -1,6 +1,38 @@
 // Package client is Hashtrail's Go SDK and its client-side verifier: the
-// code an outside party runs to check that a tenant's log is what the
-// installation's signed checkpoints say it is (DESIGN §2, docs/integrity.md).
+// code an app runs to record audit events, and the code an outside party
+// runs to check that a tenant's log is what the installation's signed
+// checkpoints say it is (DESIGN §2, docs/integrity.md). docs/sdk.md is the
+// guide.
+//
+// # Recording
+//
+// A Client (New) sends events to a server. Record queues an event and
+// returns at once (no allocation, well under a microsecond); one background
+// sender batches events by size and time, posts them (to
+// /v1/tenants/{t}/events with a tenant's key, WithTenant, or to /v1/events
+// with an installation-wide key), retries 429, 5xx and network errors with
+// exponential backoff, full jitter and the server's Retry-After, and gives
+// every event a ULID id before its first try so that a retry never records
+// it twice. A batch with invalid events is sent with ?partial=true: the
+// valid ones are written and each rejected one reaches the error handler
+// (WithErrorHandler) as an *EventError with its field errors. Events leave
+// in the order they were recorded, so each tenant's log keeps it.
+//
+// RecordSync waits until the event is durable and returns its receipt
+// (seq, leaf_hash). RecordFanOut records one action in several tenants. The
+// queue is bounded (WithQueueSize) and, when full, blocks up to a deadline
+// or drops and counts (WithBlockWhenFull, WithDropWhenFull). WithSpool keeps
+// what cannot be sent yet on disk, so events survive an outage and a
+// restart and are sent in order when the server returns. Flush, Close and
+// Stats do what they say.
+//
+// Middleware (net/http) and WithActor / WithEventContext put the actor and
+// the request's context (client IP, user agent, request id...) in a
+// context.Context, from which Record fills events that leave them empty.
+// Diff builds an event's changes from two structs or maps without ever
+// recording a secret's value (IsSecretName). Outbox writes events in the
+// app's own database transaction and relays them once committed, so an
+// event exists exactly when its change committed.
 //
 // # Verifying
 //

@@ -192,8 +192,10 @@ func (s *spool) reset() {
 	for _, seg := range s.segs {
 		_ = os.Remove(s.segPath(seg.num))
 	}
+	s.mu.Lock()
 	s.segs, s.headOff, s.n, s.bytes, s.peeked = nil, 0, 0, 0, nil
-	s.writeHead(s.nextSeg, 0)
+	s.mu.Unlock()
+	_ = s.writeHead(s.nextSeg, 0)
 }
 
 func (s *spool) closeFiles() {
