@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/query"
 )
 
 // TestQueryPlans checks that listings are range scans of the tenant's
@@ -53,6 +54,69 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("query %+v: plan %q scans or sorts", q, p)
 		}
 	}
+}
+
+// TestSearchQueryPlans checks that searches use indexes too: a listing is a
+// range scan of the tenant's positions, of a target's or tag's, or the
+// free-text index in rowid order; terms are lookups in an index, never a
+// full scan of a table or a sort.
+func TestSearchQueryPlans(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db"), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, text := range []string{
+		"action:user.* -action:user.logout actor:alice@example.com actor:user:* actor.type:user -actor:*",
+		"target:project:7", "target:project:7,role:admin", "-target:project:7", "target:project:*", "target.type:role", "target:*",
+		"tag:prod", "tag:prod,web", "-tag:prod", "tag:team-*", "tag:*",
+		"category:access,data -outcome:failure severity:>=high ip:203.0.113.0/24 -ip:2001:db8::/32 country:DE,FR -country:*",
+		"meta.plan:pro meta.billing.seats:5 -meta.mfa:true meta.plan:pro* meta.x:*",
+		"id:01J* -id:abc",
+		"alice", `"signed in" pay*`, "alice -bob", "-alice", "alice target:project:7", "alice tag:prod", "target:project:7 tag:prod",
+		"created:>=2026-01-01 alice", "created:2026-01-01..2026-01-31 target:project:7",
+	} {
+		sr, err := query.Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, order := range []hashtrail.Order{hashtrail.OrderDesc, hashtrail.OrderAsc} {
+			q := hashtrail.Query{Order: order}
+			sr.Apply(&q)
+			p := explain(t, s, &q)
+			for _, step := range p {
+				if strings.Contains(step, "TEMP B-TREE") ||
+					strings.Contains(step, "SCAN") && !strings.Contains(step, "VIRTUAL TABLE INDEX") {
+					t.Errorf("search %q %s: plan %q scans or sorts", text, order, strings.Join(p, "; "))
+					break
+				}
+			}
+		}
+	}
+}
+
+// explain returns the steps of the plan of q.
+func explain(t *testing.T, s *Store, q *hashtrail.Query) []string {
+	t.Helper()
+	query, args, _, err := buildQuery(q, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return plan
 }
 
 // TestIntegrityQueryPlans checks that the reads of tree hashes, personal

@@ -28,6 +28,10 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) hashtrail.Store { return MustOpen(t) })
 }
 
+func TestSearch(t *testing.T) {
+	storetest.RunSearch(t, func(t *testing.T) hashtrail.Store { return MustOpen(t) })
+}
+
 func TestDurable(t *testing.T) {
 	storetest.RunDurable(t, func(t *testing.T, dir string) hashtrail.Store {
 		return mustOpenAt(t, filepath.Join(dir, "hashtrail.db"))
