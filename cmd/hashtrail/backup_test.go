@@ -279,3 +279,16 @@ func TestBackupRestorePostgres(t *testing.T) {
 	mustContain(t, cli(t, "verify", "--store", store, "--signing-key", key), "OK: ")
 	checkRestored(t, store, before)
 }
+
+// TestRestoreOtherInstallation refuses a backup of one installation over
+// another's store.
+func TestRestoreOtherInstallation(t *testing.T) {
+	clearEnv(t)
+	one, two := demoInstallationNamed(t, "one.test"), demoInstallationNamed(t, "two.test")
+	file := filepath.Join(t.TempDir(), "one.db")
+	cli(t, "backup", "--data", one, "--to", file)
+	_, _, err := cliErr(t, "restore", "--data", two, "--from", file)
+	if err == nil || !strings.Contains(err.Error(), "the backup is of the installation one.test") {
+		t.Errorf("restoring another installation's backup: %v", err)
+	}
+}

@@ -27,9 +27,15 @@ import (
 // signing-key.pem verifies it.
 func demoInstallation(t *testing.T) string {
 	t.Helper()
+	return demoInstallationNamed(t, "migrate.test")
+}
+
+// demoInstallationNamed is demoInstallation with the given server name.
+func demoInstallationNamed(t *testing.T, serverName string) string {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := defaultConfig()
-	cfg.Data, cfg.ServerName = dir, "migrate.test"
+	cfg.Data, cfg.ServerName = dir, serverName
 	log := slog.New(slog.DiscardHandler)
 	ctx := t.Context()
 	st, led, err := openEngine(ctx, &cfg, log)

@@ -122,6 +122,8 @@ type restorer struct {
 	o              restoreOptions
 	t              storeTarget
 	stdout, stderr io.Writer
+	// currentName is the server name of the store being replaced, if any.
+	currentName string
 }
 
 // check compares the backup, open as st, with the published checkpoints,
@@ -133,6 +135,9 @@ func (r *restorer) check(ctx context.Context, st hashtrail.Store, current []publ
 		return errors.New("it is not a Hashtrail installation that was ever served (it has no server name)")
 	} else if err != nil {
 		return err
+	}
+	if r.currentName != "" && r.currentName != serverName {
+		return fmt.Errorf("the backup is of the installation %s, and the store %s is %s: a backup restores the installation it was taken of", serverName, r.t.describe(), r.currentName)
 	}
 	var keys []ed25519.PublicKey
 	if list, err := ledger.LogKeyList(ctx, st); err == nil && len(list) > 0 {
@@ -223,6 +228,12 @@ func (r *restorer) sqlite(ctx context.Context) error {
 			return fmt.Errorf("the current database (to compare the backup with its checkpoints): %w", err)
 		}
 		current, err = latestPublished(ctx, cur, "in the current store")
+		if err == nil {
+			r.currentName, err = cur.Setting(ctx, ledger.SettingServerName)
+			if hashtrail.ErrorCode(err) == hashtrail.ENOTFOUND {
+				err = nil
+			}
+		}
 		cur.Close()
 		if err != nil {
 			return err
