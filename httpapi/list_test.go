@@ -58,6 +58,16 @@ func TestListQueryParsing(t *testing.T) {
 			q.Since, q.Until = ts("2026-01-01T00:00:00Z"), ts("2026-01-31T23:00:00Z")
 		})},
 		{"limit=1000", base(func(q *hashtrail.Query) { q.Limit = 1000 })},
+		{"action=user.*&since=2026-01-01T00:00:00Z&q=" + url.QueryEscape(`-outcome:success tag:prod created:<2026-01-15 "free text"`),
+			base(func(q *hashtrail.Query) {
+				q.Actions = []string{"user.*"}
+				q.Since, q.Until = ts("2026-01-01T00:00:00Z"), ts("2026-01-15T00:00:00Z")
+				q.Terms = []hashtrail.Term{
+					{Field: hashtrail.TermOutcome, Values: []string{"success"}, Not: true},
+					{Field: hashtrail.TermTag, Values: []string{"prod"}},
+					{Field: hashtrail.TermText, Values: []string{"free text"}},
+				}
+			})},
 		{"limit=1&order=asc", base(func(q *hashtrail.Query) { q.Limit, q.Order = 1, hashtrail.OrderAsc })},
 		{"order=desc&cursor=" + descCursor, base(func(q *hashtrail.Query) { q.BeforeSeq = seq(7) })},
 		{"order=asc&cursor=" + ascCursor, base(func(q *hashtrail.Query) { q.Order, q.AfterSeq = hashtrail.OrderAsc, seq(41) })},
@@ -111,7 +121,8 @@ func TestListQueryErrors(t *testing.T) {
 		{"order=asc&after_seq=3&cursor=" + ascCursor, []string{"cursor"}},
 		{"after_seq=-2", []string{"after_seq"}},
 		{"after_seq=x", []string{"after_seq"}},
-		{"q=login", []string{"q"}},
+		{"q=" + url.QueryEscape("acton:user.login"), []string{"q"}},
+		{"q=" + url.QueryEscape(`"unterminated`), []string{"q"}},
 		{"colour=red&size=9", []string{"colour", "size"}},
 		{"limit=0&severity=x&bogus=1", []string{"limit", "severity", "bogus"}},
 		{"a=%zz", []string{""}},

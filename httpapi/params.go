@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/query"
 )
 
 // maxFilterValues bounds the alternatives of one list filter (action=a,b,...).
@@ -198,11 +199,26 @@ func parseEventQuery(r *http.Request, tenant string) (*hashtrail.Query, error) {
 		p.fail("order", "must be asc or desc")
 	}
 	p.seqBounds(q)
-	p.notYet("q")
+	p.search(q)
 	if err := p.err(); err != nil {
 		return nil, err
 	}
 	return q, nil
+}
+
+// search reads q, a search (DESIGN §4, package query), and ANDs it into
+// q's filters. Its error names the field q and the position.
+func (p *params) search(q *hashtrail.Query) {
+	s := p.one("q")
+	if s == "" {
+		return
+	}
+	sr, err := query.Parse(s)
+	if e, ok := err.(*hashtrail.Error); ok {
+		p.errs = append(p.errs, e.Fields...)
+		return
+	}
+	sr.Apply(q)
 }
 
 // seqBounds reads cursor and after_seq into q.AfterSeq and q.BeforeSeq.
