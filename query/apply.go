@@ -78,3 +78,25 @@ func createdBounds(t Term) (since, until time.Time) {
 	}
 	return lo, hi
 }
+
+// FromTerms returns the search that Apply would turn into terms, so that
+// terms can travel as search text (a client sends a Query's Terms as q).
+// Free-text alternatives (a TermText with several values), which the
+// syntax cannot write, are an error.
+func FromTerms(terms []hashtrail.Term) (*Search, error) {
+	s := &Search{}
+	for _, t := range terms {
+		if len(t.Values) == 0 {
+			return nil, hashtrail.Errorf(hashtrail.EINVALID, "a %s term without values", t.Field)
+		}
+		st := Term{Not: t.Not, Field: string(t.Field), Key: t.Key, Values: append([]string(nil), t.Values...)}
+		if t.Field == hashtrail.TermText {
+			if len(t.Values) != 1 {
+				return nil, hashtrail.Errorf(hashtrail.EINVALID, "free-text alternatives cannot be written as a search")
+			}
+			st.Field = FieldText
+		}
+		s.Terms = append(s.Terms, st)
+	}
+	return s, nil
+}

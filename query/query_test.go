@@ -219,3 +219,29 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestFromTerms(t *testing.T) {
+	const text = `-action:user.* severity:high,critical country:DE meta.a.b:"x y" "two words" -tag:*`
+	s, err := query.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q hashtrail.Query
+	s.Apply(&q)
+	back, err := query.FromTerms(q.Terms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q2 hashtrail.Query
+	s2, err := query.Parse(back.String())
+	if err != nil {
+		t.Fatalf("Parse(%q): %v", back.String(), err)
+	}
+	s2.Apply(&q2)
+	if !reflect.DeepEqual(q.Terms, q2.Terms) {
+		t.Errorf("terms %#v\nafter FromTerms and back %#v", q.Terms, q2.Terms)
+	}
+	if _, err := query.FromTerms([]hashtrail.Term{{Field: hashtrail.TermText, Values: []string{"a", "b"}}}); err == nil {
+		t.Error("FromTerms of text alternatives: no error")
+	}
+}

@@ -184,12 +184,20 @@ func TestEvents(t *testing.T) {
 				{[]string{"--actor", "user:42", "--target", "project:7"}, "e4"},
 				{[]string{"--ip", "203.0.113.0/24"}, "e4,e0"},
 				{[]string{"--since", "2026-01-02T10:02:00Z", "--until", "2026-01-02T10:04:00Z"}, "e3,e2"},
+				{[]string{"-q", "action:user.* -outcome:failure"}, "e0"},
+				{[]string{"--q", "target:project:7 actor:user:42 ip:203.0.113.0/24"}, "e4"},
+				{[]string{"--action", "user.*", "-q", "-actor:user:42 created:<2026-01-02T10:04:00Z"}, "e1"},
 			}
 			for _, f := range filtered {
 				got := ids(jsonLines(t, cli(t, with(append([]string{"events", "--tenant", "acme", "--json"}, f.args...)...)...)))
 				if got != f.want {
 					t.Errorf("events %v = %s, want %s", f.args, got, f.want)
 				}
+			}
+
+			if _, _, err := cliErr(t, with("events", "--tenant", "acme", "-q", "action:user.* acton:x")...); err == nil ||
+				!strings.Contains(err.Error(), `--q: position 15: unknown qualifier "acton" (did you mean action?)`) {
+				t.Errorf("events -q with a typo: %v", err)
 			}
 
 			// One page, then the cursor it names on stderr, then --all.

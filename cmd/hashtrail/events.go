@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/query"
 	"github.com/spf13/cobra"
 )
 
@@ -36,6 +37,8 @@ server (--url and --api-key).`,
 		Example: `  hashtrail events --tenant acme
   hashtrail events --tenant acme --action user.login --outcome failure --since 24h
   hashtrail events --tenant acme --severity high --ip 203.0.113.0/24 --all --json
+  hashtrail events --tenant acme -q 'target:role:admin action:role.* created:>=2026-11-22'
+  hashtrail events --tenant acme -q 'actor:alice@example.com action:user.login -country:DE'
   hashtrail events --url http://127.0.0.1:8080 --api-key $KEY --tenant acme --order asc`,
 		Args: cobra.NoArgs,
 	}
@@ -127,6 +130,7 @@ type filterFlags struct {
 	ip         string
 	since      string
 	until      string
+	search     string
 }
 
 func (ff *filterFlags) add(cmd *cobra.Command) {
@@ -141,6 +145,7 @@ func (ff *filterFlags) add(cmd *cobra.Command) {
 	f.StringVar(&ff.ip, "ip", "", "client IP address or CIDR prefix (203.0.113.0/24)")
 	f.StringVar(&ff.since, "since", "", "events at or after this time: RFC 3339, a date, or an age such as 24h or 7d")
 	f.StringVar(&ff.until, "until", "", "events before this time (same forms as --since)")
+	f.StringVarP(&ff.search, "q", "q", "", `a search, ANDed with the other filters (docs/search.md), e.g. 'action:user.* -outcome:success country:DE "new device"'`)
 	_ = cmd.MarkFlagRequired("tenant")
 }
 
@@ -198,6 +203,14 @@ func (ff *filterFlags) query(now time.Time) (*hashtrail.Query, error) {
 	}
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until.Time) {
 		bad("--until", "must be later than --since")
+	}
+	if ff.search != "" {
+		s, err := query.ParseField("--q", ff.search)
+		if e, ok := err.(*hashtrail.Error); ok {
+			errs = append(errs, e.Fields...)
+		} else {
+			s.Apply(q)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, flagErrors(errs)

@@ -17,6 +17,7 @@ import (
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/api"
 	"github.com/hashtrail/hashtrail/ledger"
+	"github.com/hashtrail/hashtrail/query"
 	"github.com/spf13/cobra"
 )
 
@@ -271,6 +272,13 @@ func (c *httpService) Events(ctx context.Context, q *hashtrail.Query) (*hashtrai
 	}
 	if !q.Until.IsZero() {
 		v.Set("until", q.Until.String())
+	}
+	if len(q.Terms) > 0 {
+		s, err := query.FromTerms(q.Terms)
+		if err != nil {
+			return nil, err
+		}
+		v.Set("q", s.String())
 	}
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
