@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/json"
 	"reflect"
@@ -122,25 +123,27 @@ func isObject(v reflect.Value) bool {
 }
 
 func (d *differ) walk(path string, a, b value, secret bool) {
-	av, bv := deref(a.v), deref(b.v)
-	if secret {
-		if !sameJSON(a, b) || d.all {
-			d.out = append(d.out, hashtrail.Change{Field: path, Redacted: true})
+	if !secret {
+		av, bv := deref(a.v), deref(b.v)
+		ao, bo := isObject(av), isObject(bv)
+		if (ao || bo) && (ao || !av.IsValid()) && (bo || !bv.IsValid()) {
+			d.object(path, av, bv)
+			return
 		}
+	}
+	ea, eb := encodeSide(a), encodeSide(b)
+	if a.present == b.present && bytes.Equal(ea, eb) && !d.all {
 		return
 	}
-	ao, bo := isObject(av), isObject(bv)
-	if (ao || bo) && (ao || !av.IsValid()) && (bo || !bv.IsValid()) {
-		d.object(path, av, bv, a.present, b.present)
+	if secret {
+		d.out = append(d.out, hashtrail.Change{Field: path, Redacted: true})
 		return
 	}
-	if !sameJSON(a, b) || d.all {
-		d.out = append(d.out, hashtrail.Change{Field: path, Old: encodeSide(a), New: encodeSide(b)})
-	}
+	d.out = append(d.out, hashtrail.Change{Field: path, Old: ea, New: eb})
 }
 
 // object walks the members of two objects (either may be nil or absent).
-func (d *differ) object(path string, a, b reflect.Value, aPresent, bPresent bool) {
+func (d *differ) object(path string, a, b reflect.Value) {
 	af, bf := fields(a), fields(b)
 	names := make([]string, 0, len(af)+len(bf))
 	seen := map[string]bool{}
@@ -235,15 +238,6 @@ func fields(v reflect.Value) []field {
 		out = append(out, field{name: name, v: fv, secret: audit == "secret"})
 	}
 	return out
-}
-
-// sameJSON reports whether two sides encode alike (absent only equals
-// absent).
-func sameJSON(a, b value) bool {
-	if a.present != b.present {
-		return false
-	}
-	return string(encodeSide(a)) == string(encodeSide(b))
 }
 
 // encodeSide is a side's JSON, nil when absent.

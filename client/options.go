@@ -161,7 +161,8 @@ func WithSpoolSegmentBytes(n int64) Option { return func(c *config) { c.segmentB
 // at Close), with every failed try it will retry (a *RetryError) and with
 // spool I/O errors. fn runs on the sender goroutine, or on the Record
 // caller's for a drop, and must return quickly; it may be called
-// concurrently.
+// concurrently. It must not call the client's Flush, Close or RecordSync,
+// which wait for the sender.
 func WithErrorHandler(fn func(error)) Option { return func(c *config) { c.onError = fn } }
 
 // WithLogger logs what the error handler receives, at warning level (default:

@@ -17,9 +17,6 @@ import (
 	"github.com/hashtrail/hashtrail/api"
 )
 
-// A try of one request: the events it resolved (sent or rejected) are a
-// prefix of the batch; the rest is returned to be tried again.
-
 // tryResult says why a try left events to retry.
 type tryResult struct {
 	status     int           // 0 for a network error
@@ -107,7 +104,9 @@ func (c *Client) fail(p *pending, status int, fields []hashtrail.FieldError, err
 	c.report(ee)
 }
 
-// ProblemError is an error answer of the server (RFC 9457).
+// ProblemError is an error answer of the server (RFC 9457 problem details
+// with the HTTP status): the Err of an *EventError the server refused, or of
+// a *RetryError for a 429 or 5xx.
 type ProblemError struct {
 	Status int
 	api.Problem

@@ -84,11 +84,7 @@ func (c *Client) encode(e entry) (*pending, error) {
 	cp := *ev
 	cp.ID = id
 	body, err := marshalEvent(&cp, tenant, e.tenants)
-	p := &pending{body: body, wait: e.wait, id: id, tenant: tenant, tenants: e.tenants, action: ev.Action}
-	if err != nil {
-		return p, err
-	}
-	return p, nil
+	return &pending{body: body, wait: e.wait, id: id, tenant: tenant, tenants: e.tenants, action: ev.Action}, err
 }
 
 // describe fills the report fields of a pending read back from the spool.
