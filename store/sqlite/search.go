@@ -1,8 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -10,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/store/internal/ingest"
 )
 
 // searchVersion is the migration that brought search; events stored before
@@ -21,64 +20,6 @@ const (
 	tagCols  = 2
 	textCols = 2
 )
-
-// searchText returns the free-text document of an event read whole (with
-// its personal values): description, actor name, email and impersonator
-// name, target names, and the string and number values of its metadata at
-// any depth, one per line. hashtrail.TermText documents this list; the
-// PostgreSQL store must index the same.
-func searchText(e *hashtrail.Event) string {
-	var b strings.Builder
-	add := func(s string) {
-		if s != "" {
-			b.WriteString(s)
-			b.WriteByte('\n')
-		}
-	}
-	add(e.Description)
-	if a := e.Actor; a != nil {
-		add(a.Name)
-		add(a.Email)
-		if a.Impersonator != nil {
-			add(a.Impersonator.Name)
-		}
-	}
-	for _, t := range e.Targets {
-		add(t.Name)
-	}
-	if len(e.Metadata) > 0 {
-		d := json.NewDecoder(bytes.NewReader(e.Metadata))
-		d.UseNumber()
-		var v any
-		if d.Decode(&v) == nil {
-			metaText(v, add)
-		}
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-// metaText adds the string and number values in v, at any depth.
-func metaText(v any, add func(string)) {
-	switch v := v.(type) {
-	case string:
-		add(v)
-	case json.Number:
-		add(v.String())
-	case []any:
-		for _, x := range v {
-			metaText(x, add)
-		}
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			metaText(v[k], add)
-		}
-	}
-}
 
 // actorTypeColumn returns the actor_type column value of e.
 func actorTypeColumn(e *hashtrail.Event) any {
@@ -103,7 +44,7 @@ func searchRows(tags, text []any, e *hashtrail.Event, p int64) ([]any, []any) {
 			tags = append(tags, t, p)
 		}
 	}
-	if s := searchText(e); s != "" {
+	if s := ingest.SearchText(e); s != "" {
 		text = append(text, p, s)
 	}
 	return tags, text
