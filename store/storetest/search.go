@@ -143,7 +143,9 @@ func wantSearch(t *testing.T, s hashtrail.Store, text string, want ...int64) {
 	wantSeqsNamed(t, s, q, text, want...)
 }
 
-// wantSeqsNamed is wantSeqs naming the search in its message.
+// wantSeqsNamed is wantSeqs naming the search in its message. It also
+// checks that Query.Match, the contract in code, selects the same events
+// of tenant acme as read back from the store.
 func wantSeqsNamed(t *testing.T, s hashtrail.Store, q hashtrail.Query, name string, want ...int64) {
 	t.Helper()
 	if want == nil {
@@ -152,6 +154,21 @@ func wantSeqsNamed(t *testing.T, s hashtrail.Store, q hashtrail.Query, name stri
 	got := seqs(query(t, s, q))
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("search %q: seqs %v, want %v", name, got, want)
+	}
+	matched := []int64{}
+	for _, e := range query(t, s, hashtrail.Query{Tenant: q.Tenant, Limit: hashtrail.MaxLimit}) {
+		if q.Match(e) {
+			matched = append(matched, e.Seq)
+		}
+	}
+	if q.Order == hashtrail.OrderAsc {
+		matched = reversed(matched)
+	}
+	if q.Limit > 0 && len(matched) > q.Limit {
+		matched = matched[:q.Limit]
+	}
+	if fmt.Sprint(matched) != fmt.Sprint(want) {
+		t.Errorf("search %q: Query.Match selects seqs %v, want %v", name, matched, want)
 	}
 }
 

@@ -29,8 +29,8 @@ CREATE TABLE event_tags (
 
 -- The free-text index: one document per event, rowid = events.pos, whose
 -- text is the event's description, actor name, actor email, impersonator
--- name, target names and metadata string and number values (searchText in
--- search.go), personal values included. Contentless (content=''): the
+-- name, target names and metadata string and number values (SearchText in
+-- store/internal/ingest), personal values included. Contentless (content=''): the
 -- index keeps no copy of the text, only the tokens, and contentless_delete
 -- lets a document be deleted; secure-delete makes a deletion remove the
 -- tokens from the index's pages at once rather than merely marking them.
@@ -39,7 +39,7 @@ CREATE TABLE event_tags (
 -- each again from the event as it is after the erasure (body plus the
 -- personal values of roles not erased), in the erasure's transaction:
 --   DELETE FROM event_text WHERE rowid = :pos;
---   INSERT INTO event_text (rowid, text) VALUES (:pos, searchText(event));
+--   INSERT INTO event_text (rowid, text) VALUES (:pos, SearchText(event));
 -- then, as for every table, the WAL checkpoint and VACUUM the erasure
 -- procedure runs clear the old pages from the files.
 -- The tokenizer keeps diacritics, matching hashtrail.SearchTokens, which
