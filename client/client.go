@@ -36,7 +36,8 @@ type Client struct {
 	closed bool
 	queue  chan entry
 
-	stop    chan struct{} // closed by Close: drain and stop
+	closing chan struct{} // closed first by Close: callers waiting for room give up
+	stop    chan struct{} // closed by Close once no caller can add: drain and stop
 	abort   chan struct{} // closed when Close's context ends: give up now
 	done    chan struct{} // closed when the sender has returned
 	runCtx  context.Context
@@ -191,14 +192,15 @@ func New(serverURL, key string, opts ...Option) (*Client, error) {
 		cfg.segmentBytes = DefaultSegmentBytes
 	}
 	c := &Client{
-		cfg:   cfg,
-		base:  strings.TrimRight(serverURL, "/"),
-		key:   key,
-		hc:    cfg.httpClient,
-		queue: make(chan entry, cfg.queueSize),
-		stop:  make(chan struct{}),
-		abort: make(chan struct{}),
-		done:  make(chan struct{}),
+		cfg:     cfg,
+		base:    strings.TrimRight(serverURL, "/"),
+		key:     key,
+		hc:      cfg.httpClient,
+		queue:   make(chan entry, cfg.queueSize),
+		closing: make(chan struct{}),
+		stop:    make(chan struct{}),
+		abort:   make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{}
@@ -358,6 +360,8 @@ func (c *Client) enqueue(ctx context.Context, e entry) error {
 			return nil
 		case <-t.C:
 		case <-ctx.Done():
+		case <-c.closing:
+			return ErrClosed
 		}
 	}
 	c.dropped.Add(1)
@@ -377,6 +381,8 @@ func (c *Client) enqueueWait(ctx context.Context, e entry) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-c.closing:
+		return ErrClosed
 	}
 }
 
@@ -403,11 +409,16 @@ func (c *Client) Flush(ctx context.Context) error {
 // events were lost. Close waits for the sender to stop either way; calling
 // it again returns ErrClosed.
 func (c *Client) Close(ctx context.Context) error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	c.closeMu.Lock()
+	select {
+	case <-c.closing:
+		c.closeMu.Unlock()
 		return ErrClosed
+	default:
+		close(c.closing)
 	}
+	c.closeMu.Unlock()
+	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
 	close(c.stop)

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -77,4 +78,36 @@ func TestRetryAfterDate(t *testing.T) {
 		t.Errorf("retried after %s, before the Retry-After date", d)
 	}
 	checkEvents(t, s, "acme", []string{"d"})
+}
+
+// Close does not wait for callers blocked on a full queue: they get
+// ErrClosed.
+func TestCloseWakesBlockedCallers(t *testing.T) {
+	c, err := client.New(unusedAddr(t), "k", client.WithTenant("acme"), client.WithQueueSize(1), client.WithBatchSize(1),
+		client.WithBackoff(time.Hour, time.Hour), client.WithBlockWhenFull(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One event in the sender's hands, one queued.
+	if err := c.Record(t.Context(), newEvent("fill-1")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return c.Stats().Queued == 0 })
+	if err := c.Record(t.Context(), newEvent("fill-2")); err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan error, 2)
+	go func() { res <- c.Record(context.Background(), newEvent("blocked")) }()
+	go func() { _, err := c.RecordSync(context.Background(), newEvent("blocked-sync")); res <- err }()
+	time.Sleep(10 * time.Millisecond) // let them block
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	if err := c.Close(ctx); err == nil {
+		t.Error("Close reported no loss")
+	}
+	for range 2 {
+		if err := <-res; !errors.Is(err, client.ErrClosed) {
+			t.Errorf("blocked caller: %v", err)
+		}
+	}
 }
