@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/merkle"
@@ -296,6 +297,11 @@ type writeRows struct {
 	eIP                []*netip.Addr
 	eLeaf, eBody       [][]byte
 	eHash              [][]byte
+	eType, eCountry    []*string
+	eDoc               []pgtype.TSVector
+	// event_tags
+	gTenant, gSeq []int64
+	gTag          []string
 	// event_targets
 	tTenant, tSeq []int64
 	tTarget       []string
@@ -315,10 +321,11 @@ type writeRows struct {
 
 // prepared is one new event's body and personal-value rows.
 type prepared struct {
-	body  []byte
-	pii   []ingest.PIIRow
-	facet int16
-	err   error
+	body   []byte
+	pii    []ingest.PIIRow
+	facet  int16
+	search searchCols
+	err    error
 }
 
 // prepare encodes the body and personal-value rows of a sealed entry.
@@ -331,6 +338,7 @@ func prepare(e *hashtrail.Entry, sl *hashtrail.Sealed) *prepared {
 		return p
 	}
 	p.facet, p.err = facetOf(e.Event)
+	p.search = searchColumns(e.Event)
 	return p
 }
 
@@ -429,6 +437,10 @@ func (w *writeRows) addEvent(num int64, en *hashtrail.Entry, sl *hashtrail.Seale
 		ip = &a
 	}
 	w.eIP = append(w.eIP, ip)
+	w.eType, w.eCountry, w.eDoc = append(w.eType, p.search.actorType), append(w.eCountry, p.search.country), append(w.eDoc, p.search.doc)
+	for _, t := range p.search.tags {
+		w.gTenant, w.gSeq, w.gTag = append(w.gTenant, num), append(w.gSeq, e.Seq), append(w.gTag, t)
+	}
 	hash := en.ContentHash
 	if hash == nil {
 		hash = []byte{}
@@ -475,11 +487,14 @@ func (w *writeRows) write(ctx context.Context, tx pgx.Tx) error {
 		rows  int
 		row   func(i int) []any
 	}{
-		{"events", []string{"tenant", "seq", "received_at", "id", "time", "action", "facet", "actor", "actor_email", "ip", "key_id", "leaf_hash", "body"}, n,
+		{"events", []string{"tenant", "seq", "received_at", "id", "time", "action", "facet", "actor", "actor_email", "ip", "key_id",
+			"leaf_hash", "body", "actor_type", "country", "doc"}, n,
 			func(i int) []any {
 				return []any{w.eTenant[i], w.eSeq[i], w.eRecv[i], w.eID[i], w.eTime[i], w.eAction[i], w.eFacet[i],
-					w.eActor[i], w.eEmail[i], w.eIP[i], w.eKey[i], w.eLeaf[i], w.eBody[i]}
+					w.eActor[i], w.eEmail[i], w.eIP[i], w.eKey[i], w.eLeaf[i], w.eBody[i], w.eType[i], w.eCountry[i], w.eDoc[i]}
 			}},
+		{"event_tags", []string{"tenant", "tag", "seq"}, len(w.gSeq),
+			func(i int) []any { return []any{w.gTenant[i], w.gTag[i], w.gSeq[i]} }},
 		{"event_ids", []string{"tenant", "id", "seq", "received_at", "content_hash", "leaf_hash"}, n,
 			func(i int) []any {
 				return []any{w.eTenant[i], w.eID[i], w.eSeq[i], w.eRecv[i], w.eHash[i], w.eLeaf[i]}

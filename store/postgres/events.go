@@ -32,11 +32,6 @@ const piiJoin = ` LEFT JOIN LATERAL (SELECT array_agg(x.role ORDER BY x.role) AS
 // at MaxLimit+1); ENOTFOUND if the tenant does not exist. See buildQuery
 // for the SQL and the index each filter uses.
 func (s *Store) Events(ctx context.Context, q *hashtrail.Query) ([]*hashtrail.Event, error) {
-	if len(q.Terms) > 0 {
-		// Fail closed: a condition ignored would show events the caller
-		// (a viewer token, say) must not see.
-		return nil, hashtrail.Errorf(hashtrail.EINVALID, "search terms are not supported by the PostgreSQL store yet")
-	}
 	var events []*hashtrail.Event
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		num, err := tenantNum(ctx, tx, q.Tenant)
@@ -203,6 +198,13 @@ func buildQuery(q *hashtrail.Query, num int64, span *monthSpan) (string, []any, 
 	}
 	if q.IP.IsValid() {
 		where = append(where, "e.ip <<= "+a.add(ipPrefix(q.IP))+"::inet")
+	}
+	for _, t := range q.Terms {
+		w, err := termWhere(t, num, &a)
+		if err != nil {
+			return "", nil, false, err
+		}
+		where = append(where, w)
 	}
 	if span != nil {
 		where = append(where, "e.received_at >= "+a.add(span.lo), "e.received_at < "+a.add(span.hi))

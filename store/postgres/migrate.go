@@ -139,7 +139,9 @@ func (s *Store) appliedMigrations(ctx context.Context, q querier) (map[int]Migra
 // that holds an advisory lock on the schema: nodes that start at the same
 // time wait for each other, and the later ones find nothing left to do. It
 // refuses a schema newer than this binary knows, rather than corrupt it,
-// and returns how many migrations it applied.
+// and returns how many migrations it applied. Upgrading a schema that
+// holds events past searchVersion indexes them for search in the same
+// transaction.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	ms, err := migrations()
 	if err != nil {
@@ -178,6 +180,9 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 				return fmt.Errorf("migration %s: %w", m.name, err)
 			}
 			n++
+		}
+		if current > 0 && current < searchVersion {
+			return s.indexForSearch(ctx, tx)
 		}
 		return nil
 	})

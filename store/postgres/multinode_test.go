@@ -297,3 +297,42 @@ func TestUpkeepConcurrent(t *testing.T) {
 		t.Errorf("%d events stored, want 10", len(byID))
 	}
 }
+
+// TestSearchUpgrade takes a schema back to before migration 0002 (search)
+// with events in it, then migrates: the events are indexed for search in
+// the migration's transaction.
+func TestSearchUpgrade(t *testing.T) {
+	s := MustOpen(t)
+	defer s.Close()
+	ctx := t.Context()
+	e := testEvent("acme", "e1", time.Now())
+	e.Event.Description, e.Event.Tags = "Alice rotated the deploy key", []string{"ci"}
+	e.Event.Context.Location = &hashtrail.Location{Country: "de"}
+	if err := s.Append(ctx, []*hashtrail.AppendGroup{{CreateTenants: true, Entries: []*hashtrail.Entry{e}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`DROP TABLE event_tags`,
+		`ALTER TABLE events DROP COLUMN actor_type, DROP COLUMN country, DROP COLUMN doc`,
+		`DELETE FROM schema_migrations WHERE version >= 2`,
+	} {
+		if _, err := s.Pool().Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Pool().Reset() // cached statements name the dropped columns
+	if n, err := s.Migrate(ctx); err != nil || n == 0 {
+		t.Fatalf("Migrate = %d, %v", n, err)
+	}
+	for _, tm := range []hashtrail.Term{
+		{Field: hashtrail.TermText, Values: []string{"deploy key"}},
+		{Field: hashtrail.TermTag, Values: []string{"ci"}},
+		{Field: hashtrail.TermCountry, Values: []string{"DE"}},
+		{Field: hashtrail.TermActorType, Values: []string{"user"}},
+	} {
+		got, err := s.Events(ctx, &hashtrail.Query{Tenant: "acme", Terms: []hashtrail.Term{tm}})
+		if err != nil || len(got) != 1 {
+			t.Errorf("after the upgrade, search %+v = %d events, %v; want 1", tm, len(got), err)
+		}
+	}
+}

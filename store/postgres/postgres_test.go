@@ -88,3 +88,7 @@ func TestDurable(t *testing.T) {
 		return mustOpenSchema(t, schema, postgres.Config{})
 	})
 }
+
+func TestSearch(t *testing.T) {
+	storetest.RunSearch(t, func(t *testing.T) hashtrail.Store { return MustOpen(t) })
+}

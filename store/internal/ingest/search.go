@@ -66,4 +66,3 @@ func metaText(v any, add func(string)) {
 		}
 	}
 }
-
