@@ -167,12 +167,10 @@ func New(serverURL, key string, opts ...Option) (*Client, error) {
 	if cfg.tenant != "" && !hashtrail.ValidTenantID(cfg.tenant) {
 		return nil, fmt.Errorf("hashtrail client: %q is not a tenant id", cfg.tenant)
 	}
-	if cfg.batchSize <= 0 || cfg.batchSize > hashtrail.MaxBatchEvents {
-		cfg.batchSize = min(max(cfg.batchSize, 1), hashtrail.MaxBatchEvents)
-		if cfg.batchSize <= 0 {
-			cfg.batchSize = DefaultBatchSize
-		}
+	if cfg.batchSize <= 0 {
+		cfg.batchSize = DefaultBatchSize
 	}
+	cfg.batchSize = min(cfg.batchSize, hashtrail.MaxBatchEvents)
 	if cfg.batchBytes <= 0 || cfg.batchBytes > hashtrail.MaxBatchBytes-64 {
 		cfg.batchBytes = hashtrail.MaxBatchBytes - 64
 	}

@@ -79,7 +79,7 @@ func NewOutbox(db *sql.DB, c *Client, cfg OutboxConfig) (*Outbox, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 500
 	}
-	cfg.BatchSize = min(cfg.BatchSize, c.cfg.batchSize*2, hashtrail.MaxBatchEvents)
+	cfg.BatchSize = min(cfg.BatchSize, hashtrail.MaxBatchEvents)
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
 	}
