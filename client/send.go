@@ -197,10 +197,11 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // backoff is the wait before try attempt+1: full jitter over an
 // exponentially growing cap, or the server's Retry-After when longer.
 func (c *Client) backoff(attempt int, why *tryResult) time.Duration {
-	ceiling := c.cfg.maxBackoff
-	if attempt < 40 {
-		ceiling = min(ceiling, c.cfg.minBackoff<<(attempt-1))
+	ceiling := c.cfg.minBackoff
+	for i := 1; i < attempt && ceiling < c.cfg.maxBackoff; i++ {
+		ceiling *= 2
 	}
+	ceiling = min(ceiling, c.cfg.maxBackoff)
 	wait := time.Duration(rand.Int64N(int64(ceiling))) + 1
 	if why != nil && why.retryAfter > wait {
 		wait = min(why.retryAfter, c.cfg.maxRetryAfter)
