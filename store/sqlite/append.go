@@ -279,7 +279,7 @@ func (a *appender) write() error {
 	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_tags (tag, pos) VALUES `, tagCols, tags); err != nil {
 		return err
 	}
-	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_text (rowid, text) VALUES `, textCols, text); err != nil {
+	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_text (rowid, text, keys) VALUES `, textCols, text); err != nil {
 		return err
 	}
 	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_targets (target, pos) VALUES `, targetCols, targets); err != nil {

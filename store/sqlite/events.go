@@ -185,8 +185,10 @@ type drive struct {
 }
 
 // driver picks what drives a listing: the first positive target term of
-// one exact value, else such a tag term, else every positive free-text term
-// together. It returns the terms left for the WHERE clause.
+// one exact value, else such a tag term, else the free-text index with
+// every positive free-text term and the prefilter of every actor and
+// metadata term that has one (those terms stay in the WHERE clause, which
+// checks them exactly). It returns the terms left for the WHERE clause.
 func driver(terms []hashtrail.Term) (drive, []hashtrail.Term, bool) {
 	for _, f := range []hashtrail.TermField{hashtrail.TermTarget, hashtrail.TermTag} {
 		for i, t := range terms {
@@ -198,15 +200,18 @@ func driver(terms []hashtrail.Term) (drive, []hashtrail.Term, bool) {
 	var ands []string
 	var rest []hashtrail.Term
 	for _, t := range terms {
-		if t.Field != hashtrail.TermText || t.Not {
-			rest = append(rest, t)
+		if t.Field == hashtrail.TermText && !t.Not {
+			m := textMatch(t.Values)
+			if m == "" {
+				return drive{}, terms, false // matches nothing; whereTerm says so
+			}
+			ands = append(ands, "("+m+")")
 			continue
 		}
-		m := textMatch(t.Values)
-		if m == "" {
-			return drive{}, terms, false // matches nothing; whereTerm says so
+		if m := prefilter(t); m != "" {
+			ands = append(ands, "("+m+")")
 		}
-		ands = append(ands, "("+m+")")
+		rest = append(rest, t)
 	}
 	if len(ands) == 0 {
 		return drive{}, terms, false

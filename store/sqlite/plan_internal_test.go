@@ -11,8 +11,8 @@ import (
 )
 
 // TestQueryPlans checks that listings are range scans of the tenant's
-// positions (or of a target's), ordered by the key itself: no full scan, no
-// sort, whatever the filters.
+// positions (or of a target's, or of the free-text index's), ordered by the
+// key itself: no full scan, no sort, whatever the filters.
 func TestQueryPlans(t *testing.T) {
 	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db"), Config{})
 	if err != nil {
@@ -49,9 +49,13 @@ func TestQueryPlans(t *testing.T) {
 			plan = append(plan, detail)
 		}
 		rows.Close()
-		p := strings.Join(plan, "; ")
-		if strings.Contains(p, "SCAN") || strings.Contains(p, "TEMP B-TREE") {
-			t.Errorf("query %+v: plan %q scans or sorts", q, p)
+		for _, step := range plan {
+			// The free-text index, which drives actor searches, is a
+			// virtual table: its SCAN is an index lookup.
+			if strings.Contains(step, "TEMP B-TREE") || strings.Contains(step, "SCAN") && !strings.Contains(step, "VIRTUAL TABLE INDEX") {
+				t.Errorf("query %+v: plan %q scans or sorts", q, strings.Join(plan, "; "))
+				break
+			}
 		}
 	}
 }

@@ -18,7 +18,7 @@ const searchVersion = 5
 // Column counts of the search rows' multi-row INSERTs.
 const (
 	tagCols  = 2
-	textCols = 2
+	textCols = 3
 )
 
 // actorTypeColumn returns the actor_type column value of e.
@@ -38,16 +38,26 @@ func countryColumn(e *hashtrail.Event) any {
 }
 
 // searchRows appends the event_tags and event_text rows of event e at p.
+// The text row has the event's free text (SearchText) and, in the column
+// keys, its actor's key, which only actor: terms search.
 func searchRows(tags, text []any, e *hashtrail.Event, p int64) ([]any, []any) {
 	for i, t := range e.Tags {
 		if !slices.Contains(e.Tags[:i], t) {
 			tags = append(tags, t, p)
 		}
 	}
-	if s := ingest.SearchText(e); s != "" {
-		text = append(text, p, s)
+	doc, key := ingest.SearchText(e), e.ActorKey()
+	if doc != "" || key != "" {
+		text = append(text, p, doc, nullIfEmpty(key))
 	}
 	return tags, text
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // indexForSearch indexes the events stored before migration 0005, in its
@@ -121,7 +131,7 @@ func indexChunk(tx *wtx, num int64, id string, lo, hi int64) error {
 	if err := tx.insertRows(`INSERT INTO event_tags (tag, pos) VALUES `, tagCols, tags); err != nil {
 		return err
 	}
-	return tx.insertRows(`INSERT INTO event_text (rowid, text) VALUES `, textCols, text)
+	return tx.insertRows(`INSERT INTO event_text (rowid, text, keys) VALUES `, textCols, text)
 }
 
 // whereTerm returns the SQL condition of term t on events e of the tenant
@@ -319,22 +329,78 @@ func metaCond(body, path, v string) (string, []any) {
 	return "(" + strings.Join(ors, " OR ") + ")", args
 }
 
-// textMatch returns the FTS5 query of free-text values (alternatives):
-// each a phrase of its words (hashtrail.SearchTokens), a prefix phrase when
-// it ends in "*". Words are letters and digits only, so quoting them is safe.
+// textMatch returns the FTS5 query of free-text values (alternatives) in
+// the text column: each a phrase of its words (hashtrail.SearchTokens), a
+// prefix phrase when it ends in "*"; "" when no value has a word.
 func textMatch(values []string) string {
 	var ors []string
 	for _, v := range values {
 		p, prefix := strings.CutSuffix(v, "*")
-		toks := hashtrail.SearchTokens(p)
-		if len(toks) == 0 {
-			continue
+		if ph := phrase(p, prefix); ph != "" {
+			ors = append(ors, ph)
 		}
-		s := `"` + strings.Join(toks, " ") + `"`
-		if prefix {
-			s += "*"
+	}
+	if len(ors) == 0 {
+		return ""
+	}
+	return "text : (" + strings.Join(ors, " OR ") + ")"
+}
+
+// phrase returns the FTS5 phrase of the words of s, the last one a prefix
+// if prefix is set, or "" if s has no words. Words are letters and digits
+// only, so quoting them is safe.
+func phrase(s string, prefix bool) string {
+	toks := hashtrail.SearchTokens(s)
+	if len(toks) == 0 {
+		return ""
+	}
+	ph := `"` + strings.Join(toks, " ") + `"`
+	if prefix {
+		ph += "*"
+	}
+	return ph
+}
+
+// prefilter returns an FTS5 query that every event matching the positive
+// term t matches too (and others may), or "": the actor's key (column
+// keys) or email (text), or the words of a metadata string. It lets the
+// free-text index drive a listing that the term then filters exactly.
+func prefilter(t hashtrail.Term) string {
+	if t.Not {
+		return ""
+	}
+	var ors []string
+	for _, v := range t.Values {
+		p, prefix := strings.CutSuffix(v, "*")
+		ph := ""
+		switch t.Field {
+		case hashtrail.TermActor:
+			switch {
+			case v == "*":
+			case strings.Contains(v, "@") && !strings.Contains(v, ":"):
+				if ph = phrase(p, prefix); ph != "" {
+					ph = "text : " + ph
+				}
+			default:
+				if ph = phrase(p, prefix); ph != "" {
+					ph = "keys : " + ph
+				}
+			}
+		case hashtrail.TermMeta:
+			if _, err := strconv.ParseFloat(v, 64); err == nil || v == "*" || v == "true" || v == "false" || v == "null" {
+				break // numbers and literals are not words of the text
+			}
+			if ph = phrase(p, prefix); ph != "" {
+				ph = "text : " + ph
+			}
 		}
-		ors = append(ors, s)
+		if ph == "" {
+			return ""
+		}
+		ors = append(ors, ph)
+	}
+	if len(ors) == 0 {
+		return ""
 	}
 	return strings.Join(ors, " OR ")
 }

@@ -33,6 +33,7 @@ func RunSearch(t *testing.T, open func(t *testing.T) hashtrail.Store) {
 		{"Combined", testSearchCombined},
 		{"Paging", testSearchPaging},
 		{"PagingAtScale", testSearchPagingAtScale},
+		{"LookAlikes", testSearchLookAlikes},
 		{"Invalid", testSearchInvalid},
 	}
 	for _, tc := range tests {
@@ -476,6 +477,39 @@ func testSearchPagingAtScale(t *testing.T, s hashtrail.Store) {
 			t.Errorf("search %q in pages of 7: %d events %v, want %d %v", text, len(got), got, len(want), want)
 		}
 	}
+}
+
+// testSearchLookAlikes checks values whose words are the same but which
+// differ: a store that narrows a search by words (a full-text index) must
+// still match exactly.
+func testSearchLookAlikes(t *testing.T, s hashtrail.Store) {
+	var evs []*hashtrail.Event
+	for i, a := range []struct{ id, email, note string }{
+		{"a.b", "x.y@example.com", "x-y"}, {"a-b", "x-y@example.com", "x y"}, {"a", "", "X-Y"},
+		{"a.b.c", "xy@example.com", "x-y-z"}, {"", "a.b@example.com", "1"},
+	} {
+		e := newEvent("acme", fmt.Sprintf("l%d", i))
+		e.Actor = &hashtrail.Actor{Type: hashtrail.ActorUser, ID: a.id, Email: a.email}
+		e.Metadata = json.RawMessage(fmt.Sprintf(`{"note":%q}`, a.note))
+		evs = append(evs, e)
+	}
+	appendEvents(t, s, evs...)
+	wantSearch(t, s, "actor:user:a.b", 0)
+	wantSearch(t, s, "actor:user:a-b", 1)
+	wantSearch(t, s, "actor:user:a", 2)
+	wantSearch(t, s, "actor:user:a.b*", 3, 0)
+	wantSearch(t, s, "actor:user:a*", 3, 2, 1, 0)
+	wantSearch(t, s, "actor:email:a.b@example.com", 4)
+	wantSearch(t, s, "actor:email:a.b*", 4)
+	wantSearch(t, s, "actor:x.y@example.com", 0)
+	wantSearch(t, s, "actor:x-y@example.com", 1)
+	wantSearch(t, s, "actor:x.y@*", 0)
+	wantSearch(t, s, "meta.note:x-y", 0)
+	wantSearch(t, s, `meta.note:"x y"`, 1)
+	wantSearch(t, s, "meta.note:x-y*", 3, 0)
+	wantSearch(t, s, "meta.note:x-y,X-Y", 2, 0)
+	wantSearch(t, s, "meta.note:1", 4)
+	wantSearch(t, s, "actor:user:a,user:a-b meta.note:x*", 1)
 }
 
 func testSearchInvalid(t *testing.T, s hashtrail.Store) {
