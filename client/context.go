@@ -163,8 +163,8 @@ type MiddlewareConfig struct {
 }
 
 // Middleware returns net/http middleware that puts the request's client IP,
-// user agent, request id, method, path and source, and the Actor function,
-// into the request context, so that Record(r.Context(), ev) fills ev.Actor
+// user agent, request id, method, path, source and trace id (from a W3C
+// traceparent header), and the Actor function, into the request context, so that Record(r.Context(), ev) fills ev.Actor
 // and ev.Context by itself.
 func Middleware(cfg MiddlewareConfig) func(http.Handler) http.Handler {
 	header := cfg.RequestIDHeader
@@ -190,9 +190,25 @@ func Middleware(cfg MiddlewareConfig) func(http.Handler) http.Handler {
 			if cfg.SessionID != nil {
 				ri.ec.SessionID = cfg.SessionID(r)
 			}
+			ri.ec.TraceID = traceID(r.Header.Get("Traceparent"))
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey, ri)))
 		})
 	}
+}
+
+// traceID returns the trace id of a W3C Trace Context traceparent header
+// ("00-<32 hex>-<16 hex>-<2 hex>"), or "".
+func traceID(tp string) string {
+	parts := strings.Split(strings.TrimSpace(tp), "-")
+	if len(parts) < 4 || len(parts[0]) != 2 || len(parts[1]) != 32 || parts[1] == strings.Repeat("0", 32) {
+		return ""
+	}
+	for _, ch := range parts[1] {
+		if !('0' <= ch && ch <= '9' || 'a' <= ch && ch <= 'f') {
+			return ""
+		}
+	}
+	return parts[1]
 }
 
 func truncate(s string, n int) string {

@@ -113,7 +113,7 @@ func TestMiddleware(t *testing.T) {
 		return resp
 	}
 	resp := post("/projects", map[string]string{"X-Event": "p1", "X-User": "42", "X-Forwarded-For": "198.51.100.23",
-		"User-Agent": "test-agent/1", "X-Request-Id": "req-abc"})
+		"User-Agent": "test-agent/1", "X-Request-Id": "req-abc", "Traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
 	if resp.Header.Get("X-Request-Id") != "req-abc" {
 		t.Errorf("request id not echoed: %q", resp.Header.Get("X-Request-Id"))
 	}
@@ -136,7 +136,7 @@ func TestMiddleware(t *testing.T) {
 		t.Errorf("p1 actor %+v", p1.Actor)
 	}
 	if c := p1.Context; c == nil || c.IP != "198.51.100.23" || c.UserAgent != "test-agent/1" || c.RequestID != "req-abc" ||
-		c.Method != "POST" || c.Path != "/projects" || c.Source != "web" {
+		c.Method != "POST" || c.Path != "/projects" || c.Source != "web" || c.TraceID != "4bf92f3577b34da6a3ce929d0e0e4736" {
 		t.Errorf("p1 context %+v", p1.Context)
 	}
 	if l1.Actor == nil || l1.Actor.ID != "new-login" {
