@@ -22,7 +22,11 @@ import (
 // alone and typical combinations, both orders, with a cursor. Each must read
 // events through an index (never a sequential scan), and a time range must
 // touch only the partitions it needs (see event_months). Sequential scans
-// of empty partitions (months ahead) cost nothing and are allowed.
+// of empty partitions (months ahead) cost nothing and are allowed. Search
+// terms (hashtrail.Term) are checked too: free text, tags, prefixes of
+// targets, actors and ids, target types, and the terms without an index
+// of their own (country, metadata, a negated word), which must walk
+// (tenant, seq) in order.
 func TestExplain(t *testing.T) {
 	url := os.Getenv("HASHTRAIL_TEST_POSTGRES")
 	if url == "" {
@@ -70,9 +74,13 @@ func TestExplain(t *testing.T) {
 			'key', '\x00'::bytea, '{}'::bytea
 		FROM tenants t, generate_series(0, $2 - 1) g`,
 		`INSERT INTO event_targets (tenant, target, seq, received_at)
-		SELECT tenant, 'project:' || (seq % 500), seq, received_at FROM events`,
+		SELECT tenant, 'project:' || (seq % 500), seq, received_at FROM events
+		UNION ALL SELECT tenant, 'repo:' || seq, seq, received_at FROM events WHERE seq % 100 = 0`,
 		`INSERT INTO event_pii (tenant, seq, role, subject, values_jcs, salt, commitment)
 		SELECT tenant, seq, '/actor', actor, '{}'::bytea, '\x00'::bytea, '\x00'::bytea FROM events`,
+		`UPDATE events SET doc = array_to_tsvector(ARRAY['w' || (seq % 1000), 'common']),
+			actor_type = 'user', country = (ARRAY['DE', 'FR', 'US'])[1 + seq % 3]`,
+		`INSERT INTO event_tags (tenant, tag, seq) SELECT tenant, 'tag' || (seq % 50), seq FROM events`,
 		`INSERT INTO event_months (tenant, month, min_time, max_time)
 		SELECT tenant, date_trunc('month', received_at), min(time), max(time) FROM events GROUP BY 1, 2`,
 		`UPDATE tenants SET next_seq = $2 WHERE $1::timestamptz IS NOT NULL`,
@@ -120,6 +128,21 @@ func TestExplain(t *testing.T) {
 		{"target and cidr", hashtrail.Query{Target: "project:7", IP: ip("10.0.0.0/8")}, 0},
 		{"category and time", hashtrail.Query{Categories: []hashtrail.Category{hashtrail.CategorySecurity}, Since: at(5, 0)}, 2},
 		{"cursor", hashtrail.Query{BeforeSeq: &cursor}, 0},
+		{"search: rare word", hashtrail.Query{Terms: []hashtrail.Term{{Field: hashtrail.TermText, Values: []string{"w42"}}}}, 0},
+		{"search: common word", hashtrail.Query{Terms: []hashtrail.Term{{Field: hashtrail.TermText, Values: []string{"common"}}}}, 0},
+		{"search: word prefix", hashtrail.Query{Terms: []hashtrail.Term{{Field: hashtrail.TermText, Values: []string{"w42*"}}}}, 0},
+		{"search: tag", hashtrail.Query{Terms: []hashtrail.Term{{Field: hashtrail.TermTag, Values: []string{"tag7"}}}}, 0},
+		{"search: target prefix", hashtrail.Query{Terms: []hashtrail.Term{{Field: hashtrail.TermTarget, Values: []string{"project:42*"}}}}, 0},
+		// A type or prefix that most targets have is read whole from
+		// event_targets (with a few tenants, by a sequential scan); a
+		// selective one by the index.
+		{"search: target type", hashtrail.Query{Terms: []hashtrail.Term{{Field: hashtrail.TermTargetType, Values: []string{"repo"}}}}, 0},
+		{"search: actor prefix", hashtrail.Query{Terms: []hashtrail.Term{{Field: hashtrail.TermActor, Values: []string{"user:42*"}}}}, 0},
+		{"search: id prefix", hashtrail.Query{Terms: []hashtrail.Term{{Field: hashtrail.TermID, Values: []string{"id-4200*"}}}}, 0},
+		{"search: country", hashtrail.Query{Terms: []hashtrail.Term{{Field: hashtrail.TermCountry, Values: []string{"FR"}}}}, 0},
+		{"search: meta", hashtrail.Query{Terms: []hashtrail.Term{{Field: hashtrail.TermMeta, Key: "plan", Values: []string{"pro"}}}}, 0},
+		{"search: not word", hashtrail.Query{Terms: []hashtrail.Term{{Field: hashtrail.TermText, Values: []string{"w42"}, Not: true}}}, 0},
+		{"search: word and time", hashtrail.Query{Since: at(4, 0), Terms: []hashtrail.Term{{Field: hashtrail.TermText, Values: []string{"w42"}}}}, 2},
 	}
 	partition := regexp.MustCompile(`events_p\d{6}`)
 	// A sequential scan is allowed only of an empty partition (a month

@@ -234,8 +234,11 @@ func termWhere(t hashtrail.Term, num int64, a *args) (string, error) {
 // termMany adds the conditions of a term on what an event has any number
 // of (targets in event_targets, tags in event_tags; column col), each row
 // keyed (tenant, col, seq): exact values are one probe of that key per
-// event; a prefix (or a target type, "type:") a range of the key, taken as
-// the set of seqs it holds; "*" whether the event's body lists any.
+// event; a prefix (or a target type, "type:") a range of the key, read once
+// (an InitPlan) into the array of seqs it holds, which the (tenant, seq)
+// index of events is then probed with (a semi-join instead tempts the
+// planner into scanning the tenant's events when the range is small); "*"
+// whether the event's body lists any.
 func termMany(t hashtrail.Term, table, col string, num int64, a *args, or func(string)) {
 	var exact []string
 	for _, v := range t.Values {
@@ -251,8 +254,8 @@ func termMany(t hashtrail.Term, table, col string, num int64, a *args, or func(s
 			if t.Field == hashtrail.TermTargetType {
 				p = v + ":"
 			}
-			or("e.seq IN (SELECT x.seq FROM " + table + " x WHERE x.tenant = " + a.add(num) +
-				" AND x." + col + " >= " + a.add(p) + " AND x." + col + " < " + a.add(prefixEnd(p)) + ")")
+			or("e.seq = ANY (ARRAY(SELECT x.seq FROM " + table + " x WHERE x.tenant = " + a.add(num) +
+				" AND x." + col + " >= " + a.add(p) + " AND x." + col + " < " + a.add(prefixEnd(p)) + "))")
 		default:
 			exact = append(exact, v)
 		}
