@@ -245,3 +245,27 @@ func TestFromTerms(t *testing.T) {
 		t.Error("FromTerms of text alternatives: no error")
 	}
 }
+
+// BenchmarkParse measures parsing a typical search and writing it back.
+func BenchmarkParse(b *testing.B) {
+	const text = `action:user.login,user.logout actor:alice@example.com -outcome:success target:project:7 created:>=2026-01-01 ip:203.0.113.0/24 meta.plan:pro "free text"`
+	b.Run("parse", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := query.Parse(text); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	s, _ := query.Parse(text)
+	b.Run("format", func(b *testing.B) {
+		for b.Loop() {
+			_ = s.String()
+		}
+	})
+	b.Run("apply", func(b *testing.B) {
+		for b.Loop() {
+			var q hashtrail.Query
+			s.Apply(&q)
+		}
+	})
+}

@@ -84,7 +84,8 @@ var searchCases = []struct{ name, q string }{
 	{"text-rare", "quokka"},
 	{"text-and-filter", "payments -outcome:success category:access"},
 	{"text-prefix", "invoi*"},
-	{"created-recent", "created:>=2026-03-01T12:16:00Z"},
+	{"created-recent", "created:>=2026-03-01T12:01:00Z"},
+	{"created-old", "created:<2026-03-01T12:00:10Z"},
 }
 
 // openSearchBench opens a store of n events of tenant acme, made once and
