@@ -246,3 +246,52 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// The server flaps while goroutines record: with a spool every event
+// arrives once, each tenant in order, through every switch between
+// sending from memory and from the spool.
+func TestSpoolFlappingServer(t *testing.T) {
+	s := startServer(t)
+	f := newFault(t, s.URL)
+	c := mustNew(t, f.URL, sdkAdmin, fast(client.WithSpool(t.TempDir()), client.WithBatchSize(13), client.WithSpoolSegmentBytes(4096))...)
+	const tenants, rounds, each = 3, 4, 25
+	want := map[string][]string{}
+	for r := range rounds {
+		f.setDown(r%2 == 0)
+		before := c.Stats().Spooled
+		done := make(chan []string, tenants)
+		for i := range tenants {
+			tenant := "f" + strconv.Itoa(i)
+			go func() {
+				var got []string
+				for j := range each {
+					id := tenant + "-" + strconv.Itoa(r) + "-" + strconv.Itoa(j)
+					ev := newEvent(id)
+					ev.Tenant = tenant
+					if err := c.Record(context.Background(), ev); err != nil {
+						t.Error(err)
+					}
+					got = append(got, id)
+				}
+				done <- append([]string{tenant}, got...)
+			}()
+		}
+		for range tenants {
+			l := <-done
+			want[l[0]] = append(want[l[0]], l[1:]...)
+		}
+		if r%2 == 0 {
+			waitFor(t, func() bool { return c.Stats().Spooled > before })
+		}
+	}
+	f.setDown(false)
+	if err := c.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for tenant, ids := range want {
+		checkEvents(t, s, tenant, ids)
+	}
+	if st := c.Stats(); st.Sent != tenants*rounds*each || st.SpoolEvents != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
