@@ -23,8 +23,10 @@ import (
 // (it answers a replay with the original receipt). Events reach the server
 // in the order Record accepted them, so each tenant's log keeps that order.
 // An event is lost only when the queue is full (counted in Stats.Dropped),
-// when the server rejects it (Stats.Failed) or when Close gives up without
-// a spool; each case reaches the error handler.
+// when the server rejects it or WithMaxAttempts gives up (Stats.Failed), when
+// Close gives up without a spool (Stats.Dropped) — each case reaches the
+// error handler — or when the process dies with the event still in memory
+// (use RecordSync or Outbox for events that must survive that).
 type Client struct {
 	cfg      config
 	base     string // server URL without a trailing slash
