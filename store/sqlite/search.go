@@ -412,3 +412,42 @@ func anys(vs []string) []any {
 	}
 	return out
 }
+
+// reindexForSearch rebuilds the search rows of events of the tenant with
+// num and id from what the store holds now: their free-text documents (the
+// old one deleted, with secure-delete, and the new one inserted) and their
+// actor_type and country columns. An erasure (DESIGN §1, §2) calls it in
+// its transaction after erasing personal values, so that the erased values
+// leave the full-text index too: the new document is made from the body
+// and the personal values of the roles not erased. Tags are not personal
+// and stay.
+func reindexForSearch(tx *wtx, num int64, id string, seqs []int64) error {
+	for _, seq := range seqs {
+		p := pos(num, seq)
+		row, err := tx.queryRow(`SELECT `+eventSelect+` FROM events e WHERE e.pos = ?`, p)
+		if err != nil {
+			return err
+		}
+		ev, err := scanEvent(row, id)
+		if err != nil {
+			return err
+		}
+		events := []*hashtrail.Event{ev}
+		if err := joinPII(tx.ctx, tx.conn, num, events); err != nil {
+			return err
+		}
+		ev = events[0]
+		if _, err := tx.exec(`DELETE FROM event_text WHERE rowid = ?`, p); err != nil {
+			return err
+		}
+		_, text := searchRows(nil, nil, ev, p)
+		if err := tx.insertRows(`INSERT INTO event_text (rowid, text, keys) VALUES `, textCols, text); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`UPDATE events SET actor_type = ?, country = ? WHERE pos = ?`,
+			actorTypeColumn(ev), countryColumn(ev), p); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -30,18 +30,21 @@ CREATE TABLE event_tags (
 -- The free-text index: one document per event, rowid = events.pos, whose
 -- text is the event's description, actor name, actor email, impersonator
 -- name, target names and metadata string and number values (SearchText in
--- store/internal/ingest), personal values included. Contentless (content=''): the
--- index keeps no copy of the text, only the tokens, and contentless_delete
--- lets a document be deleted; secure-delete makes a deletion remove the
--- tokens from the index's pages at once rather than merely marking them.
--- Erasure (a later feature) therefore removes a person's values from the
--- index by deleting the documents of the events it touches and inserting
--- each again from the event as it is after the erasure (body plus the
--- personal values of roles not erased), in the erasure's transaction:
+-- store/internal/ingest), personal values included.
+-- It keeps its text (in event_text_content), so that deleting a document
+-- can remove each of its words from the index, and secure-delete makes it
+-- do so at once, rewriting the index pages that held them, rather than
+-- leaving them behind a deletion marker until some later merge (which is
+-- what a contentless table does: its words stay in the file). columnsize=0:
+-- no per-document sizes, which only ranking uses.
+-- Erasure (a later feature) removes a person's values from the index by
+-- rebuilding the documents of the events it touches from the events as
+-- they are after the erasure (body plus the personal values of roles not
+-- erased), in the erasure's transaction (reindexForSearch in search.go):
 --   DELETE FROM event_text WHERE rowid = :pos;
 --   INSERT INTO event_text (rowid, text, keys) VALUES (:pos, SearchText(event), ActorKey(event));
--- then, as for every table, the WAL checkpoint and VACUUM the erasure
--- procedure runs clear the old pages from the files.
+-- then, as for every table, PRAGMA secure_delete, the WAL checkpoint and
+-- VACUUM that the erasure procedure runs clear the freed pages and the WAL.
 -- The column keys holds the actor's key (Event.ActorKey, "user:42"), so
 -- that a search for a rare actor is driven by this index (the phrase
 -- "user 42" in keys, then the exact actor column) rather than by a scan of
@@ -55,8 +58,7 @@ CREATE TABLE event_tags (
 CREATE VIRTUAL TABLE event_text USING fts5(
     text,
     keys,
-    content = '',
-    contentless_delete = 1,
+    columnsize = 0,
     tokenize = 'unicode61 remove_diacritics 0'
 );
 INSERT INTO event_text (event_text, rank) VALUES ('secure-delete', 1);
