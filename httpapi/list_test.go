@@ -184,3 +184,18 @@ func TestGetEvent(t *testing.T) {
 	}
 	decodeProblem(t, s.do(t, req{method: "GET", target: "/v1/tenants/acme/events/bad%20id"}), 404)
 }
+
+// TestListSearchError checks that a malformed q is a 400 problem whose
+// error names q, the position and the problem.
+func TestListSearchError(t *testing.T) {
+	s := newServer(t)
+	q := url.QueryEscape(`action:user.login acton:x`)
+	p := decodeProblem(t, s.do(t, req{method: "GET", target: "/v1/tenants/acme/events?q=" + q + "&limit=0"}), 400)
+	fields := fieldSet(p)
+	if want := `position 19: unknown qualifier "acton" (did you mean action?)`; fields["q"] != want {
+		t.Errorf("q: %q, want %q", fields["q"], want)
+	}
+	if fields["limit"] == "" {
+		t.Errorf("the other parameters' errors are reported with it: %+v", p.Errors)
+	}
+}
