@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
@@ -60,6 +61,7 @@ type Outbox struct {
 	table  string
 	lease  string
 	holder string
+	busy   sync.Mutex // one Relay of this Outbox at a time
 }
 
 var tableRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
@@ -162,9 +164,14 @@ func (o *Outbox) insert(ctx context.Context, tx *sql.Tx, e entry) error {
 // Relay sends the committed rows of the outbox, oldest first, and deletes
 // each once the server has answered for it. It returns the number of rows
 // it settled. It returns at once, with 0 and no error, when another relay
-// holds the lease. A retryable failure (server down, 429, 5xx) ends the
+// holds the lease (another Outbox, or a Relay of this one on another
+// goroutine). A retryable failure (server down, 429, 5xx) ends the
 // pass with a *RetryError; the rows stay for the next pass.
 func (o *Outbox) Relay(ctx context.Context) (int, error) {
+	if !o.busy.TryLock() {
+		return 0, nil // this Outbox's own lease is in use by another goroutine
+	}
+	defer o.busy.Unlock()
 	ok, err := o.acquire(ctx)
 	if err != nil || !ok {
 		return 0, err

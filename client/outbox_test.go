@@ -141,14 +141,29 @@ func TestOutbox(t *testing.T) {
 				t.Fatalf("%d rows pending, want %d", p, len(want))
 			}
 			f.setDown(false)
+			for i := 20; i < 120; i++ { // a backlog for the relays to share
+				id := "p" + strconv.Itoa(i)
+				createProject(t, o, db, projects, id, true)
+				want = append(want, id)
+			}
 
-			// Several relays at once, while the app keeps writing.
+			// Several relays at once, as in several processes (each its own
+			// Outbox and lease holder) and on several goroutines of one,
+			// while the app keeps writing.
 			ctx, cancel := context.WithCancel(t.Context())
 			var wg sync.WaitGroup
+			relays := []*client.Outbox{o, o}
 			for range 3 {
-				wg.Go(func() { _ = o.Run(ctx) })
+				other, err := client.NewOutbox(db, c, client.OutboxConfig{Dialect: d.dialect, Table: table, BatchSize: 7, PollInterval: 5 * time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				relays = append(relays, other)
 			}
-			for i := 20; i < 60; i++ {
+			for _, r := range relays {
+				wg.Go(func() { _ = r.Run(ctx) })
+			}
+			for i := 120; i < 160; i++ {
 				id := "p" + strconv.Itoa(i)
 				createProject(t, o, db, projects, id, true)
 				want = append(want, id)
@@ -157,6 +172,9 @@ func TestOutbox(t *testing.T) {
 			cancel()
 			wg.Wait()
 			checkEvents(t, s, "acme", want)
+			if m := f.maxInflight.Load(); m != 1 {
+				t.Errorf("%d relay requests were in flight at once; the lease allows one", m)
+			}
 			if errs := got.eventErrors(); len(errs) != 0 {
 				t.Errorf("event errors %v", errs)
 			}

@@ -145,8 +145,10 @@ type fault struct {
 	failedAt   []time.Time
 	retriedAt  []time.Time
 
-	requests atomic.Int64
-	bodies   chan []byte // when not nil, every forwarded body is sent here
+	requests    atomic.Int64
+	inflight    atomic.Int64
+	maxInflight atomic.Int64 // the most requests ever in flight at once
+	bodies      chan []byte  // when not nil, every forwarded body is sent here
 }
 
 func newFault(t testing.TB, target string) *fault {
@@ -171,6 +173,10 @@ func (f *fault) failNext(status, times int, retryAfter string) {
 
 func (f *fault) serve(w http.ResponseWriter, r *http.Request) {
 	f.requests.Add(1)
+	n := f.inflight.Add(1)
+	defer f.inflight.Add(-1)
+	for m := f.maxInflight.Load(); n > m && !f.maxInflight.CompareAndSwap(m, n); m = f.maxInflight.Load() {
+	}
 	f.mu.Lock()
 	down := f.down
 	status := 0
