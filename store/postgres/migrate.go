@@ -4,14 +4,12 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hashtrail/hashtrail/store/internal/storekit"
 )
 
 // migrationFS holds the schema migrations, named NNNN_description.sql and
@@ -21,38 +19,11 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one embedded schema step.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	files, err := fs.Glob(migrationFS, "migrations/*.sql")
+func migrations() ([]storekit.Migration, error) {
+	ms, err := storekit.Migrations(migrationFS, "migrations/*.sql")
 	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, f := range files {
-		base := path.Base(f)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration %s: name must start with a positive number and _", base)
-		}
-		b, err := migrationFS.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("postgres: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return ms, nil
 }
@@ -87,10 +58,10 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) 
 	}
 	out := make([]MigrationStatus, 0, len(ms))
 	for _, m := range ms {
-		st := MigrationStatus{Version: m.version, Name: m.name}
-		if a, ok := applied[m.version]; ok {
+		st := MigrationStatus{Version: m.Version, Name: m.Name}
+		if a, ok := applied[m.Version]; ok {
 			st.AppliedAt = a.AppliedAt
-			delete(applied, m.version)
+			delete(applied, m.Version)
 		}
 		out = append(out, st)
 	}
@@ -166,18 +137,18 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 			return err
 		}
-		if k := len(ms); k > 0 && current > ms[k-1].version {
-			return fmt.Errorf("the database schema is version %d, newer than this binary's %d; upgrade hashtrail", current, ms[k-1].version)
+		if k := len(ms); k > 0 && current > ms[k-1].Version {
+			return fmt.Errorf("the database schema is version %d, newer than this binary's %d; upgrade hashtrail", current, ms[k-1].Version)
 		}
 		for _, m := range ms {
-			if m.version <= current {
+			if m.Version <= current {
 				continue
 			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 			n++
 		}

@@ -6,10 +6,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/merkle"
+	"github.com/hashtrail/hashtrail/store/internal/storekit"
 )
 
 var _ hashtrail.InstallationLogStore = (*Store)(nil)
@@ -205,7 +205,7 @@ func (s *Store) LatestInstallationCheckpoint(ctx context.Context, cosigned bool)
 // AddCosignature keeps a witness's signature line for the installation
 // checkpoint of size, replacing an older one of the same key.
 func (s *Store) AddCosignature(ctx context.Context, size int64, line string) error {
-	key, ok := cosignatureKey(line)
+	key, ok := storekit.CosignatureKey(line)
 	if !ok {
 		return hashtrail.Errorf(hashtrail.EINVALID, "%.100q is not a signature line", line)
 	}
@@ -226,21 +226,6 @@ func (s *Store) AddCosignature(ctx context.Context, size int64, line string) err
 			size, key, line, hashtrail.NewTime(s.now()).Micros())
 		return err
 	})
-}
-
-// cosignatureKey returns "<name> <first 8 base64 chars>" of a signature line
-// "— <name> <base64>\n": the key name and the key hash its signature starts
-// with (4 bytes, the first 6 base64 characters fix them).
-func cosignatureKey(line string) (string, bool) {
-	rest, ok := strings.CutPrefix(line, "— ")
-	if !ok || !strings.HasSuffix(rest, "\n") || strings.Count(rest, "\n") != 1 {
-		return "", false
-	}
-	name, sig, ok := strings.Cut(strings.TrimSuffix(rest, "\n"), " ")
-	if !ok || name == "" || len(sig) < 8 || strings.Contains(sig, " ") {
-		return "", false
-	}
-	return name + " " + sig[:6], true
 }
 
 // Cosignatures returns the cosignature lines of the installation checkpoint

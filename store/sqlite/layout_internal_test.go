@@ -226,12 +226,12 @@ func TestUpgradeSealsEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms, err := migrations()
-	if err != nil || ms[0].version != 1 {
+	if err != nil || ms[0].Version != 1 {
 		t.Fatal(ms, err)
 	}
 	want := map[string]*hashtrail.Event{}
 	for _, q := range []string{
-		ms[0].sql,
+		ms[0].SQL,
 		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
 		`INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0)`,
 		`INSERT INTO tenants (num, id, created_at, next_seq) VALUES (1, 'acme', 0, 600), (2, 'beta', 0, 3), (3, 'empty', 0, 0)`,

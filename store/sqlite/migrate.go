@@ -4,11 +4,8 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/hashtrail/hashtrail/store/internal/storekit"
 )
 
 // migrationFS holds the schema migrations, named NNNN_description.sql and
@@ -18,38 +15,11 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one embedded schema step.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	files, err := fs.Glob(migrationFS, "migrations/*.sql")
+func migrations() ([]storekit.Migration, error) {
+	ms, err := storekit.Migrations(migrationFS, "migrations/*.sql")
 	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, f := range files {
-		base := path.Base(f)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlite: migration %s: name must start with a positive number and _", base)
-		}
-		b, err := migrationFS.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("sqlite: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return ms, nil
 }
@@ -81,21 +51,21 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.conn.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 			return fmt.Errorf("sqlite: migrate: %w", err)
 		}
-		if n := len(ms); n > 0 && current > ms[n-1].version {
-			return fmt.Errorf("sqlite: the database schema is version %d, newer than this binary's %d; upgrade hashtrail", current, ms[n-1].version)
+		if n := len(ms); n > 0 && current > ms[n-1].Version {
+			return fmt.Errorf("sqlite: the database schema is version %d, newer than this binary's %d; upgrade hashtrail", current, ms[n-1].Version)
 		}
 		for _, m := range ms {
-			if m.version <= current {
+			if m.Version <= current {
 				continue
 			}
-			if _, err := tx.conn.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+			if _, err := tx.conn.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 			}
 			if _, err := tx.conn.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				m.version, m.name, s.now().UnixMicro()); err != nil {
-				return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+				m.Version, m.Name, s.now().UnixMicro()); err != nil {
+				return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 			}
-			s.log.Info("sqlite: applied migration", "migration", m.name)
+			s.log.Info("sqlite: applied migration", "migration", m.Name)
 		}
 		if current < integrityVersion {
 			if err := s.sealUnsealed(tx); err != nil {
