@@ -291,6 +291,9 @@ func TestSpoolFlappingServer(t *testing.T) {
 	for tenant, ids := range want {
 		checkEvents(t, s, tenant, ids)
 	}
+	if m := f.maxInflight.Load(); m != 1 {
+		t.Errorf("%d requests in flight at once; one sender sends one at a time", m)
+	}
 	if st := c.Stats(); st.Sent != tenants*rounds*each || st.SpoolEvents != 0 {
 		t.Errorf("stats %+v", st)
 	}
