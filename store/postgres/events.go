@@ -34,17 +34,7 @@ const piiJoin = ` LEFT JOIN LATERAL (SELECT array_agg(x.role ORDER BY x.role) AS
 func (s *Store) Events(ctx context.Context, q *hashtrail.Query) ([]*hashtrail.Event, error) {
 	var events []*hashtrail.Event
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		num, err := tenantNum(ctx, tx, q.Tenant)
-		if err != nil {
-			return err
-		}
-		var span *monthSpan
-		if !q.Since.IsZero() || !q.Until.IsZero() {
-			if span, err = timeSpan(ctx, tx, num, q.Since, q.Until); err != nil || span == nil {
-				return err // nil span: no month holds such times
-			}
-		}
-		sql, args, ok, err := buildQuery(q, num, span)
+		sql, args, ok, err := planQuery(ctx, tx, q)
 		if err != nil || !ok {
 			return err
 		}
@@ -62,6 +52,22 @@ func (s *Store) Events(ctx context.Context, q *hashtrail.Query) ([]*hashtrail.Ev
 		events = []*hashtrail.Event{}
 	}
 	return events, nil
+}
+
+// planQuery returns the SQL and arguments of q in tx (see buildQuery), and
+// ok=false when nothing can match; ENOTFOUND for an unknown tenant.
+func planQuery(ctx context.Context, tx pgx.Tx, q *hashtrail.Query) (string, []any, bool, error) {
+	num, err := tenantNum(ctx, tx, q.Tenant)
+	if err != nil {
+		return "", nil, false, err
+	}
+	var span *monthSpan
+	if !q.Since.IsZero() || !q.Until.IsZero() {
+		if span, err = timeSpan(ctx, tx, num, q.Since, q.Until); err != nil || span == nil {
+			return "", nil, false, err // nil span: no month holds such times
+		}
+	}
+	return buildQuery(q, num, span)
 }
 
 // Event returns the event of tenant with the given id, or ENOTFOUND: the id

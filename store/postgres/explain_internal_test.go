@@ -189,19 +189,9 @@ func explain(t *testing.T, s *Store, q *hashtrail.Query) string {
 	ctx := t.Context()
 	var plan []string
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		num, err := tenantNum(ctx, tx, q.Tenant)
-		if err != nil {
-			return err
-		}
-		var span *monthSpan
-		if !q.Since.IsZero() || !q.Until.IsZero() {
-			if span, err = timeSpan(ctx, tx, num, q.Since, q.Until); err != nil || span == nil {
-				return fmt.Errorf("no span for %+v: %v", q, err)
-			}
-		}
-		sql, args, ok, err := buildQuery(q, num, span)
+		sql, args, ok, err := planQuery(ctx, tx, q)
 		if err != nil || !ok {
-			return fmt.Errorf("buildQuery: %v, %v", ok, err)
+			return fmt.Errorf("planQuery %+v: %v, %v", q, ok, err)
 		}
 		rows, err := tx.Query(ctx, "EXPLAIN "+sql, args...)
 		if err != nil {
