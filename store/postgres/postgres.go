@@ -166,9 +166,8 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		return wrap("connect", err)
 	}
 	version, _ = strconv.Atoi(v)
-	if version < MinServerVersion {
-		return fmt.Errorf("postgres: the server is PostgreSQL %d.%d; hashtrail needs PostgreSQL 14 or newer",
-			version/10000, version%10000)
+	if err := checkVersion(version); err != nil {
+		return err
 	}
 	if cfg.SkipMigrate {
 		return nil
@@ -177,6 +176,15 @@ func (s *Store) open(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return s.Upkeep(ctx)
+}
+
+// checkVersion refuses a server older than MinServerVersion, given its
+// server_version_num.
+func checkVersion(num int) error {
+	if num < MinServerVersion {
+		return fmt.Errorf("postgres: the server is PostgreSQL %d.%d; hashtrail needs PostgreSQL 14 or newer", num/10000, num%10000)
+	}
+	return nil
 }
 
 // Close closes the pool; it must be called once, after the last use.

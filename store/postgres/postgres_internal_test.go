@@ -3,6 +3,7 @@ package postgres
 import (
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,5 +43,17 @@ func TestUnreachable(t *testing.T) {
 	}
 	if _, err := s.Events(t.Context(), &hashtrail.Query{Tenant: "acme"}); hashtrail.ErrorCode(err) != hashtrail.EUNAVAILABLE {
 		t.Errorf("Events = %v; want EUNAVAILABLE", err)
+	}
+}
+
+func TestCheckVersion(t *testing.T) {
+	for num, ok := range map[int]bool{90624: false, 130011: false, 140000: true, 150020: true, 170000: true} {
+		err := checkVersion(num)
+		if (err == nil) != ok {
+			t.Errorf("checkVersion(%d) = %v; want ok %v", num, err, ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "PostgreSQL 14 or newer") {
+			t.Errorf("checkVersion(%d) = %v; want the minimum named", num, err)
+		}
 	}
 }

@@ -92,3 +92,18 @@ func TestDurable(t *testing.T) {
 func TestSearch(t *testing.T) {
 	storetest.RunSearch(t, func(t *testing.T) hashtrail.Store { return MustOpen(t) })
 }
+
+// TestConnectionSettings checks what Open sets on every connection.
+func TestConnectionSettings(t *testing.T) {
+	s := mustOpenSchema(t, newSchema(t), postgres.Config{StatementTimeout: 1500 * time.Millisecond})
+	defer s.Close()
+	for name, want := range map[string]string{"statement_timeout": "1500ms", "TimeZone": "UTC", "search_path": `"` + s.Schema() + `"`} {
+		var got string
+		if err := s.Pool().QueryRow(t.Context(), "SELECT current_setting($1)", name).Scan(&got); err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	if got := s.Pool().Config().MaxConns; got != 4 {
+		t.Errorf("MaxConns = %d, want 4", got)
+	}
+}
