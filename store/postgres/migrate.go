@@ -121,6 +121,12 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	n := 0
 	err = s.tx(ctx, "migrate", func(tx pgx.Tx) error {
 		n = 0
+		// A migration may build an index or index stored events for
+		// longer than any statement of a request should take, and a node
+		// may wait that long for another's: no statement timeout here.
+		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, s.lockKey("migrate")); err != nil {
 			return err
 		}
