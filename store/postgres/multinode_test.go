@@ -336,3 +336,28 @@ func TestSearchUpgrade(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionDropped appends into a month whose partition another node
+// dropped (as retention does) after this store had made it: the store
+// makes it again and the append lands.
+func TestPartitionDropped(t *testing.T) {
+	s := MustOpen(t)
+	defer s.Close()
+	ctx := t.Context()
+	past := time.Date(2020, 2, 3, 4, 5, 6, 0, time.UTC)
+	app := func(id string) error {
+		return s.Append(ctx, []*hashtrail.AppendGroup{{CreateTenants: true, Entries: []*hashtrail.Entry{testEvent("acme", id, past)}}})
+	}
+	if err := app("e1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool().Exec(ctx, `DROP TABLE events_p202002`); err != nil {
+		t.Fatal(err)
+	}
+	if err := app("e2"); err != nil {
+		t.Fatalf("Append after the partition was dropped: %v", err)
+	}
+	if e, err := s.Event(ctx, "acme", "e2"); err != nil || e.Seq != 1 {
+		t.Errorf("Event(e2) = %v, %v; want seq 1", e, err)
+	}
+}
