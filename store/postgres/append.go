@@ -383,4 +383,3 @@ func (s *Store) rows(plan *ingest.Plan, heads map[string]*head, ready map[*hasht
 	}
 	return w, nil
 }
-
