@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"encoding/hex"
 	"fmt"
 	"math"
 	"slices"
@@ -46,12 +47,29 @@ func searchRows(tags, text []any, e *hashtrail.Event, p int64) ([]any, []any) {
 			tags = append(tags, t, p)
 		}
 	}
-	doc, key := ingest.SearchText(e), e.ActorKey()
-	if doc != "" || key != "" {
-		text = append(text, p, doc, nullIfEmpty(key))
+	doc, keys := ingest.SearchText(e), keysDoc(e)
+	if doc != "" || keys != "" {
+		text = append(text, p, doc, nullIfEmpty(keys))
 	}
 	return tags, text
 }
+
+// keysDoc returns the keys column of an event's free-text document: its
+// actor's key and email (lower-cased), each one word of hex digits ("k"
+// and "e" prefixed), so that an exact actor is one word of the index and a
+// prefix of it a prefix of that word.
+func keysDoc(e *hashtrail.Event) string {
+	var w []string
+	if k := e.ActorKey(); k != "" {
+		w = append(w, keyWord("k", k))
+	}
+	if e.Actor != nil && e.Actor.Email != "" {
+		w = append(w, keyWord("e", strings.ToLower(e.Actor.Email)))
+	}
+	return strings.Join(w, " ")
+}
+
+func keyWord(kind, s string) string { return kind + hex.EncodeToString([]byte(s)) }
 
 func nullIfEmpty(s string) any {
 	if s == "" {
@@ -362,8 +380,8 @@ func phrase(s string, prefix bool) string {
 }
 
 // prefilter returns an FTS5 query that every event matching the positive
-// term t matches too (and others may), or "": the actor's key (column
-// keys) or email (text), or the words of a metadata string. It lets the
+// term t matches too (and others may), or "": the actor's key or email
+// (one word each in the column keys), or the words of a metadata string. It lets the
 // free-text index drive a listing that the term then filters exactly.
 func prefilter(t hashtrail.Term) string {
 	if t.Not {
@@ -378,13 +396,12 @@ func prefilter(t hashtrail.Term) string {
 			switch {
 			case v == "*":
 			case strings.Contains(v, "@") && !strings.Contains(v, ":"):
-				if ph = phrase(p, prefix); ph != "" {
-					ph = "text : " + ph
-				}
+				ph = "keys : " + keyWord("e", strings.ToLower(p))
 			default:
-				if ph = phrase(p, prefix); ph != "" {
-					ph = "keys : " + ph
-				}
+				ph = "keys : " + keyWord("k", p)
+			}
+			if ph != "" && prefix {
+				ph += "*"
 			}
 		case hashtrail.TermMeta:
 			if _, err := strconv.ParseFloat(v, 64); err == nil || v == "*" || v == "true" || v == "false" || v == "null" {

@@ -46,6 +46,10 @@ func TestReindexAfterErasure(t *testing.T) {
 		}
 		return n
 	}
+	email := keyWord("e", "xanthippe@example.com") // the word of keys
+	if inPages(email) == 0 {
+		t.Fatal("before erasure: the email's word of keys is in no index page")
+	}
 	for _, w := range []string{"xanthippe", "zyzzyva", "passkey"} {
 		if count(w) != 1 || inPages(w) == 0 {
 			t.Fatalf("before erasure: %q found %d times, in %d index pages", w, count(w), inPages(w))
@@ -60,6 +64,9 @@ func TestReindexAfterErasure(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p := inPages(email); p != 0 {
+		t.Errorf("after erasure: the email's word of keys is in %d index pages", p)
 	}
 	for _, w := range []string{"xanthippe", "zyzzyva"} {
 		if n, p := count(w), inPages(w); n != 0 || p != 0 {

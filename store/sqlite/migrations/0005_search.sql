@@ -42,17 +42,17 @@ CREATE TABLE event_tags (
 -- they are after the erasure (body plus the personal values of roles not
 -- erased), in the erasure's transaction (reindexForSearch in search.go):
 --   DELETE FROM event_text WHERE rowid = :pos;
---   INSERT INTO event_text (rowid, text, keys) VALUES (:pos, SearchText(event), ActorKey(event));
+--   INSERT INTO event_text (rowid, text, keys) VALUES (:pos, SearchText(event), keysDoc(event));
 -- then, as for every table, PRAGMA secure_delete, the WAL checkpoint and
 -- VACUUM that the erasure procedure runs clear the freed pages and the WAL.
--- The column keys holds the actor's key (Event.ActorKey, "user:42"), so
--- that a search for a rare actor is driven by this index (the phrase
--- "user 42" in keys, then the exact actor column) rather than by a scan of
--- the tenant's events: the actor column has no B-tree index because one
--- cost 17% of ingest (see 0001), while a few more words in this index cost
--- little. Free text searches only the column text; an actor's email is in
--- text and drives actor:<email> the same way, as the words of a metadata
--- string drive meta.KEY:<string>.
+-- The column keys holds the actor's key (Event.ActorKey, "user:42") and
+-- email (lower-case), each as one word of hex digits ("k"/"e" and the hex
+-- of its bytes), so that a search for an actor is driven by this index
+-- (one word, or a prefix of it, then the exact actor column) rather than by
+-- a scan of the tenant's events: the actor column has no B-tree index
+-- because one cost 17% of ingest (see 0001), while two more words here
+-- cost little. Free text searches only the column text; the words of a
+-- metadata string drive meta.KEY:<string> the same way.
 -- The tokenizer keeps diacritics, matching hashtrail.SearchTokens, which
 -- cuts search words the same way (runs of letters and digits, lower-cased).
 CREATE VIRTUAL TABLE event_text USING fts5(
