@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/hashtrail/hashtrail"
-	"github.com/hashtrail/hashtrail/store/internal/ingest"
 )
 
 // searchVersion is the migration that brought search; events stored before
@@ -47,7 +46,7 @@ func searchRows(tags, text []any, e *hashtrail.Event, p int64) ([]any, []any) {
 			tags = append(tags, t, p)
 		}
 	}
-	doc, keys := ingest.SearchText(e), keysDoc(e)
+	doc, keys := hashtrail.SearchText(e), keysDoc(e)
 	if doc != "" || keys != "" {
 		text = append(text, p, doc, nullIfEmpty(keys))
 	}

@@ -29,8 +29,8 @@ CREATE TABLE event_tags (
 
 -- The free-text index: one document per event, rowid = events.pos, whose
 -- text is the event's description, actor name, actor email, impersonator
--- name, target names and metadata string and number values (SearchText in
--- store/internal/ingest), personal values included.
+-- name, target names and metadata string and number values
+-- (hashtrail.SearchText), personal values included.
 -- It keeps its text (in event_text_content), so that deleting a document
 -- can remove each of its words from the index, and secure-delete makes it
 -- do so at once, rewriting the index pages that held them, rather than
