@@ -24,7 +24,11 @@ const (
 )
 
 // Query selects events of one tenant. Every set filter must match (AND); the
-// values within one list filter are alternatives (OR).
+// values within one list filter are alternatives (OR). Each typed filter
+// means exactly the Term AllTerms makes of it (see TermField for what each
+// matches, and its case sensitivity); Since and Until bound the event's
+// time. Query.Match is this contract in code, and store/storetest checks
+// stores against it.
 type Query struct {
 	Tenant string
 	// Actions holds exact action names, or prefixes written "user.*".
