@@ -53,6 +53,7 @@ func TestTwoNodes(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var answers []answer
+	var replays, added [2]int
 	var wg sync.WaitGroup
 	for ni, node := range nodes {
 		for w := range workers {
@@ -82,6 +83,11 @@ func TestTwoNodes(t *testing.T) {
 						}
 						for _, e := range g.Entries {
 							answers = append(answers, answer{e.Event.Tenant, e.Event.ID, e.Event.Seq, e.Event.LeafHash})
+							if e.Replayed {
+								replays[ni]++
+							} else {
+								added[ni]++
+							}
 						}
 					}
 					mu.Unlock()
@@ -90,6 +96,10 @@ func TestTwoNodes(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	t.Logf("node 0 added %d events and replayed %d, node 1 added %d and replayed %d", added[0], replays[0], added[1], replays[1])
+	if added[0] == 0 || added[1] == 0 || replays[0]+replays[1] == 0 {
+		t.Errorf("the nodes did not both write and meet each other's ids: added %v, replayed %v", added, replays)
+	}
 	for _, tn := range append(tenants, "new") {
 		byID := checkLog(t, nodes[1], tn)
 		for _, a := range answers {
