@@ -5,10 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
+	osexec "os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,6 +78,19 @@ func TestPostgresOutage(t *testing.T) {
 	store := u.String()
 
 	dir := t.TempDir()
+	runOutage(t, store, dir, kill, func() {
+		exec("ALTER ROLE " + role + " NOLOGIN")
+		kill()
+	}, func() { exec("ALTER ROLE " + role + " LOGIN") })
+}
+
+// runOutage runs a server on store (data directory dir) under load, kills
+// its connections a few times (kill), takes the database away (down) until
+// /readyz fails, gives it back (up), and checks that ingest answered 503
+// with Retry-After meanwhile, resumed afterwards, and lost nothing
+// acknowledged, and that the log verifies.
+func runOutage(t *testing.T, store, dir string, kill, down, up func()) {
+	t.Helper()
 	srv := startServerWith(t, "--data", dir, "--store", store)
 	defer srv.kill()
 	tenants := []string{"fault-a", "fault-b"}
@@ -89,13 +106,11 @@ func TestPostgresOutage(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		kill()
 	}
-	// An outage: no connection can be made until the role may log in again.
-	exec("ALTER ROLE " + role + " NOLOGIN")
-	kill()
+	down()
 	waitReady(t, srv.url, http.StatusServiceUnavailable)
 	time.Sleep(time.Second)
 	before := len(a.snapshot())
-	exec("ALTER ROLE " + role + " LOGIN")
+	up()
 	waitReady(t, srv.url, http.StatusOK)
 	time.Sleep(time.Second)
 	cancel()
@@ -124,6 +139,76 @@ func TestPostgresOutage(t *testing.T) {
 	verifyStore(t, store, filepath.Join(dir, signingKeyFile))
 	t.Logf("%d events acknowledged across connection kills and an outage; %d requests answered 503, all with Retry-After",
 		len(a.m), unavailable.Load())
+}
+
+// TestPostgresRestart stops the database itself under load, as a crash
+// does (pg_ctl stop -m immediate: no shutdown checkpoint, recovery from the
+// WAL on start), and starts it again: the same checks as
+// TestPostgresOutage. It runs a private PostgreSQL cluster (initdb as the
+// postgres user, on a free port) so the machine's shared server, which
+// other tests use at the same time, is never stopped.
+func TestPostgresRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real server process and a PostgreSQL cluster")
+	}
+	if os.Getenv(pgEnv) == "" {
+		t.Skipf("%s is not set: no PostgreSQL to test against", pgEnv)
+	}
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
+	runuser, err := osexec.LookPath("runuser")
+	if len(bins) == 0 || err != nil {
+		t.Skip("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin) or runuser to run a private cluster")
+	}
+	bin := filepath.Dir(bins[len(bins)-1])
+	root, err := os.MkdirTemp("", "hashtrail-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	pgUser, err := user.Lookup("postgres")
+	if err != nil {
+		t.Skip("no postgres user to run a private cluster as")
+	}
+	uid, _ := strconv.Atoi(pgUser.Uid)
+	gid, _ := strconv.Atoi(pgUser.Gid)
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(root, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(root, "data")
+	asPostgres := func(name string, args ...string) {
+		t.Helper()
+		out, err := osexec.Command(runuser, append([]string{"-u", "postgres", "--", filepath.Join(bin, name)}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+	}
+	asPostgres("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	opts := "-p " + port + " -k " + root + " -c listen_addresses=127.0.0.1"
+	start := func() { asPostgres("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(root, "log"), "-w", "start") }
+	stop := func() { asPostgres("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop") }
+	start()
+	t.Cleanup(func() {
+		osexec.Command(runuser, "-u", "postgres", "--", filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop").Run()
+	})
+	store := "postgres://postgres@127.0.0.1:" + port + "/postgres?sslmode=disable"
+	admin, err := pgx.Connect(t.Context(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kill := func() {
+		admin.Exec(context.Background(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+	}
+	defer func() { admin.Close(context.Background()) }()
+	runOutage(t, store, t.TempDir(), kill, stop, start)
 }
 
 // snapshot returns a copy of the acknowledgements so far.
