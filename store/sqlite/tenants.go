@@ -90,8 +90,8 @@ func (s *Store) UpdateTenant(ctx context.Context, t *hashtrail.Tenant) error {
 	})
 }
 
-// DeleteTenant removes a tenant whose log is empty, its keys and
-// checkpoints; ENOTFOUND
+// DeleteTenant removes a tenant whose log is empty, its keys, sinks,
+// sink cursors and checkpoints; ENOTFOUND
 // if it does not exist, ECONFLICT if its log holds events.
 func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *wtx) error {
@@ -112,6 +112,12 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 			return err
 		}
 		if _, err := tx.exec(`DELETE FROM tenant_configs WHERE tenant = ?`, id); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`DELETE FROM sink_cursors WHERE tenant = ? OR sink IN (SELECT id FROM sinks WHERE tenant = ?)`, id, id); err != nil {
+			return err
+		}
+		if _, err := tx.exec(`DELETE FROM sinks WHERE tenant = ?`, id); err != nil {
 			return err
 		}
 		// An empty log may have had checkpoints of size 0; a tenant made

@@ -12,7 +12,8 @@
 // The suite covers appends (seq, idempotency, group failures, tenant
 // creation), every Query filter, ordering and paging (also under concurrent
 // writes), tenant isolation, the exact round trip of every event field,
-// tenants, keys, settings, leases, tenant configuration documents, and durability across a reopen; and tamper
+// tenants, keys, settings, leases, tenant configuration documents, sinks and
+// their cursors, and durability across a reopen; and tamper
 // evidence (DESIGN §2): every appended event is sealed, its leaf hash is
 // EncodeLeaf's, every event read rebuilds (RebuildLeaf with its PII) to its
 // leaf hash, each tenant's stored tree hashes are those of merkle.Tree over
@@ -86,6 +87,8 @@ func Run(t *testing.T, open func(t *testing.T) hashtrail.Store) {
 		{"Leases", testLeases},
 		{"LeaseRace", testLeaseRace},
 		{"TenantConfig", testTenantConfig},
+		{"Sinks", testSinks},
+		{"DeleteTenantSinks", testDeleteTenantSinks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
