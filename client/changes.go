@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"unicode"
 
 	hashtrail "github.com/hashtrail/hashtrail"
 )
@@ -56,7 +55,8 @@ func DiffAll() DiffOption { return func(d *differ) { d.all = true } }
 //   - A secret field is recorded, when it changed, as {field, redacted:
 //     true} with neither value; inside a secret nothing else is looked at.
 //     A field is secret when tagged `audit:"secret"`, named in DiffSecret,
-//     or when its name looks secret (IsSecretName).
+//     or when its name looks secret (hashtrail.SecretName, the rule
+//     `hashtrail run` redacts arguments and environment variables by).
 //
 // Changes come in field order (struct order; map keys sorted).
 func Diff(old, new any, opts ...DiffOption) []hashtrail.Change {
@@ -173,7 +173,7 @@ func (d *differ) object(path string, a, b reflect.Value) {
 		}
 		fa, okA := find(af, name)
 		fb, okB := find(bf, name)
-		secret := fa.secret || fb.secret || d.matches(d.secret, p, name) || IsSecretName(name)
+		secret := fa.secret || fb.secret || d.matches(d.secret, p, name) || hashtrail.SecretName(name)
 		d.walk(p, value{fa.v, okA}, value{fb.v, okB}, secret)
 	}
 }
@@ -258,95 +258,4 @@ func encodeSide(s value) json.RawMessage {
 		return json.RawMessage("null")
 	}
 	return b
-}
-
-// secretWords are the words that make a name secret.
-var secretWords = map[string]bool{
-	"password": true, "passwords": true, "passwd": true, "pwd": true, "passphrase": true,
-	"secret": true, "secrets": true, "token": true, "tokens": true, "key": true, "keys": true,
-	"apikey": true, "apikeys": true, "privatekey": true, "secretkey": true, "accesskey": true,
-	"credential": true, "credentials": true, "authtoken": true, "accesstoken": true,
-	"refreshtoken": true, "sessiontoken": true, "clientsecret": true, "bearer": true,
-}
-
-// metaWords, ending a name, say it is about a secret but not the secret.
-var metaWords = map[string]bool{
-	"id": true, "ids": true, "uuid": true, "name": true, "names": true, "type": true, "kind": true,
-	"hint": true, "prefix": true, "suffix": true, "count": true, "length": true,
-	"len": true, "at": true, "time": true, "date": true, "expiry": true, "expires": true,
-	"expiration": true, "ttl": true, "version": true, "url": true, "uri": true, "algorithm": true,
-	"alg": true, "policy": true, "enabled": true, "required": true, "set": true, "present": true,
-	"rotated": true, "changed": true, "updated": true, "created": true, "scope": true,
-	"scopes": true, "format": true, "label": true, "fingerprint": true, "status": true,
-}
-
-// IsSecretName reports whether a field, argument or variable named name
-// holds a secret, by the rule Diff uses (and `hashtrail run` for command
-// lines and environments). The name is split into words at underscores,
-// dashes, dots, spaces, case changes and digits ("apiKey", "api_key",
-// "API-KEY" and "APIKey" are all api + key). It is secret when:
-//
-//   - one word is password, passwd, pwd, passphrase, secret, token, key,
-//     credential, bearer (or a plural), or a joined form such as apikey,
-//     privatekey, accesstoken, clientsecret; and
-//   - no word is "public" (public_key), and the last word is not one that
-//     describes the secret rather than holds it: id, name, type, hint,
-//     prefix, count, length, at, time, expires, url, version, fingerprint…
-//     (token_id, key_name, password_changed_at, token_expires_at).
-//
-// Words are whole: keyboard, monkey, turkey, keyword and tokenizer hold no
-// secret word. The rule errs towards secrecy (sort_key is secret); name
-// other fields with DiffSecret, or tag them `audit:"secret"`.
-func IsSecretName(name string) bool {
-	words := splitWords(name)
-	if len(words) == 0 || metaWords[words[len(words)-1]] {
-		return false
-	}
-	found := false
-	for _, w := range words {
-		if w == "public" {
-			return false
-		}
-		if secretWords[w] {
-			found = true
-		}
-	}
-	return found
-}
-
-// splitWords splits a name into lowercase words.
-func splitWords(s string) []string {
-	var words []string
-	rs := []rune(s)
-	start := -1
-	flush := func(end int) {
-		if start >= 0 && end > start {
-			words = append(words, strings.ToLower(string(rs[start:end])))
-		}
-		start = -1
-	}
-	for i, r := range rs {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-			flush(i)
-			continue
-		}
-		if start < 0 {
-			start = i
-			continue
-		}
-		prev := rs[i-1]
-		switch {
-		case unicode.IsDigit(r) != unicode.IsDigit(prev):
-			flush(i)
-			start = i
-		case unicode.IsUpper(r) && unicode.IsLower(prev):
-			flush(i)
-			start = i
-		case unicode.IsUpper(r) && unicode.IsUpper(prev) && i+1 < len(rs) && unicode.IsLower(rs[i+1]):
-			flush(i) // the last capital of an acronym starts a word: APIKey
-			start = i
-		}
-	}
-	flush(len(rs))
-	return words
 }

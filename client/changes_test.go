@@ -102,21 +102,22 @@ func TestDiffMapsAndNil(t *testing.T) {
 	}
 }
 
-func TestIsSecretName(t *testing.T) {
-	for name, want := range map[string]bool{
-		"password": true, "Password": true, "DB_PASSWORD": true, "passwd": true, "user_pwd": true,
-		"api_key": true, "apiKey": true, "APIKey": true, "X-Api-Key": true, "apikey": true,
-		"secret": true, "secretValue": true, "client_secret": true, "clientSecret": true,
-		"token": true, "accessToken": true, "refresh_token": true, "GITHUB_TOKEN": true,
-		"private_key": true, "privateKey": true, "aws_secret_access_key": true, "credentials": true,
-		"password_hash": true, "sort_key": true,
-		"keyboard": false, "monkey": false, "turkey": false, "keyword": false, "tokenizer": false,
-		"secretary": false, "passport": false, "token_id": false, "tokenId": false, "key_name": false,
-		"public_key": false, "publicKey": false, "password_changed_at": false, "token_expires_at": false,
-		"token_type": false, "api_key_prefix": false, "name": false, "email": false, "": false,
-	} {
-		if got := client.IsSecretName(name); got != want {
-			t.Errorf("IsSecretName(%q) = %v, want %v", name, got, want)
+// Diff redacts by the project's one name rule, hashtrail.SecretName (its
+// cases are in the root package's tests).
+func TestDiffSecretNames(t *testing.T) {
+	old := map[string]any{"authtoken": "a1", "dbPassword": "p1", "pin": "1", "public_key": "k1", "api_key_id": "i1", "keyboard": "q"}
+	new := map[string]any{"authtoken": "a2", "dbPassword": "p2", "pin": "2", "public_key": "k2", "api_key_id": "i2", "keyboard": "z"}
+	checkChanges(t, client.Diff(old, new), []hashtrail.Change{
+		{Field: "api_key_id", Old: raw(`"i1"`), New: raw(`"i2"`)},
+		{Field: "authtoken", Redacted: true},
+		{Field: "dbPassword", Redacted: true},
+		{Field: "keyboard", Old: raw(`"q"`), New: raw(`"z"`)},
+		{Field: "pin", Redacted: true},
+		{Field: "public_key", Old: raw(`"k1"`), New: raw(`"k2"`)},
+	})
+	for name := range old {
+		if got := client.Diff(map[string]any{name: 1}, map[string]any{name: 2}); got[0].Redacted != hashtrail.SecretName(name) {
+			t.Errorf("Diff of %q: redacted %v, SecretName says %v", name, got[0].Redacted, hashtrail.SecretName(name))
 		}
 	}
 }

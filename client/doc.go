@@ -30,7 +30,7 @@
 // the request's context (client IP, user agent, request id...) in a
 // context.Context, from which Record fills events that leave them empty.
 // Diff builds an event's changes from two structs or maps without ever
-// recording a secret's value (IsSecretName). Outbox writes events in the
+// recording a secret's value (hashtrail.SecretName). Outbox writes events in the
 // app's own database transaction and relays them once committed, so an
 // event exists exactly when its change committed.
 //

@@ -152,18 +152,3 @@ func ExampleOutbox() {
 	}
 	_ = tx.Commit() // the event exists exactly when this commits
 }
-
-func ExampleIsSecretName() {
-	for _, name := range []string{"api_key", "apiKey", "DB_PASSWORD", "secretValue", "keyboard", "monkey", "token_id", "public_key"} {
-		fmt.Println(name, client.IsSecretName(name))
-	}
-	// Output:
-	// api_key true
-	// apiKey true
-	// DB_PASSWORD true
-	// secretValue true
-	// keyboard false
-	// monkey false
-	// token_id false
-	// public_key false
-}
