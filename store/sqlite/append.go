@@ -250,6 +250,7 @@ func (a *appender) write() error {
 	}
 	args = make([]any, 0, len(a.plan.Added)*eventCols)
 	var targets, pii, tags, text []any
+	hours := hourBounds{}
 	for i, e := range a.plan.Added {
 		ev := e.Event
 		p := pos(a.heads[ev.Tenant].num, ev.Seq)
@@ -268,6 +269,7 @@ func (a *appender) write() error {
 			ev.Action, string(ev.Category), ev.Severity.Rank(), string(ev.Outcome),
 			actor, email, ipColumn(ev), ev.KeyID, hash, leaf, b, actorTypeColumn(ev), countryColumn(ev))
 		tags, text = searchRows(tags, text, ev, p)
+		hours.add(a.heads[ev.Tenant].num, ev.Time, p)
 		for _, k := range ingest.TargetKeys(ev) {
 			targets = append(targets, k, p)
 		}
@@ -277,6 +279,9 @@ func (a *appender) write() error {
 		return err
 	}
 	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_tags (tag, pos) VALUES `, tagCols, tags); err != nil {
+		return err
+	}
+	if err := hours.write(a.tx); err != nil {
 		return err
 	}
 	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_text (rowid, text, keys) VALUES `, textCols, text); err != nil {

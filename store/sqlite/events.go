@@ -31,6 +31,10 @@ func (s *Store) Events(ctx context.Context, q *hashtrail.Query) ([]*hashtrail.Ev
 	if err != nil {
 		return nil, err
 	}
+	q, ok, err := narrowByTime(ctx, tx, num, q)
+	if err != nil || !ok {
+		return []*hashtrail.Event{}, err
+	}
 	query, args, ok, err := buildQuery(q, num)
 	if err != nil || !ok {
 		return []*hashtrail.Event{}, err

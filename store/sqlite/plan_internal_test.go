@@ -141,6 +141,7 @@ func TestIntegrityQueryPlans(t *testing.T) {
 		{`SELECT idx, hash FROM tree_hashes WHERE tenant = ? AND idx IN (?,?)`, []any{1, 1, 9}},
 		{`SELECT seq, role, values_jcs, salt, commitment, erased_at FROM event_pii WHERE tenant = ? AND seq BETWEEN ? AND ?`, []any{1, 1, 9}},
 		{`SELECT seq, role, values_jcs, salt, commitment, erased_at FROM event_pii WHERE tenant = ? AND seq IN (?,?)`, []any{1, 1, 9}},
+		{hoursSelect, []any{1, 400000, 400024}},
 		{checkpointSelect + ` ORDER BY c.size DESC LIMIT 1`, []any{"a"}},
 		{checkpointSelect + ` AND c.size > ? ORDER BY c.size LIMIT 1`, []any{"a", 5}},
 		{checkpointSelect + ` ORDER BY c.size`, []any{"a"}},

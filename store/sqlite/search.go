@@ -1,12 +1,15 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashtrail/hashtrail"
 )
@@ -466,4 +469,74 @@ func reindexForSearch(tx *wtx, num int64, id string, seqs []int64) error {
 		}
 	}
 	return nil
+}
+
+// hourMicros is the width of the time buckets of event_hours.
+const hourMicros = int64(time.Hour / time.Microsecond)
+
+// hourKey is a tenant's hour of event time.
+type hourKey struct{ num, hour int64 }
+
+// hourBounds collects the positions of new events by tenant and hour of
+// their time, for event_hours.
+type hourBounds map[hourKey][2]int64
+
+func (h hourBounds) add(num int64, t hashtrail.Time, p int64) {
+	k := hourKey{num, t.Micros() / hourMicros}
+	b, ok := h[k]
+	if !ok {
+		h[k] = [2]int64{p, p}
+		return
+	}
+	h[k] = [2]int64{min(b[0], p), max(b[1], p)}
+}
+
+// write widens the rows of event_hours to cover the positions collected.
+func (h hourBounds) write(tx *wtx) error {
+	for k, b := range h {
+		if _, err := tx.exec(`INSERT INTO event_hours (tenant, hour, lo, hi) VALUES (?, ?, ?, ?)
+			ON CONFLICT (tenant, hour) DO UPDATE SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)`,
+			k.num, k.hour, b[0], b[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hoursSelect reads the stretch of the log that a range of hours covers.
+const hoursSelect = `SELECT min(lo), max(hi) FROM event_hours WHERE tenant = ? AND hour BETWEEN ? AND ?`
+
+// narrowByTime returns q with its seq bounds narrowed to the positions
+// that event_hours says events of its Since..Until time range can have
+// (a superset of them), so that a time range over old events scans only
+// their stretch of the log; ok is false when no event can match. q is
+// returned unchanged without a time bound.
+func narrowByTime(ctx context.Context, tx *sql.Tx, num int64, q *hashtrail.Query) (*hashtrail.Query, bool, error) {
+	if q.Since.IsZero() && q.Until.IsZero() {
+		return q, true, nil
+	}
+	first, last := int64(0), int64(math.MaxInt64)
+	if !q.Since.IsZero() {
+		first = max(0, q.Since.Micros()/hourMicros)
+	}
+	if !q.Until.IsZero() {
+		last = (q.Until.Micros() - 1) / hourMicros
+	}
+	var lo, hi sql.NullInt64
+	err := tx.QueryRowContext(ctx, hoursSelect, num, first, last).Scan(&lo, &hi)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: events: %w", err)
+	}
+	if !lo.Valid {
+		return q, false, nil
+	}
+	qq := *q
+	after, before := lo.Int64&seqMask-1, hi.Int64&seqMask+1
+	if qq.AfterSeq == nil || *qq.AfterSeq < after {
+		qq.AfterSeq = &after
+	}
+	if qq.BeforeSeq == nil || *qq.BeforeSeq > before {
+		qq.BeforeSeq = &before
+	}
+	return &qq, true, nil
 }

@@ -34,6 +34,7 @@ func RunSearch(t *testing.T, open func(t *testing.T) hashtrail.Store) {
 		{"Paging", testSearchPaging},
 		{"PagingAtScale", testSearchPagingAtScale},
 		{"LookAlikes", testSearchLookAlikes},
+		{"TimeOutOfOrder", testSearchTimeOutOfOrder},
 		{"Invalid", testSearchInvalid},
 	}
 	for _, tc := range tests {
@@ -510,6 +511,35 @@ func testSearchLookAlikes(t *testing.T, s hashtrail.Store) {
 	wantSearch(t, s, "meta.note:x-y,X-Y", 2, 0)
 	wantSearch(t, s, "meta.note:1", 4)
 	wantSearch(t, s, "actor:user:a,user:a-b meta.note:x*", 1)
+}
+
+// testSearchTimeOutOfOrder checks time ranges over events whose times do
+// not follow their seqs: hours apart, a late one, one far in the past and
+// one in the future, in two tenants. A store that maps times to stretches of
+// the log must still find every event.
+func testSearchTimeOutOfOrder(t *testing.T, s hashtrail.Store) {
+	hours := []int{0, 1, 2, 3, 30, 4, 1, -50000, 5, 100000, 2}
+	var evs []*hashtrail.Event
+	for i, h := range hours {
+		for _, tenant := range []string{"acme", "other"} {
+			e := newEvent(tenant, fmt.Sprintf("t%d", i))
+			e.Time = at(h*3600 + i)
+			evs = append(evs, e)
+		}
+	}
+	appendEvents(t, s, evs...)
+	hour := func(h int) string { return at(h * 3600).Format("2006-01-02T15:04:05.000000Z07:00") }
+	wantSearch(t, s, "created:<"+hour(1), 7, 0)
+	wantSearch(t, s, "created:"+hour(1)+".."+hour(2), 6, 1) // B is an instant: included to its microsecond
+	wantSearch(t, s, "created:>="+hour(5), 9, 8, 4)
+	wantSearch(t, s, "created:>"+hour(100000), 9)
+	wantSearch(t, s, "created:<"+hour(-49999), 7)
+	wantSearch(t, s, "created:"+hour(6)+".."+hour(29))
+	q := search(t, "created:<"+hour(2))
+	q.Limit, q.Order = 2, hashtrail.OrderAsc
+	wantSeqsNamed(t, s, q, "created:<hour 2, asc, limit 2", 0, 1)
+	q.AfterSeq = ptr(int64(1))
+	wantSeqsNamed(t, s, q, "created:<hour 2, asc, after 1", 6, 7)
 }
 
 func testSearchInvalid(t *testing.T, s hashtrail.Store) {

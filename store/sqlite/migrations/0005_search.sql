@@ -63,6 +63,24 @@ CREATE VIRTUAL TABLE event_text USING fts5(
 );
 INSERT INTO event_text (event_text, rank) VALUES ('secure-delete', 1);
 
+-- Time ranges (created:, since, until): for each tenant and hour of event
+-- time (time / 3,600,000,000 µs), the lowest and highest position of its
+-- events in that hour. Event times follow arrival closely but not exactly
+-- (clients' clocks, late sends), so a range of hours maps to a stretch of
+-- the log that holds every event of those hours: a listing of last year's
+-- events scans last year's stretch instead of the whole log since. Append
+-- widens a row or two per call; rows only ever widen (a purge may leave
+-- them wider than needed, which is still correct).
+CREATE TABLE event_hours (
+    tenant INTEGER NOT NULL,                -- tenants.num
+    hour   INTEGER NOT NULL,                -- events.time / 3600000000
+    lo     INTEGER NOT NULL,                -- min(events.pos) of that hour
+    hi     INTEGER NOT NULL,                -- max(events.pos) of that hour
+    PRIMARY KEY (tenant, hour)
+) WITHOUT ROWID;
+INSERT INTO event_hours (tenant, hour, lo, hi)
+    SELECT tenant, time / 3600000000, min(pos), max(pos) FROM events GROUP BY tenant, time / 3600000000;
+
 -- Databases that already hold events: their actor_type, country, tags and
 -- text are indexed right after this migration, in its transaction, from
 -- each event read whole (indexForSearch in search.go).
