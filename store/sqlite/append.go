@@ -143,8 +143,13 @@ func (a *appender) prefetch(groups []*hashtrail.AppendGroup) (map[string]ingest.
 			continue
 		}
 		err := inChunks(ids[t], func(list string, args []any) error {
+			// Purged events keep their idempotency records in
+			// purged_events (0007).
+			qargs := append(append(append([]any{h.num}, args...), h.num), args...)
 			rows, err := a.tx.query(`SELECT id, content_hash, pos, received_at, leaf_hash FROM events
-				WHERE tenant = ? AND id IN (`+list+`)`, append([]any{h.num}, args...)...)
+				WHERE tenant = ? AND id IN (`+list+`)
+				UNION ALL SELECT id, content_hash, pos, received_at, leaf_hash FROM purged_events
+				WHERE tenant = ? AND id IN (`+list+`)`, qargs...)
 			if err != nil {
 				return err
 			}
