@@ -26,13 +26,17 @@ var searchWords = []string{"deployed", "payments", "website", "billing", "invoic
 
 var searchCountries = []string{"DE", "FR", "US", "GB", "NL", "BR", "IN", "JP"}
 
-// searchEvent returns event n of the search benchmark: 5,000 users, 300
-// projects, 8 actions (a quarter logins, 5% of them failed), a description
+// searchEvent returns event n of the search benchmark: one every 2 s,
+// 5,000 users, 300 projects, 8 actions (a quarter logins, 5% of them failed), a description
 // of four words, tags on a tenth of the events, a country, metadata with a
 // plan and, on 1 in 1,000, a ticket.
 func searchEvent(n int) *hashtrail.Event {
 	r := rand.New(rand.NewPCG(uint64(n), 7))
 	e := benchEvent("acme", fmt.Sprintf("01J%013d", n), n)
+	// One event every 2 s from 2026-03-01 (a million events span 23
+	// days), a few seconds out of order.
+	e.Time = hashtrail.NewTime(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(2*n+r.IntN(5)) * time.Second))
+	e.ReceivedAt = e.Time
 	e.Action = searchActions[min(r.IntN(16), len(searchActions)-1)]
 	if r.IntN(4) == 0 {
 		e.Action = "user.login"
@@ -84,8 +88,10 @@ var searchCases = []struct{ name, q string }{
 	{"text-rare", "quokka"},
 	{"text-and-filter", "payments -outcome:success category:access"},
 	{"text-prefix", "invoi*"},
-	{"created-recent", "created:>=2026-03-01T12:01:00Z"},
-	{"created-old", "created:<2026-03-01T12:00:10Z"},
+	{"created-recent", "created:>=2026-03-23"},
+	{"created-day", "created:2026-03-10"},
+	{"created-old", "created:<2026-03-02"},
+	{"created-old-filter", "created:<2026-03-02 action:user.login -outcome:success"},
 }
 
 // openSearchBench opens a store of n events of tenant acme, made once and
