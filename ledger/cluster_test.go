@@ -74,6 +74,8 @@ func (s *signings) signers(tenant string) map[string]int {
 // node signs each log (and the installation log) at a time, every log gets
 // checkpoints covering what either node wrote, and when the signing node
 // dies without releasing its leases the other takes over after LeaseTTL.
+// The lease lasts seconds so that a loaded test machine (-race, other
+// packages) cannot stall a renewal past it.
 func TestClusterSignsEachLogOnce(t *testing.T) {
 	st := openStore(t, filepath.Join(t.TempDir(), "hashtrail.db"))
 	t.Cleanup(func() { st.Close() })
@@ -84,7 +86,7 @@ func TestClusterSignsEachLogOnce(t *testing.T) {
 	rec := &signings{by: map[string]map[string]int{}, ins: map[string]int{}}
 	cfg := func(name string) ledger.Config {
 		return ledger.Config{Signer: key, ServerName: testServerName, AutoCreateTenants: true, Cluster: true,
-			NodeName: name, LeaseTTL: 300 * time.Millisecond, CheckpointInterval: 20 * time.Millisecond}
+			NodeName: name, LeaseTTL: 3 * time.Second, CheckpointInterval: 20 * time.Millisecond}
 	}
 	a := &node{Store: st, name: "a", rec: rec}
 	b := &node{Store: st, name: "b", rec: rec}
@@ -193,7 +195,7 @@ func TestClusterUpkeepOnOneNode(t *testing.T) {
 		return out
 	}
 	cfg := func(name string) ledger.Config {
-		return ledger.Config{Cluster: true, NodeName: name, LeaseTTL: 200 * time.Millisecond, UpkeepInterval: 50 * time.Millisecond}
+		return ledger.Config{Cluster: true, NodeName: name, LeaseTTL: 2 * time.Second, UpkeepInterval: 50 * time.Millisecond}
 	}
 	a := upkeepNode{&node{Store: st, name: "a", rec: rec}, &mu, runs}
 	b := upkeepNode{&node{Store: st, name: "b", rec: rec}, &mu, runs}
@@ -215,7 +217,7 @@ func TestClusterUpkeepOnOneNode(t *testing.T) {
 	}
 	holderNode.dead = true
 	holder.Close(context.Background())
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for count()[otherName] == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("upkeep did not move to node %s after %s died: %v", otherName, holderNode.name, count())
