@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,7 @@ const (
 // goroutine at a time; Close may be called from any.
 type Sink struct {
 	cfg     Config
+	opts    Options
 	subject subject
 
 	mu      sync.Mutex
@@ -49,24 +51,22 @@ type Sink struct {
 
 var _ hashtrail.Sink = (*Sink)(nil)
 
+// Options are what the dispatcher supplies besides the settings.
+type Options struct {
+	// Dialer makes every connection to the servers (the dispatcher's SSRF
+	// guard); nil dials directly.
+	Dialer *net.Dialer
+}
+
 // New returns a sink for cfg (validated here). It connects on the first
 // Deliver, so a server that is down at start is a retryable delivery
 // failure, not a configuration error.
-func New(cfg Config) (*Sink, error) {
+func New(cfg Config, opts Options) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	subj, _ := parseSubject(cfg.subject())
-	return &Sink{cfg: cfg, subject: subj}, nil
-}
-
-// Open is New from a sink's JSON settings.
-func Open(settings json.RawMessage) (*Sink, error) {
-	cfg, err := ParseConfig(settings)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg)
+	return &Sink{cfg: cfg, opts: opts, subject: subj}, nil
 }
 
 // Subject returns the subject e is published to.
@@ -226,6 +226,9 @@ func (s *Sink) options() ([]natsgo.Option, error) {
 		natsgo.Timeout(5 * time.Second),
 		natsgo.MaxReconnects(-1),
 		natsgo.ReconnectWait(500 * time.Millisecond),
+	}
+	if s.opts.Dialer != nil {
+		opts = append(opts, natsgo.SetCustomDialer(s.opts.Dialer))
 	}
 	switch {
 	case c.User != "":

@@ -73,7 +73,7 @@ func events(tenant string, from, n int) []*hashtrail.Event {
 
 func open(tb testing.TB, cfg htnats.Config) *htnats.Sink {
 	tb.Helper()
-	s, err := htnats.New(cfg)
+	s, err := htnats.New(cfg, htnats.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestFanOutCopiesKept(t *testing.T) {
 
 // Values can neither add tokens nor wildcards to a subject.
 func TestSubjectEscaping(t *testing.T) {
-	s, err := htnats.New(htnats.Config{URL: "nats://x:4222", Stream: "S", Subject: "audit.{tenant}.{severity}.{action}"})
+	s, err := htnats.New(htnats.Config{URL: "nats://x:4222", Stream: "S", Subject: "audit.{tenant}.{severity}.{action}"}, htnats.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +224,8 @@ func TestConfigValidate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 func asError(err error, target **hashtrail.Error) bool {
 	e, ok := err.(*hashtrail.Error)

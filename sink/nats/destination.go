@@ -1,0 +1,62 @@
+package nats
+
+import (
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/sink"
+)
+
+// Destination returns the NATS destination for a sink.Registry. Its sinks
+// connect through the installation's SSRF guard (sink.Env.Guard).
+func Destination() sink.Destination {
+	return sink.Destination{New: newSink, Validate: Validate, Secrets: Secrets, BatchSize: 1000}
+}
+
+// Validate checks settings; see sink.Destination. Fields are relative to
+// the settings ("url").
+func Validate(settings json.RawMessage, env sink.Env) (json.RawMessage, []hashtrail.FieldError) {
+	c, err := ParseConfig(settings)
+	if err != nil {
+		return nil, fieldErrors(err)
+	}
+	for _, raw := range strings.Split(c.URL, ",") {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil {
+			continue
+		}
+		if addr, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil {
+			if err := env.Guard.Check(addr); err != nil {
+				return nil, []hashtrail.FieldError{{Field: "url", Message: strings.TrimPrefix(err.Error(), "sink: ")}}
+			}
+		}
+	}
+	return nil, nil
+}
+
+func newSink(cfg *hashtrail.SinkConfig, env sink.Env) (hashtrail.Sink, error) {
+	c, err := ParseConfig(cfg.Settings)
+	if err != nil {
+		return nil, &hashtrail.PermanentError{Err: err}
+	}
+	return New(c, Options{Dialer: env.Guard.Dialer(5 * time.Second)})
+}
+
+// fieldErrors returns err's fields without the "settings." prefix.
+func fieldErrors(err error) []hashtrail.FieldError {
+	var he *hashtrail.Error
+	if !errors.As(err, &he) || len(he.Fields) == 0 {
+		return []hashtrail.FieldError{{Message: err.Error()}}
+	}
+	out := make([]hashtrail.FieldError, len(he.Fields))
+	for i, f := range he.Fields {
+		f.Field = strings.TrimPrefix(strings.TrimPrefix(f.Field, "settings"), ".")
+		out[i] = f
+	}
+	return out
+}
