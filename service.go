@@ -77,4 +77,6 @@ type LogService interface {
 	Integrity
 	// CatalogService manages tenants' action catalogs.
 	CatalogService
+	// SinkService manages sinks, streaming to other systems.
+	SinkService
 }

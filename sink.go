@@ -2,8 +2,10 @@ package hashtrail
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strings"
 )
 
 // Sink delivers committed events to one destination (DESIGN §5: the log is
@@ -214,3 +216,14 @@ type SinkService interface {
 	ReplaySink(ctx context.Context, tenant, id string, r *SinkReplay) (*SinkInfo, error)
 	DeleteSink(ctx context.Context, tenant, id string) error
 }
+
+// NewSinkID returns a new random sink id, "snk_" and 12 characters.
+func NewSinkID() string {
+	return "snk_" + strings.ToLower(base64.RawURLEncoding.EncodeToString(randomBytes(9)))
+}
+
+// Limits of a sink's configuration.
+const (
+	MaxSinkBatchSize   = 10000
+	MaxSinkMaxFailures = 1000
+)

@@ -3,7 +3,11 @@
 // It has no behaviour.
 package api
 
-import hashtrail "github.com/hashtrail/hashtrail"
+import (
+	"encoding/json"
+
+	hashtrail "github.com/hashtrail/hashtrail"
+)
 
 // Routes of the v1 API (Go 1.22 ServeMux patterns without the method).
 const (
@@ -42,6 +46,49 @@ const (
 	PathInstallationCheckpoint = "/v1/log/installation/checkpoint"
 	PathWitnessed              = "/v1/tenants/{tenant}/log/witnessed"
 )
+
+// Routes of sinks (streaming to other systems): a tenant's, and the
+// installation-wide ones.
+const (
+	PathTenantSinks      = "/v1/tenants/{tenant}/sinks"
+	PathTenantSink       = "/v1/tenants/{tenant}/sinks/{sink}"
+	PathTenantSinkPause  = "/v1/tenants/{tenant}/sinks/{sink}/pause"
+	PathTenantSinkResume = "/v1/tenants/{tenant}/sinks/{sink}/resume"
+	PathTenantSinkReplay = "/v1/tenants/{tenant}/sinks/{sink}/replay"
+	PathSinks            = "/v1/sinks"
+	PathSink             = "/v1/sinks/{sink}"
+	PathSinkPause        = "/v1/sinks/{sink}/pause"
+	PathSinkResume       = "/v1/sinks/{sink}/resume"
+	PathSinkReplay       = "/v1/sinks/{sink}/replay"
+)
+
+// SinkRequest creates a sink (POST .../sinks). Settings are the
+// destination's own, such as {"dir": "siem"} for a file sink. Paused
+// creates it paused.
+type SinkRequest struct {
+	Name        string          `json:"name,omitempty"`
+	Type        string          `json:"type"`
+	Filter      string          `json:"filter,omitempty"`
+	Settings    json.RawMessage `json:"settings,omitempty"`
+	BatchSize   int             `json:"batch_size,omitempty"`
+	MaxFailures int             `json:"max_failures,omitempty"`
+	Paused      bool            `json:"paused,omitempty"`
+}
+
+// SinkList answers GET .../sinks.
+type SinkList struct {
+	Sinks []*hashtrail.SinkInfo `json:"sinks"`
+}
+
+// SinkPause pauses a sink (POST .../pause); the body is optional.
+type SinkPause struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// SinkReplay re-sends history (POST .../replay): from_seq or from_time
+// (RFC 3339, received_at), in tenant's log or, when absent, every log the
+// sink covers.
+type SinkReplay = hashtrail.SinkReplay
 
 // Media types of the tamper-evidence answers.
 const (

@@ -211,6 +211,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"CatalogEntry": hashtrail.CatalogEntry{}, "FieldError": hashtrail.FieldError{}, "Status": api.Status{},
 		"InclusionProof": api.InclusionProof{}, "ConsistencyProof": api.ConsistencyProof{},
 		"TenantCatalog": hashtrail.TenantCatalog{}, "ActionSpec": hashtrail.ActionSpec{}, "OCSFClass": hashtrail.OCSFClass{},
+		"Sink": hashtrail.SinkInfo{}, "SinkTenantStatus": hashtrail.SinkTenantStatus{}, "SinkList": api.SinkList{},
+		"SinkRequest": api.SinkRequest{}, "SinkPatch": hashtrail.SinkPatch{}, "SinkPause": api.SinkPause{},
+		"SinkReplay": api.SinkReplay{},
 	}
 	for name, v := range types {
 		schema, ok := doc.Components.Schemas[name]
@@ -254,6 +257,8 @@ func jsonFieldNames(t reflect.Type) []string {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		switch {
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Pointer:
+			out = append(out, jsonFieldNames(f.Type.Elem())...)
 		case f.Anonymous && name == "":
 			out = append(out, jsonFieldNames(f.Type)...)
 		case name == "-" || !f.IsExported():

@@ -121,6 +121,24 @@ func (s *Server) routes() {
 	s.authed("PUT "+api.PathTenantCatalogAction, s.putCatalogAction)
 	s.authed("DELETE "+api.PathTenantCatalogAction, s.deleteCatalogAction)
 
+	// Sinks: per tenant and installation-wide.
+	s.authed("GET "+api.PathTenantSinks, s.listSinks)
+	s.authed("POST "+api.PathTenantSinks, s.createSink)
+	s.authed("GET "+api.PathTenantSink, s.getSink)
+	s.authed("PATCH "+api.PathTenantSink, s.updateSink)
+	s.authed("DELETE "+api.PathTenantSink, s.deleteSink)
+	s.authed("POST "+api.PathTenantSinkPause, s.pauseSink)
+	s.authed("POST "+api.PathTenantSinkResume, s.resumeSink)
+	s.authed("POST "+api.PathTenantSinkReplay, s.replaySink)
+	s.authed("GET "+api.PathSinks, s.listSinks)
+	s.authed("POST "+api.PathSinks, s.createSink)
+	s.authed("GET "+api.PathSink, s.getSink)
+	s.authed("PATCH "+api.PathSink, s.updateSink)
+	s.authed("DELETE "+api.PathSink, s.deleteSink)
+	s.authed("POST "+api.PathSinkPause, s.pauseSink)
+	s.authed("POST "+api.PathSinkResume, s.resumeSink)
+	s.authed("POST "+api.PathSinkReplay, s.replaySink)
+
 	// Open: no credentials needed.
 	s.open("GET "+api.PathLogKey, s.logKey)
 	s.open("GET "+api.PathLogKeys, s.logKeys)

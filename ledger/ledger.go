@@ -67,6 +67,16 @@ type Config struct {
 	// job passes to another node at most this long after its node stops
 	// (default 15s).
 	LeaseTTL time.Duration
+	// Sinks checks sinks' destination types and settings and names their
+	// secret settings (package sink's Registry, wired by cmd); nil refuses
+	// every sink.
+	Sinks hashtrail.SinkTypes
+	// SinksChanged, if set, is called after a sink is created, changed or
+	// deleted on this node (the dispatcher's Changed); Committed after
+	// each commit with the tenants whose logs grew (the dispatcher's
+	// Notify). Neither may block.
+	SinksChanged func()
+	Committed    func(tenants ...string)
 	// UpkeepInterval is how often the store's upkeep runs (creating
 	// partitions ahead) when the store has any (hashtrail.Upkeeper); an
 	// hour by default.

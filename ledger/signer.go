@@ -96,9 +96,10 @@ func (s *signer) endRound() {
 	s.mu.Unlock()
 }
 
-// markGrown tells the signer which tenants a commit grew.
+// markGrown tells the signer, and Config.Committed, which tenants a
+// commit grew.
 func (l *Ledger) markGrown(groups []*hashtrail.AppendGroup) {
-	if l.sig == nil {
+	if l.sig == nil && l.cfg.Committed == nil {
 		return
 	}
 	var tenants []string
@@ -114,7 +115,12 @@ func (l *Ledger) markGrown(groups []*hashtrail.AppendGroup) {
 			}
 		}
 	}
-	l.sig.mark(tenants...)
+	if l.cfg.Committed != nil && len(tenants) > 0 {
+		l.cfg.Committed(tenants...)
+	}
+	if l.sig != nil {
+		l.sig.mark(tenants...)
+	}
 }
 
 // signLoop signs checkpoints until the commit loop has stopped, then signs
