@@ -56,7 +56,7 @@ type Env struct {
 const DefaultBatchSize = 100
 
 // MaxBatchSize caps any sink's batch size.
-const MaxBatchSize = 10000
+const MaxBatchSize = hashtrail.MaxSinkBatchSize
 
 // Registry maps a destination type ("file", "webhook"...) to its
 // Destination. cmd/hashtrail fills it; the dispatcher and the engine
