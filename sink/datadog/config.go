@@ -133,3 +133,7 @@ func or[T comparable](v, def T) T {
 	}
 	return v
 }
+
+func (c *Config) requestTimeout() time.Duration {
+	return time.Duration(or(c.Timeout, Duration(DefaultTimeout)))
+}

@@ -156,3 +156,5 @@ func (c *Config) maxBody() int {
 	}
 	return c.MaxBodyBytes
 }
+
+func (c *Config) requestTimeout() time.Duration { return c.timeout() }
