@@ -16,7 +16,7 @@ func openSink(tb testing.TB, cfg syslog.Config) *syslog.Sink {
 	if cfg.Hostname == "" {
 		cfg.Hostname, cfg.ProcID = "web-1", "4242"
 	}
-	s, err := syslog.New(cfg)
+	s, err := syslog.New(cfg, syslog.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}

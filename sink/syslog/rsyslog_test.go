@@ -170,6 +170,22 @@ func (r *rsyslog) lines(tb testing.TB, file string, n int) []string {
 	return got
 }
 
+// current returns the complete lines file holds now.
+func (r *rsyslog) current(tb testing.TB, file string) []string {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(r.dir, file))
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	} else {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
 // makeCerts writes ca.pem, server.pem and server.key (for 127.0.0.1) into
 // dir and returns the CA file.
 func makeCerts(tb testing.TB, dir string) string {

@@ -37,6 +37,7 @@ import (
 // reopens after a failure. Deliver is called by one goroutine at a time.
 type Sink struct {
 	cfg  Config
+	opts Options
 	fmt  *Formatter
 	tlsc *tls.Config
 
@@ -48,14 +49,24 @@ type Sink struct {
 
 var _ hashtrail.Sink = (*Sink)(nil)
 
+// Options are what the dispatcher supplies besides the settings.
+type Options struct {
+	// Dialer makes every connection to the receiver (the dispatcher's SSRF
+	// guard); nil dials directly.
+	Dialer *net.Dialer
+}
+
 // New returns a sink for cfg (validated here). It connects on the first
 // Deliver.
-func New(cfg Config) (*Sink, error) {
+func New(cfg Config, opts Options) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.Dialer == nil {
+		opts.Dialer = &net.Dialer{}
+	}
 	host, _ := os.Hostname()
-	s := &Sink{cfg: cfg, fmt: NewFormatter(&cfg, host, strconv.Itoa(os.Getpid()), productVersion())}
+	s := &Sink{cfg: cfg, opts: opts, fmt: NewFormatter(&cfg, host, strconv.Itoa(os.Getpid()), productVersion())}
 	if t := cfg.TLS; t != nil {
 		tc, err := tlsConfig(cfg.Address, t)
 		if err != nil {
@@ -64,15 +75,6 @@ func New(cfg Config) (*Sink, error) {
 		s.tlsc = tc
 	}
 	return s, nil
-}
-
-// Open is New from a sink's JSON settings.
-func Open(settings []byte) (*Sink, error) {
-	cfg, err := ParseConfig(settings)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg)
 }
 
 func tlsConfig(address string, t *TLSConfig) (*tls.Config, error) {
@@ -167,11 +169,10 @@ func (s *Sink) ensure(ctx context.Context) error {
 	var conn net.Conn
 	var err error
 	if s.tlsc != nil {
-		d := &tls.Dialer{Config: s.tlsc}
+		d := &tls.Dialer{NetDialer: s.opts.Dialer, Config: s.tlsc}
 		conn, err = d.DialContext(dctx, "tcp", s.cfg.Address)
 	} else {
-		var d net.Dialer
-		conn, err = d.DialContext(dctx, "tcp", s.cfg.Address)
+		conn, err = s.opts.Dialer.DialContext(dctx, "tcp", s.cfg.Address)
 	}
 	if err != nil {
 		var verr *tls.CertificateVerificationError

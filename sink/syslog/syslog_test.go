@@ -44,7 +44,7 @@ func hostile(seq int64) *hashtrail.Event {
 
 func formatter(t *testing.T, format string) *syslog.Formatter {
 	t.Helper()
-	s, err := syslog.New(syslog.Config{Address: "127.0.0.1:1", Format: format, Hostname: "web-1", ProcID: "4242"})
+	s, err := syslog.New(syslog.Config{Address: "127.0.0.1:1", Format: format, Hostname: "web-1", ProcID: "4242"}, syslog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
