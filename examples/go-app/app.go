@@ -121,8 +121,8 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // own session middleware.
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /signup", a.signup)
-	mux.HandleFunc("POST /login", a.login)
+	mux.Handle("POST /signup", a.public(a.signup))
+	mux.Handle("POST /login", a.public(a.login))
 	mux.Handle("POST /logout", a.signedIn(a.logout))
 	mux.Handle("POST /me/password", a.signedIn(a.changePassword))
 	mux.Handle("POST /projects", a.signedIn(a.createProject))
@@ -189,27 +189,33 @@ func (a *app) session(next http.Handler) http.Handler {
 	})
 }
 
-// handler is a route that needs a signed-in user.
-type handler func(w http.ResponseWriter, r *http.Request, u *user)
+// handler is a route: it answers, or returns the error to answer (fail).
+// u is the signed-in user, nil on public routes.
+type handler func(w http.ResponseWriter, r *http.Request, u *user) error
+
+func (a *app) public(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r, userFrom(r.Context())); err != nil {
+			a.fail(w, r, err)
+		}
+	})
+}
 
 func (a *app) signedIn(h handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := userFrom(r.Context())
+	return a.public(func(w http.ResponseWriter, r *http.Request, u *user) error {
 		if u == nil {
-			http.Error(w, "sign in first", http.StatusUnauthorized)
-			return
+			return &httpError{http.StatusUnauthorized, "sign in first"}
 		}
-		h(w, r, u)
+		return h(w, r, u)
 	})
 }
 
 func (a *app) admin(h handler) http.Handler {
-	return a.signedIn(func(w http.ResponseWriter, r *http.Request, u *user) {
+	return a.signedIn(func(w http.ResponseWriter, r *http.Request, u *user) error {
 		if u.Role != "admin" {
-			http.Error(w, "admins only", http.StatusForbidden)
-			return
+			return &httpError{http.StatusForbidden, "admins only"}
 		}
-		h(w, r, u)
+		return h(w, r, u)
 	})
 }
 
@@ -254,10 +260,18 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-func reply(w http.ResponseWriter, status int, v any) {
+func reply(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// noContent answers 204 unless err.
+func noContent(w http.ResponseWriter, err error) error {
+	if err == nil {
+		w.WriteHeader(http.StatusNoContent)
+	}
+	return err
 }
 
 // newSecret returns a random token with prefix.

@@ -32,20 +32,17 @@ func (a *app) record(ctx context.Context, ev *hashtrail.Event) {
 	}
 }
 
-func (a *app) signup(w http.ResponseWriter, r *http.Request) {
+func (a *app) signup(w http.ResponseWriter, r *http.Request, _ *user) error {
 	var in struct{ Email, Name, Password string }
 	if err := decode(w, r, &in); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !strings.Contains(in.Email, "@") || len(in.Password) < 8 {
-		http.Error(w, "an email and a password of 8 or more characters, please", http.StatusBadRequest)
-		return
+		return &httpError{http.StatusBadRequest, "an email and a password of 8 or more characters, please"}
 	}
 	ph, err := bcrypt.GenerateFromPassword([]byte(in.Password), a.cfg.BcryptCost)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	u := &user{Email: in.Email, Name: in.Name, Role: "member"}
@@ -73,17 +70,15 @@ func (a *app) signup(w http.ResponseWriter, r *http.Request) {
 		return a.outbox.Record(ctx, tx, client.UserCreated(u.id()))
 	})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusCreated, map[string]any{"id": u.ID, "role": u.Role})
+	return reply(w, http.StatusCreated, map[string]any{"id": u.ID, "role": u.Role})
 }
 
-func (a *app) login(w http.ResponseWriter, r *http.Request) {
+func (a *app) login(w http.ResponseWriter, r *http.Request, _ *user) error {
 	var in struct{ Email, Password string }
 	if err := decode(w, r, &in); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	u := &user{}
@@ -96,44 +91,38 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		// that address finds this event too.
 		a.record(ctx, client.LoginFailed(&hashtrail.Actor{Type: hashtrail.ActorUser, Email: in.Email},
 			client.Password(), client.FailureUnknownUser))
-		http.Error(w, "wrong email or password", http.StatusUnauthorized)
-		return
+		return &httpError{http.StatusUnauthorized, "wrong email or password"}
 	case err != nil:
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(ph), []byte(in.Password)) != nil {
 		a.record(ctx, client.LoginFailed(u.actor(), client.Password(), client.FailureInvalidCredentials))
-		http.Error(w, "wrong email or password", http.StatusUnauthorized)
-		return
+		return &httpError{http.StatusUnauthorized, "wrong email or password"}
 	}
 	token := newSecret("")
 	if _, err := a.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id) VALUES (?, ?)`, hash(token), u.ID); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.record(ctx, client.LoginSucceeded(u.actor(), client.Password()))
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
-	reply(w, http.StatusOK, map[string]any{"id": u.ID})
+	return reply(w, http.StatusOK, map[string]any{"id": u.ID})
 }
 
-func (a *app) logout(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *app) logout(w http.ResponseWriter, r *http.Request, u *user) error {
 	c, _ := r.Cookie(sessionCookie)
 	if _, err := a.db.ExecContext(r.Context(), `DELETE FROM sessions WHERE token_hash = ?`, hash(c.Value)); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	a.record(r.Context(), client.LoggedOut(u.actor()))
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1})
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w, nil)
 }
 
-func (a *app) changePassword(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *app) changePassword(w http.ResponseWriter, r *http.Request, u *user) error {
 	var in struct{ Current, New string }
 	if err := decode(w, r, &in); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	err := a.inTx(ctx, func(tx *sql.Tx) error {
@@ -153,11 +142,7 @@ func (a *app) changePassword(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 		return a.outbox.Record(ctx, tx, client.PasswordChanged(u.id())) // a redacted change of "password"
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w, err)
 }
 
 // project is a row of projects, as client.Diff compares it: changes are
@@ -189,11 +174,10 @@ func loadProject(ctx context.Context, tx *sql.Tx, id string, owner *user) (*proj
 	return p, err
 }
 
-func (a *app) createProject(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *app) createProject(w http.ResponseWriter, r *http.Request, u *user) error {
 	var in struct{ Name, Description string }
 	if err := decode(w, r, &in); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	p := &project{Name: in.Name, Description: in.Description}
@@ -209,13 +193,12 @@ func (a *app) createProject(w http.ResponseWriter, r *http.Request, u *user) {
 		return a.outbox.Record(ctx, tx, ev)
 	})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusCreated, map[string]any{"id": p.ID})
+	return reply(w, http.StatusCreated, map[string]any{"id": p.ID})
 }
 
-func (a *app) updateProject(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *app) updateProject(w http.ResponseWriter, r *http.Request, u *user) error {
 	var in struct {
 		Name             *string `json:"name"`
 		Description      *string `json:"description"`
@@ -224,8 +207,7 @@ func (a *app) updateProject(w http.ResponseWriter, r *http.Request, u *user) {
 		RegistryPassword *string `json:"registry_password"`
 	}
 	if err := decode(w, r, &in); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	err := a.inTx(ctx, func(tx *sql.Tx) error {
@@ -251,11 +233,7 @@ func (a *app) updateProject(w http.ResponseWriter, r *http.Request, u *user) {
 		ev.Targets = []hashtrail.Target{p.target()}
 		return a.outbox.Record(ctx, tx, ev)
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w, err)
 }
 
 func set[T any](dst *T, v *T) {
@@ -264,7 +242,7 @@ func set[T any](dst *T, v *T) {
 	}
 }
 
-func (a *app) deleteProject(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *app) deleteProject(w http.ResponseWriter, r *http.Request, u *user) error {
 	ctx := r.Context()
 	err := a.inTx(ctx, func(tx *sql.Tx) error {
 		p, err := loadProject(ctx, tx, r.PathValue("id"), u)
@@ -308,11 +286,7 @@ func (a *app) deleteProject(w http.ResponseWriter, r *http.Request, u *user) {
 		ev.Targets = []hashtrail.Target{p.target()}
 		return a.outbox.Record(ctx, tx, ev)
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w, err)
 }
 
 // createKey makes an API key for a project. A key is security-critical: it
@@ -321,11 +295,10 @@ func (a *app) deleteProject(w http.ResponseWriter, r *http.Request, u *user) {
 // the key stored and shown, with the event's seq as the caller's receipt.
 // (Should storing it fail now, the log holds a key that never worked: the
 // safe side of the error.)
-func (a *app) createKey(w http.ResponseWriter, r *http.Request, u *user) {
+func (a *app) createKey(w http.ResponseWriter, r *http.Request, u *user) error {
 	var in struct{ Name string }
 	if err := decode(w, r, &in); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	var p *project
@@ -334,8 +307,7 @@ func (a *app) createKey(w http.ResponseWriter, r *http.Request, u *user) {
 		return err
 	})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	keyID, secret := "key_"+newSecret("")[:12], newSecret("gak_")
 	ev := client.APIKeyCreated(keyID, in.Name)
@@ -345,28 +317,24 @@ func (a *app) createKey(w http.ResponseWriter, r *http.Request, u *user) {
 	receipt, err := a.audit.RecordSync(sctx, ev)
 	if err != nil {
 		a.cfg.Logger.ErrorContext(ctx, "api key not recorded", "err", err)
-		http.Error(w, "the audit log is unavailable: no key was created", http.StatusServiceUnavailable)
-		return
+		return &httpError{http.StatusServiceUnavailable, "the audit log is unavailable: no key was created"}
 	}
 	if _, err := a.db.ExecContext(ctx, `INSERT INTO api_keys (id, project_id, name, key_hash) VALUES (?, ?, ?, ?)`,
 		keyID, p.ID, in.Name, hash(secret)); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	reply(w, http.StatusCreated, map[string]any{"id": keyID, "key": secret, "audit_seq": receipt.Seq})
+	return reply(w, http.StatusCreated, map[string]any{"id": keyID, "key": secret, "audit_seq": receipt.Seq})
 }
 
 var roles = map[string]bool{"admin": true, "member": true}
 
-func (a *app) assignRole(w http.ResponseWriter, r *http.Request, _ *user) {
+func (a *app) assignRole(w http.ResponseWriter, r *http.Request, _ *user) error {
 	var in struct{ Role string }
 	if err := decode(w, r, &in); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	if !roles[in.Role] {
-		http.Error(w, "role is admin or member", http.StatusBadRequest)
-		return
+		return &httpError{http.StatusBadRequest, "role is admin or member"}
 	}
 	ctx, id := r.Context(), r.PathValue("id")
 	err := a.inTx(ctx, func(tx *sql.Tx) error {
@@ -387,23 +355,17 @@ func (a *app) assignRole(w http.ResponseWriter, r *http.Request, _ *user) {
 		}
 		return a.outbox.Record(ctx, tx, client.RoleAssigned(in.Role, client.UserRef(id)))
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w, err)
 }
 
-func (a *app) grantPermission(w http.ResponseWriter, r *http.Request, _ *user) {
+func (a *app) grantPermission(w http.ResponseWriter, r *http.Request, _ *user) error {
 	var in struct{ Permission string }
 	if err := decode(w, r, &in); err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	role := r.PathValue("role")
 	if !roles[role] || in.Permission == "" {
-		http.Error(w, "no such role, or no permission", http.StatusBadRequest)
-		return
+		return &httpError{http.StatusBadRequest, "no such role, or no permission"}
 	}
 	ctx := r.Context()
 	err := a.inTx(ctx, func(tx *sql.Tx) error {
@@ -417,9 +379,5 @@ func (a *app) grantPermission(w http.ResponseWriter, r *http.Request, _ *user) {
 		}
 		return a.outbox.Record(ctx, tx, client.PermissionGranted(role, in.Permission))
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(w, err)
 }
