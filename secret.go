@@ -11,11 +11,11 @@ import (
 // of "key" (the word "key" is never matched as a suffix: monkey, turkey,
 // hotkey).
 var secretWords = map[string]bool{
-	"password": true, "passwd": true, "passphrase": true, "pwd": true, "pass": true,
+	"password": true, "passwd": true, "passphrase": true, "passcode": true, "pwd": true, "pass": true,
 	"secret": true, "token": true, "key": true, "credential": true, "cookie": true,
 	"bearer": true, "pin": true, "otp": true, "salt": true, "signature": true,
 	"apikey": true, "privatekey": true, "secretkey": true, "accesskey": true, "sshkey": true,
-	"signingkey": true, "masterkey": true, "encryptionkey": true,
+	"signingkey": true, "masterkey": true, "encryptionkey": true, "privkey": true,
 }
 
 // secretSuffixes make a run-together word secret: authtoken, accesstoken,
@@ -58,10 +58,10 @@ var notSecretNames = map[string]bool{"PWD": true, "OLDPWD": true}
 // "tokenIDs" is token + ids. The name is secret when
 //
 //   - a word, or the word without a plural s, is password, passwd,
-//     passphrase, pwd, pass, secret, token, key, credential, cookie,
-//     bearer, pin, otp, salt or signature, or a run-together key such as
-//     apikey, privatekey, secretkey, accesskey or sshkey, or ends in
-//     password, passwd, passphrase, secret, token or credential
+//     passphrase, passcode, pwd, pass, secret, token, key, credential,
+//     cookie, bearer, pin, otp, salt or signature, or a run-together key
+//     such as apikey, privatekey, privkey, secretkey, accesskey or sshkey,
+//     or ends in password, passwd, passphrase, secret, token or credential
 //     (authtoken, clientsecret, dbpassword); and
 //   - no word is public or publishable (public_key), and the last word
 //     (digits aside) does not describe the secret rather than hold it: id,

@@ -14,9 +14,9 @@ func TestSecretName(t *testing.T) {
 	}{
 		// A secret word, however the name is written.
 		{[]string{"password", "Password", "DB_PASSWORD", "passwd", "user.password", "user_pwd", "pwd", "MYSQL_PWD",
-			"new_pass", "--password", "passphrase", "password2", "password_hash"}, true},
+			"new_pass", "--password", "passphrase", "passcode", "password2", "password_hash"}, true},
 		{[]string{"api_key", "apiKey", "APIKey", "API-KEY", "X-Api-Key", "apikey", "APIKEY", "accessKeys",
-			"private_key", "privateKey", "sshkey", "SSHKey", "AWS_SECRET_ACCESS_KEY", "aws_secret_access_key", "sort_key"}, true},
+			"private_key", "privateKey", "privkey", "sshkey", "SSHKey", "AWS_SECRET_ACCESS_KEY", "aws_secret_access_key", "sort_key"}, true},
 		{[]string{"secret", "secretValue", "client_secret", "clientSecret", "JWTSecret", "secrets"}, true},
 		{[]string{"token", "accessToken", "refresh_token", "GITHUB_TOKEN", "x-auth-token", "oauth2Token", "tokens"}, true},
 		{[]string{"credentials", "session-cookie", "bearer", "pin", "otp"}, true},
