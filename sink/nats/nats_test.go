@@ -249,3 +249,27 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkServerBaseline is the server's own pace for comparison: bare
+// asynchronous JetStream publishes of the same bodies (no sink, no
+// Nats-Msg-Id), 1,000 at a time, waiting for every acknowledgement.
+func BenchmarkServerBaseline(b *testing.B) {
+	url := natsURL(b)
+	prefix, _, js := testStream(b, url)
+	body, _ := json.Marshal(events("acme", 0, 1)[0])
+	const batch = 1000
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < batch; j++ {
+			if _, err := js.PublishAsync(prefix+".acme.user.login", body); err != nil {
+				b.Fatal(err)
+			}
+		}
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-time.After(10 * time.Second):
+			b.Fatal("acks did not come")
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+}
