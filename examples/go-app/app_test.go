@@ -273,7 +273,12 @@ func (b *browser) settle() {
 		if n == 0 {
 			break
 		}
-		time.Sleep(2 * time.Millisecond)
+		// Relay alongside the app's relay (one of the two sends; the other
+		// returns at once), so that a failure surfaces here.
+		if _, err := b.a.outbox.Relay(ctx); err != nil {
+			b.t.Fatalf("outbox relay: %v", err)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	if err := b.a.audit.Flush(ctx); err != nil {
 		b.t.Fatal(err)
