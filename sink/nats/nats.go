@@ -178,8 +178,9 @@ func (s *Sink) checkStream(ctx context.Context) error {
 }
 
 // classify turns a publish failure into a delivery error: permanent when
-// the stream is missing, does not capture the subject, or the credentials
-// were refused; retryable otherwise.
+// the stream is missing, does not capture the subject, the credentials
+// were refused or a message exceeds the server's max_payload; retryable
+// otherwise.
 func (s *Sink) classify(ctx context.Context, err error) error {
 	var apiErr *jetstream.APIError
 	switch {
@@ -202,6 +203,10 @@ func (s *Sink) classify(ctx context.Context, err error) error {
 			"nats: stream %q does not capture the subjects of %q: add them to its subjects: %w", s.cfg.Stream, s.cfg.subject(), err)}
 	case isAuthError(err):
 		return &hashtrail.PermanentError{Err: fmt.Errorf("nats: the server refused the credentials: %w", err)}
+	case errors.Is(err, natsgo.ErrMaxPayload):
+		// An event (up to 1 MiB) over the server's max_payload will never
+		// fit: the operator raises max_payload.
+		return &hashtrail.PermanentError{Err: fmt.Errorf("nats: an event is larger than the server's max_payload; raise it: %w", err)}
 	}
 	return fmt.Errorf("nats: publishing: %w", err)
 }

@@ -191,6 +191,19 @@ func TestUncapturedSubjectIsPermanent(t *testing.T) {
 	}
 }
 
+// An event over the server's max_payload (1 MB by default) never fits.
+func TestOverMaxPayloadIsPermanent(t *testing.T) {
+	url := natsURL(t)
+	prefix, st, _ := testStream(t, url)
+	info, _ := st.Info(t.Context())
+	s := open(t, htnats.Config{URL: url, Stream: info.Config.Name, Subject: prefix + ".{tenant}.{action}"})
+	b := events("acme", 0, 2)
+	b[1].Metadata = json.RawMessage(`{"big":"` + strings.Repeat("x", 1<<20) + `"}`)
+	if err := s.Deliver(t.Context(), b); !hashtrail.IsPermanent(err) || !strings.Contains(err.Error(), "max_payload") {
+		t.Fatalf("Deliver = %v, want a permanent error naming max_payload", err)
+	}
+}
+
 func TestServerDownIsRetryable(t *testing.T) {
 	s := open(t, htnats.Config{URL: "nats://127.0.0.1:1", Stream: "S"})
 	err := s.Deliver(t.Context(), events("acme", 0, 1))

@@ -273,10 +273,12 @@ func (s *Sink) put(ctx context.Context, key, contentType string, body []byte, me
 	return s.errorOf(key, resp)
 }
 
-// errorOf turns an S3 error answer into a delivery error: 5xx, 408 and
-// 429 (and S3's SlowDown, RequestTimeout) are retried; other answers
-// (AccessDenied, NoSuchBucket, InvalidAccessKeyId, SignatureDoesNotMatch,
-// InvalidStorageClass...) need an operator and are permanent.
+// errorOf turns an S3 error answer into a delivery error: 5xx, 408, 429
+// and 307 (and S3's SlowDown, RequestTimeout, TemporaryRedirect) are
+// retried; other answers (AccessDenied, NoSuchBucket, InvalidAccessKeyId,
+// SignatureDoesNotMatch, PermanentRedirect for a wrong region or endpoint,
+// InvalidStorageClass...) need an operator and are permanent. Redirects
+// are never followed.
 func (s *Sink) errorOf(key string, resp *http.Response) error {
 	var e struct {
 		Code    string `xml:"Code"`
@@ -290,6 +292,7 @@ func (s *Sink) errorOf(key string, resp *http.Response) error {
 	err := fmt.Errorf("s3: PUT %s/%s: %d %s: %s", s.cfg.Bucket, key, resp.StatusCode, e.Code, e.Message)
 	switch {
 	case resp.StatusCode >= 500, resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests,
+		resp.StatusCode == http.StatusTemporaryRedirect, e.Code == "TemporaryRedirect",
 		e.Code == "SlowDown", e.Code == "RequestTimeout", e.Code == "RequestTimeTooSkewed", e.Code == "ExpiredToken":
 		// A skewed clock or an expired session token can be fixed
 		// without touching the sink: retry.

@@ -131,8 +131,10 @@ func (s *Sink) Deliver(ctx context.Context, batch []*hashtrail.Event) error {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	s.conn.SetWriteDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { s.conn.SetWriteDeadline(time.Unix(1, 0)) })
+	conn := s.conn
+	conn.SetWriteDeadline(deadline)
+	// A cancelled ctx interrupts a blocked write.
+	stop := context.AfterFunc(ctx, func() { conn.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
 	for _, e := range batch {
 		var err error
