@@ -49,6 +49,12 @@ type Config struct {
 
 	PGMaxConns         int           `yaml:"pg-max-conns"`
 	PGStatementTimeout time.Duration `yaml:"pg-statement-timeout"`
+
+	SinksFileRoot     string `yaml:"sinks-file-root"`
+	SinksAllowPrivate bool   `yaml:"sinks-allow-private"`
+	// Sinks are declared in the YAML file only (no flag or variable); see
+	// sinkDecl.
+	Sinks []sinkDecl `yaml:"sinks"`
 }
 
 // defaultConfig returns the settings in force when nothing sets them.
@@ -93,6 +99,8 @@ var settings = []setting{
 	{"rotate-from", "previous signing key file while rotating to a new signing-key (or \"lost\" to accept a new key without it)", func(c *Config) any { return &c.RotateFrom }},
 	{"pg-max-conns", "PostgreSQL store: most connections each server opens", func(c *Config) any { return &c.PGMaxConns }},
 	{"pg-statement-timeout", "PostgreSQL store: longest a statement may run before the database cancels it", func(c *Config) any { return &c.PGStatementTimeout }},
+	{"sinks-file-root", "directory under which file sinks write (each sink names a directory inside it); default <data>/sinks", func(c *Config) any { return &c.SinksFileRoot }},
+	{"sinks-allow-private", "let sinks reach loopback, private and unique-local addresses (link-local and cloud metadata addresses stay refused)", func(c *Config) any { return &c.SinksAllowPrivate }},
 	{"witness", "a witness that cosigns the installation log, URL=VERIFIERKEY: its C2SP tlog-witness submission URL and its cosignature/v1 verifier key (repeatable; comma-separated in the variable)", func(c *Config) any { return &c.Witnesses }},
 }
 
@@ -239,7 +247,7 @@ func readConfigFile(path string, cfg *Config) error {
 	}
 	var unknown []string
 	for k := range top {
-		if !slices.ContainsFunc(settings, func(s setting) bool { return s.name == k }) {
+		if k != sinksKey && !slices.ContainsFunc(settings, func(s setting) bool { return s.name == k }) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -309,6 +317,9 @@ func (c *Config) validate() error {
 	}
 	if _, err := c.witnesses(); err != nil {
 		bad("witness", "%v", err)
+	}
+	for _, e := range c.checkSinks() {
+		bad(sinksKey, "%v", e)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))

@@ -38,7 +38,7 @@ func demoInstallationNamed(t *testing.T, serverName string) string {
 	cfg.Data, cfg.ServerName = dir, serverName
 	log := slog.New(slog.DiscardHandler)
 	ctx := t.Context()
-	st, led, err := openEngine(ctx, &cfg, log)
+	st, led, err := openEngine(ctx, &cfg, log, &sinkHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func demoInstallationNamed(t *testing.T, serverName string) string {
 	if err := st.AddCosignature(ctx, cp.Size, "— witness.test/w1 AAAAAAAAAAAAAAAA\n"); err != nil {
 		t.Fatal(err)
 	}
-	if err := closeEngine(&cfg, log, st, led); err != nil {
+	if err := closeEngine(&cfg, log, st, led, nil); err != nil {
 		t.Fatal(err)
 	}
 	return dir

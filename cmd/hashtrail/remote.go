@@ -150,7 +150,7 @@ func openOffline(ctx context.Context, t storeTarget, stderr io.Writer) (service,
 	if err != nil {
 		return nil, nil, err
 	}
-	l := ledger.New(st, ledger.Config{Logger: logger})
+	l := ledger.New(st, ledger.Config{Logger: logger, Sinks: offlineSinkTypes()})
 	closeAll := func() {
 		// Close commits whatever is queued; give it time even if ctx was
 		// cancelled by Ctrl-C.

@@ -24,6 +24,7 @@ import (
 	"github.com/hashtrail/hashtrail/checkpoint"
 	"github.com/hashtrail/hashtrail/httpapi"
 	"github.com/hashtrail/hashtrail/ledger"
+	"github.com/hashtrail/hashtrail/sink"
 	"github.com/hashtrail/hashtrail/tlogwitness"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -74,11 +75,13 @@ acknowledged event is ever lost); SIGHUP reloads the TLS certificate.`,
 // becomes the admin key of a new installation.
 func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecret string) (err error) {
 	log := newLogger(stderr, cfg)
-	st, led, err := openEngine(ctx, cfg, log)
+	hooks := &sinkHooks{}
+	st, led, err := openEngine(ctx, cfg, log, hooks)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, closeEngine(cfg, log, st, led)) }()
+	disp := startDispatcher(cfg, st, log, hooks)
+	defer func() { err = errors.Join(err, closeEngine(cfg, log, st, led, disp)) }()
 
 	var certs *certReloader
 	if cfg.TLSCert != "" {
@@ -99,6 +102,11 @@ func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecre
 	if err := registerAll(reg, api.Collectors()...); err != nil {
 		return err
 	}
+	if disp != nil {
+		if err := registerAll(reg, disp.Collectors()...); err != nil {
+			return err
+		}
+	}
 
 	// Listen before bootstrapping: a key printed for a server that then
 	// cannot start would be a key shown once for nothing.
@@ -117,6 +125,9 @@ func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecre
 	base := baseURL(ln.Addr(), certs)
 	if key != nil {
 		printBootstrap(stderr, key, bootstrapSecret != "", base, !cfg.NoAutoTenants)
+	}
+	if err := applyDeclaredSinks(ctx, cfg, led, log); err != nil {
+		return err
 	}
 	if cfg.Demo {
 		if _, err := loadDemo(ctx, led, time.Now(), log); err != nil {
@@ -164,7 +175,7 @@ func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecre
 }
 
 // openEngine creates the data directory and opens the store and the ledger.
-func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (hashtrail.Store, *ledger.Ledger, error) {
+func openEngine(ctx context.Context, cfg *Config, log *slog.Logger, hooks *sinkHooks) (hashtrail.Store, *ledger.Ledger, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating the data directory: %w", err)
 	}
@@ -217,6 +228,9 @@ func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (hashtrail.S
 		RotateFrom:        old,
 		ServerName:        id.ServerName,
 		Cluster:           target.shared(),
+		Sinks:             sinkRegistry().Checker(cfg.sinkEnv(log)),
+		Committed:         hooks.committed,
+		SinksChanged:      hooks.changed,
 	})
 	return st, led, nil
 }
@@ -250,14 +264,20 @@ func loadSigningKeys(cfg *Config, log *slog.Logger) (key, old crypto.Signer, err
 }
 
 // closeEngine closes the ledger, which commits everything already queued
-// (so requests still waiting get their answer), and then the store. The
-// commits get at least a minute, whatever the shutdown timeout.
-func closeEngine(cfg *Config, log *slog.Logger, st hashtrail.Store, led *ledger.Ledger) error {
+// (so requests still waiting get their answer), then the sink dispatcher
+// (if any; it saves its cursors), and then the store. The commits get at
+// least a minute, whatever the shutdown timeout.
+func closeEngine(cfg *Config, log *slog.Logger, st hashtrail.Store, led *ledger.Ledger, disp *sink.Dispatcher) error {
 	ctx, cancel := context.WithTimeout(context.Background(), max(cfg.ShutdownTimeout, time.Minute))
 	defer cancel()
 	var errs []error
 	if err := led.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("closing the ledger: %w", err))
+	}
+	if disp != nil {
+		if err := disp.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping the sinks: %w", err))
+		}
 	}
 	if err := st.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing the store: %w", err))
