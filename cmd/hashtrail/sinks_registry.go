@@ -3,6 +3,9 @@ package main
 import (
 	"github.com/hashtrail/hashtrail/sink"
 	"github.com/hashtrail/hashtrail/sink/file"
+	"github.com/hashtrail/hashtrail/sink/nats"
+	"github.com/hashtrail/hashtrail/sink/s3"
+	"github.com/hashtrail/hashtrail/sink/syslog"
 )
 
 // sinkRegistry returns the sink destinations this binary offers, by type.
@@ -13,5 +16,11 @@ import (
 func sinkRegistry() sink.Registry {
 	return sink.Registry{
 		file.Type: file.Destination(),
+		nats.Type: nats.Destination(),
+		// The S3 archive writes each object's covering checkpoint when it
+		// is given a checkpoint source (the store); the registry has none
+		// to give yet, so archives carry no .checkpoint sidecar.
+		s3.Type:     s3.Destination(nil),
+		syslog.Type: syslog.Destination(),
 	}
 }
