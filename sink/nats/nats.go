@@ -16,6 +16,7 @@ package nats
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -138,6 +139,12 @@ func (s *Sink) connect(ctx context.Context) (jetstream.JetStream, error) {
 		if err != nil {
 			if isAuthError(err) {
 				return nil, &hashtrail.PermanentError{Err: fmt.Errorf("nats: the server refused the credentials: %w", err)}
+			}
+			var verr *tls.CertificateVerificationError
+			if errors.As(err, &verr) {
+				// Roots that refuse the server's certificate will not
+				// accept it on the next try.
+				return nil, &hashtrail.PermanentError{Err: fmt.Errorf("nats: the server's certificate is not trusted: %w", err)}
 			}
 			return nil, fmt.Errorf("nats: connecting: %w", err)
 		}
