@@ -21,7 +21,7 @@ func TestConformance(t *testing.T) {
 		Type:        syslog.Type,
 		Destination: syslog.Destination(),
 		Receiver: func(t *testing.T, env sink.Env) (json.RawMessage, func(t *testing.T) []sinktest.Received) {
-			r := startRsyslog(t, false)
+			r := startRsyslog(t, "")
 			settings, _ := json.Marshal(map[string]any{"address": r.addr})
 			return settings, func(t *testing.T) []sinktest.Received {
 				var out []sinktest.Received

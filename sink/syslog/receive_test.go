@@ -3,9 +3,11 @@ package syslog_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/sink/syslog"
@@ -65,7 +67,7 @@ func deliverAndCheck(t *testing.T, r *rsyslog, s *syslog.Sink, before int, batch
 }
 
 func TestRsyslogFormats(t *testing.T) {
-	r := startRsyslog(t, false)
+	r := startRsyslog(t, "")
 	n := 0
 	for _, format := range []string{"json", "sd", "cef"} {
 		s := openSink(t, syslog.Config{Address: r.addr, Format: format})
@@ -111,7 +113,7 @@ func TestRsyslogFormats(t *testing.T) {
 }
 
 func TestRsyslogTLS(t *testing.T) {
-	r := startRsyslog(t, true)
+	r := startRsyslog(t, "tls")
 	s := openSink(t, syslog.Config{Address: r.addr, TLS: &syslog.TLSConfig{CAFile: r.ca}})
 	var batch []*hashtrail.Event
 	for i := range 100 {
@@ -129,10 +131,31 @@ func TestRsyslogTLS(t *testing.T) {
 	}
 }
 
+// A receiver that authenticates senders (RFC 5425 §4.2) takes the sink's
+// client certificate and refuses a sink without one.
+func TestRsyslogMutualTLS(t *testing.T) {
+	r := startRsyslog(t, "mtls")
+	s := openSink(t, syslog.Config{Address: r.addr, TLS: &syslog.TLSConfig{CAFile: r.ca,
+		CertFile: filepath.Join(r.dir, "client.pem"), KeyFile: filepath.Join(r.dir, "client.key")}})
+	deliverAndCheck(t, r, s, 0, []*hashtrail.Event{event(1), hostile(2)})
+
+	// Under TLS 1.3 the receiver refuses the missing certificate only
+	// after the client's handshake is done: the sink must notice, not
+	// write the batch into a closing connection and report it delivered.
+	anonymous := openSink(t, syslog.Config{Address: r.addr, TLS: &syslog.TLSConfig{CAFile: r.ca}})
+	if err := anonymous.Deliver(t.Context(), []*hashtrail.Event{event(3)}); err == nil || !strings.Contains(err.Error(), "client certificate") {
+		t.Errorf("Deliver without a client certificate = %v, want an error pointing at the client certificate", err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := r.current(t, "raw.log"); len(got) != 2 {
+		t.Errorf("rsyslog took %d messages, want only the 2 of the authenticated sink", len(got))
+	}
+}
+
 // A receiver restarted between batches: the sink notices the closed
 // connection and reconnects, and nothing is lost.
 func TestRsyslogReconnect(t *testing.T) {
-	r := startRsyslog(t, false)
+	r := startRsyslog(t, "")
 	s := openSink(t, syslog.Config{Address: r.addr})
 	deliverAndCheck(t, r, s, 0, []*hashtrail.Event{event(1)})
 	r.stop()
@@ -154,7 +177,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func BenchmarkDeliver(b *testing.B) {
 	for _, format := range []string{"json", "cef"} {
 		b.Run(format, func(b *testing.B) {
-			r := startRsyslog(b, false)
+			r := startRsyslog(b, "")
 			s := openSink(b, syslog.Config{Address: r.addr, Format: format})
 			batch := make([]*hashtrail.Event, 1000)
 			for i := range batch {

@@ -106,9 +106,10 @@ func freePort(tb testing.TB) string {
 }
 
 // startRsyslog starts rsyslogd in the foreground and stops it at the end
-// of the test; withTLS makes its input RFC 5425 (TLS) with a certificate
-// for 127.0.0.1 from a CA made here.
-func startRsyslog(tb testing.TB, withTLS bool) *rsyslog {
+// of the test. tlsMode "" is plain TCP; "tls" makes its input RFC 5425
+// (TLS) with a certificate for 127.0.0.1 from a CA made here; "mtls" also
+// requires a client certificate from that CA (client.pem, client.key).
+func startRsyslog(tb testing.TB, tlsMode string) *rsyslog {
 	tb.Helper()
 	bin := rsyslogd(tb)
 	dir := tb.TempDir()
@@ -116,15 +117,18 @@ func startRsyslog(tb testing.TB, withTLS bool) *rsyslog {
 	_, port, _ := net.SplitHostPort(r.addr)
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "global(workDirectory=%q maxMessageSize=\"1m\"", dir)
-	if withTLS {
+	if tlsMode != "" {
 		r.ca = makeCerts(tb, dir)
 		fmt.Fprintf(&conf, " defaultNetstreamDriverCAFile=%q defaultNetstreamDriverCertFile=%q defaultNetstreamDriverKeyFile=%q",
 			filepath.Join(dir, "ca.pem"), filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"))
 	}
 	conf.WriteString(")\n")
-	if withTLS {
+	switch tlsMode {
+	case "tls":
 		conf.WriteString(`module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")` + "\n")
-	} else {
+	case "mtls":
+		conf.WriteString(`module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="x509/certvalid")` + "\n")
+	default:
 		conf.WriteString(`module(load="imtcp")` + "\n")
 	}
 	fmt.Fprintf(&conf, "input(type=\"imtcp\" address=\"127.0.0.1\" port=%q supportOctetCountedFraming=\"on\")\n", port)
@@ -213,6 +217,17 @@ func makeCerts(tb testing.TB, dir string) string {
 		tb.Fatal(err)
 	}
 	keyDER, _ := x509.MarshalECPrivateKey(key)
+	clientKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	clientTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "hashtrail"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	clientDER, err := x509.CreateCertificate(rand.Reader, clientTmpl, ca, &clientKey.PublicKey, caKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	clientKeyDER, _ := x509.MarshalECPrivateKey(clientKey)
 	write := func(name, typ string, b []byte) {
 		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
 			tb.Fatal(err)
@@ -221,5 +236,7 @@ func makeCerts(tb testing.TB, dir string) string {
 	write("ca.pem", "CERTIFICATE", caDER)
 	write("server.pem", "CERTIFICATE", der)
 	write("server.key", "EC PRIVATE KEY", keyDER)
+	write("client.pem", "CERTIFICATE", clientDER)
+	write("client.key", "EC PRIVATE KEY", clientKeyDER)
 	return filepath.Join(dir, "ca.pem")
 }

@@ -27,6 +27,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -185,9 +186,43 @@ func (s *Sink) ensure(ctx context.Context) error {
 		}
 		return fmt.Errorf("syslog: connecting to %s: %w", s.cfg.Address, err)
 	}
+	if s.tlsc != nil {
+		if err := refused(conn); err != nil {
+			conn.Close()
+			return err
+		}
+	}
 	s.conn = conn
 	s.bw = bufio.NewWriterSize(conn, 64<<10)
 	return nil
+}
+
+// TLSGrace is how long the sink waits after a TLS handshake for the
+// receiver to refuse it. In TLS 1.3 a receiver checks the client's
+// certificate after the client considers the handshake done, so a
+// refused (or missing) client certificate shows only as an alert that
+// follows; without this wait the first batch would be written into a
+// connection the receiver is closing.
+const TLSGrace = 250 * time.Millisecond
+
+// refused waits TLSGrace for a TLS alert on a new connection: a permanent
+// error if the receiver sent one (certificate required, bad certificate,
+// unknown CA...), a retryable one if it closed the connection silently.
+func refused(conn net.Conn) error {
+	conn.SetReadDeadline(time.Now().Add(TLSGrace))
+	defer conn.SetReadDeadline(time.Time{})
+	var b [1]byte
+	_, err := conn.Read(b[:])
+	var ne net.Error
+	switch {
+	case err == nil, errors.As(err, &ne) && ne.Timeout():
+		return nil
+	case strings.Contains(err.Error(), "remote error: tls:"):
+		return &hashtrail.PermanentError{Err: fmt.Errorf("syslog: the receiver refused the TLS connection (check tls.cert_file and tls.key_file): %w", err)}
+	}
+	// Some receivers (rsyslog's gtls) close without an alert; retried, as
+	// a receiver may also be shutting down.
+	return fmt.Errorf("syslog: the receiver closed the connection right after the TLS handshake (does it require a client certificate? see tls.cert_file): %w", err)
 }
 
 // alive reports whether the receiver has not closed conn: a receiver
