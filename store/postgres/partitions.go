@@ -27,7 +27,9 @@ func partitionName(m time.Time) string {
 }
 
 // Upkeep creates the events partitions of the current month (on the
-// store's clock) and the AheadMonths after it, those that are missing. It
+// store's clock) and the AheadMonths after it, those that are missing, and
+// drops the empty partitions of earlier months that retention purges left
+// behind (purge.go). It
 // is idempotent and safe to run on several nodes at once (they serialise on
 // an advisory lock); Open runs it, and the engine runs it periodically
 // under the hashtrail.LeaseUpkeep lease.
@@ -37,7 +39,10 @@ func (s *Store) Upkeep(ctx context.Context) error {
 	for i := range AheadMonths + 1 {
 		months = append(months, m.AddDate(0, i, 0))
 	}
-	return s.ensureMonths(ctx, months, true)
+	if err := s.ensureMonths(ctx, months, true); err != nil {
+		return err
+	}
+	return s.dropEmptyPartitions(ctx)
 }
 
 // ensureMonths makes sure every month in months has its partition, creating
