@@ -95,23 +95,44 @@ func (s *Sink) Deliver(ctx context.Context, batch []*hashtrail.Event) error {
 	stall := jetstream.WithStallWait(s.cfg.ackTimeout())
 	expect := jetstream.WithExpectStream(s.cfg.Stream)
 	futures := make([]jetstream.PubAckFuture, 0, len(batch))
-	var subj strings.Builder
-	for _, e := range batch {
-		body, err := json.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("nats: encoding event %s/%s: %w", e.Tenant, e.ID, err)
+	// Encoding (JSON) runs on a goroutine of its own, ahead of the
+	// publishing, so the two overlap.
+	msgs := make(chan *natsgo.Msg, 256)
+	stop := make(chan struct{})
+	defer close(stop)
+	var encErr error
+	go func() {
+		defer close(msgs)
+		var subj strings.Builder
+		for _, e := range batch {
+			body, err := json.Marshal(e)
+			if err != nil {
+				encErr = fmt.Errorf("nats: encoding event %s/%s: %w", e.Tenant, e.ID, err)
+				return
+			}
+			s.subject.render(&subj, e)
+			msg := &natsgo.Msg{Subject: subj.String(), Data: body, Header: natsgo.Header{
+				jetstream.MsgIDHeader: {MsgID(e)},
+				HeaderTenant:          {e.Tenant},
+				HeaderSeq:             {strconv.FormatInt(e.Seq, 10)},
+				"Content-Type":        {"application/json"},
+			}}
+			select {
+			case msgs <- msg:
+			case <-stop:
+				return
+			}
 		}
-		s.subject.render(&subj, e)
-		msg := &natsgo.Msg{Subject: subj.String(), Data: body, Header: natsgo.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, MsgID(e))
-		msg.Header.Set(HeaderTenant, e.Tenant)
-		msg.Header.Set(HeaderSeq, strconv.FormatInt(e.Seq, 10))
-		msg.Header.Set("Content-Type", "application/json")
+	}()
+	for msg := range msgs {
 		f, err := js.PublishMsgAsync(msg, expect, stall)
 		if err != nil {
 			return s.classify(ctx, err)
 		}
 		futures = append(futures, f)
+	}
+	if encErr != nil {
+		return encErr
 	}
 	for _, f := range futures {
 		select {
