@@ -117,6 +117,8 @@ type Store interface {
 	InstallationLogStore
 	LeaseStore
 	TenantConfigStore
+	EventPurger
+	SinkStore
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Size returns the store's size on disk in bytes, for metrics.
