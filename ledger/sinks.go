@@ -20,15 +20,6 @@ import (
 // secrets), and tells the dispatcher on this node (Config.SinksChanged).
 // Status is computed from the store, so every node answers the same.
 
-// sinkStore returns the store's SinkStore.
-func (l *Ledger) sinkStore() (hashtrail.SinkStore, error) {
-	ss, ok := l.store.(hashtrail.SinkStore)
-	if !ok {
-		return nil, hashtrail.Errorf(hashtrail.EUNAVAILABLE, "this store keeps no sinks")
-	}
-	return ss, nil
-}
-
 // sinkAuthz checks that the caller may manage the sinks of tenant
 // (AllTenants: installation-wide ones).
 func (l *Ledger) sinkAuthz(ctx context.Context, tenant string) (hashtrail.SinkStore, error) {
@@ -36,7 +27,7 @@ func (l *Ledger) sinkAuthz(ctx context.Context, tenant string) (hashtrail.SinkSt
 	if err := l.keyAuthz(p, tenant); err != nil {
 		return nil, err
 	}
-	return l.sinkStore()
+	return l.store, nil
 }
 
 // loadSink returns the sink id of scope tenant; ENOTFOUND for a sink of

@@ -107,12 +107,7 @@ func (h *sinkHooks) changed() {
 
 // startDispatcher starts delivering to sinks.
 func startDispatcher(cfg *Config, st hashtrail.Store, log *slog.Logger, hooks *sinkHooks) *sink.Dispatcher {
-	ss, ok := st.(sink.Store)
-	if !ok {
-		log.Warn("this store keeps no sinks; streaming is off")
-		return nil
-	}
-	d := sink.New(sink.Config{Store: ss, Registry: sinkRegistry(), Env: cfg.sinkEnv(log), Logger: log})
+	d := sink.New(sink.Config{Store: st, Registry: sinkRegistry(), Env: cfg.sinkEnv(log), Logger: log})
 	hooks.d.Store(d)
 	return d
 }

@@ -101,6 +101,8 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 		b := &pgx.Batch{}
 		b.Queue(`DELETE FROM api_keys WHERE tenant = $1`, id)
 		b.Queue(`DELETE FROM checkpoints WHERE tenant = $1`, num)
+		b.Queue(`DELETE FROM sink_cursors WHERE tenant = $1`, id)
+		b.Queue(`DELETE FROM sinks WHERE tenant = $1`, id) // their cursors cascade
 		b.Queue(`DELETE FROM tenants WHERE num = $1`, num) // tenant_configs cascade
 		return tx.SendBatch(ctx, b).Close()
 	})

@@ -7,16 +7,6 @@ import (
 	"github.com/hashtrail/hashtrail"
 )
 
-// sinkStore returns s as a SinkStore, skipping the test for a store that
-// keeps no sinks.
-func sinkStore(t *testing.T, s hashtrail.Store) hashtrail.SinkStore {
-	ss, ok := s.(hashtrail.SinkStore)
-	if !ok {
-		t.Skip("the store keeps no sinks")
-	}
-	return ss
-}
-
 func newSink(id, tenant string) *hashtrail.SinkConfig {
 	return &hashtrail.SinkConfig{ID: id, Tenant: tenant, Name: "siem " + id, Type: "file",
 		Filter: "category:authentication", Settings: json.RawMessage(`{"dir":"x","secret":"s3"}`),
@@ -42,7 +32,7 @@ func cursorOf(t *testing.T, ss hashtrail.SinkStore, sink, tenant string) *hashtr
 }
 
 func testSinks(t *testing.T, s hashtrail.Store) {
-	ss := sinkStore(t, s)
+	ss := s
 	ctx := t.Context()
 	appendEvents(t, s, newEvent("acme", "a1"), newEvent("acme", "a2"), newEvent("globex", "g1"))
 
@@ -183,7 +173,7 @@ func testSinks(t *testing.T, s hashtrail.Store) {
 }
 
 func testDeleteTenantSinks(t *testing.T, s hashtrail.Store) {
-	ss := sinkStore(t, s)
+	ss := s
 	ctx := t.Context()
 	mustTenant(t, s, "empty")
 	mustTenant(t, s, "kept")
