@@ -192,4 +192,21 @@ func BenchmarkDeliver(b *testing.B) {
 			b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+	// Until rsyslog has written every message to its files.
+	b.Run("json-stored", func(b *testing.B) {
+		r := startRsyslog(b, "")
+		s := openSink(b, syslog.Config{Address: r.addr})
+		batch := make([]*hashtrail.Event, 1000)
+		for i := range batch {
+			batch[i] = event(int64(i))
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := s.Deliver(context.Background(), batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		r.lines(b, "raw.log", b.N*len(batch))
+		b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
+	})
 }
