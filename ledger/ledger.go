@@ -81,6 +81,15 @@ type Config struct {
 	// partitions ahead) when the store has any (hashtrail.Upkeeper); an
 	// hour by default.
 	UpkeepInterval time.Duration
+	// PurgeInterval is how often each tenant's retention purge runs (under
+	// a lease per tenant, purge.go); an hour by default. Purges need a
+	// Signer: a deletion waits for a signed checkpoint over its
+	// announcement.
+	PurgeInterval time.Duration
+	// PurgeBatch is the most events one purge announcement round covers
+	// (default 10,000); a run goes on round after round until nothing
+	// expired is left.
+	PurgeBatch int
 }
 
 // Ledger implements hashtrail.LogService over a hashtrail.Store.
@@ -92,8 +101,10 @@ type Ledger struct {
 	keys  keyCache
 	// catalogs caches each tenant's compiled action catalog (catalog.go).
 	catalogs catalogCache
-	queue    chan *pending
-	queued   atomic.Int64
+	// retentions caches each tenant's compiled retention (retention.go).
+	retentions retentionCache
+	queue      chan *pending
+	queued     atomic.Int64
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
@@ -137,6 +148,12 @@ func New(store hashtrail.Store, cfg Config) *Ledger {
 	if cfg.UpkeepInterval <= 0 {
 		cfg.UpkeepInterval = time.Hour
 	}
+	if cfg.PurgeInterval <= 0 {
+		cfg.PurgeInterval = time.Hour
+	}
+	if cfg.PurgeBatch <= 0 {
+		cfg.PurgeBatch = 10000
+	}
 	l := &Ledger{
 		store:     store,
 		cfg:       cfg,
@@ -171,6 +188,8 @@ func New(store hashtrail.Store, cfg Config) *Ledger {
 		l.wg.Add(1)
 		l.startWitnesses() // before signLoop, which kicks the witness loop
 		go l.signLoop()
+		l.wg.Add(1)
+		go l.purgeLoop()
 	}
 	return l
 }

@@ -126,7 +126,7 @@ func (l *Ledger) EventProof(ctx context.Context, tenant, id string, wait time.Du
 	if err != nil {
 		return nil, err
 	}
-	ev, err := l.store.Event(ctx, tenant, id)
+	ev, err := l.visibleEvent(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,12 @@ func (l *Ledger) Events(ctx context.Context, q *hashtrail.Query) (*hashtrail.Eve
 		last := list.Events[limit-1]
 		list.NextCursor = hashtrail.Cursor{Seq: last.Seq, Order: qq.Order}.String()
 	}
+	// Expired events are never shown, whether or not the purge has run;
+	// the page may come back shorter, and the cursor goes on from the
+	// last event the store gave.
+	if list.Events, err = l.unexpired(ctx, q.Tenant, list.Events); err != nil {
+		return nil, err
+	}
 	if list.Events == nil {
 		list.Events = []*hashtrail.Event{}
 	}
@@ -48,5 +54,41 @@ func (l *Ledger) Event(ctx context.Context, tenant, id string) (*hashtrail.Event
 	if err := l.authorize(p, tenant, hashtrail.PermRead); err != nil {
 		return nil, err
 	}
-	return l.store.Event(ctx, tenant, id)
+	return l.visibleEvent(ctx, tenant, id)
+}
+
+// visibleEvent returns the stored event unless retention has ended for it
+// (ENOTFOUND, as after the purge).
+func (l *Ledger) visibleEvent(ctx context.Context, tenant, id string) (*hashtrail.Event, error) {
+	e, err := l.store.Event(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	kept, err := l.unexpired(ctx, tenant, []*hashtrail.Event{e})
+	if err != nil {
+		return nil, err
+	}
+	if len(kept) == 0 {
+		return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "event %q not found", id)
+	}
+	return e, nil
+}
+
+// unexpired returns the events retention still keeps (held ones too).
+func (l *Ledger) unexpired(ctx context.Context, tenant string, events []*hashtrail.Event) ([]*hashtrail.Event, error) {
+	if len(events) == 0 {
+		return events, nil
+	}
+	r, err := l.retentionFor(ctx, tenant)
+	if err != nil || r == nil || !r.finite {
+		return events, err
+	}
+	now := l.now()
+	out := events[:0:0]
+	for _, e := range events {
+		if exp, _ := r.expired(e, now); !exp {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
