@@ -77,6 +77,9 @@ type LogService interface {
 	Integrity
 	// CatalogService manages tenants' action catalogs.
 	CatalogService
+	// RetentionService manages retention policies, legal holds and the
+	// compliance floor.
+	RetentionService
 	// SinkService manages sinks, streaming to other systems.
 	SinkService
 }

@@ -24,10 +24,16 @@ const (
 	// A tenant's own action catalog, whole or one action.
 	PathTenantCatalog       = "/v1/tenants/{tenant}/catalog"
 	PathTenantCatalogAction = "/v1/tenants/{tenant}/catalog/actions/{action}"
-	PathOpenAPI             = "/v1/openapi.json"
-	PathHealthz             = "/healthz"
-	PathReadyz              = "/readyz"
-	PathMetrics             = "/metrics"
+	// Retention policies, legal holds and the installation's compliance
+	// floor (docs/retention.md).
+	PathTenantRetention = "/v1/tenants/{tenant}/retention"
+	PathTenantHolds     = "/v1/tenants/{tenant}/holds"
+	PathTenantHold      = "/v1/tenants/{tenant}/holds/{hold}"
+	PathRetentionFloor  = "/v1/retention/floor"
+	PathOpenAPI         = "/v1/openapi.json"
+	PathHealthz         = "/healthz"
+	PathReadyz          = "/readyz"
+	PathMetrics         = "/metrics"
 
 	// Tamper evidence (DESIGN §2).
 	PathLogKey           = "/v1/log/key"

@@ -213,7 +213,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"TenantCatalog": hashtrail.TenantCatalog{}, "ActionSpec": hashtrail.ActionSpec{}, "OCSFClass": hashtrail.OCSFClass{},
 		"Sink": hashtrail.SinkInfo{}, "SinkTenantStatus": hashtrail.SinkTenantStatus{}, "SinkList": api.SinkList{},
 		"SinkRequest": api.SinkRequest{}, "SinkPatch": hashtrail.SinkPatch{}, "SinkPause": api.SinkPause{},
-		"SinkReplay": api.SinkReplay{},
+		"SinkReplay": api.SinkReplay{}, "RetentionPolicy": hashtrail.RetentionPolicy{},
+		"RetentionRule": hashtrail.RetentionRule{}, "LegalHold": hashtrail.LegalHold{}, "LegalHolds": hashtrail.LegalHolds{},
+		"RetentionFloor": hashtrail.RetentionFloor{},
 	}
 	for name, v := range types {
 		schema, ok := doc.Components.Schemas[name]

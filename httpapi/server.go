@@ -121,6 +121,15 @@ func (s *Server) routes() {
 	s.authed("PUT "+api.PathTenantCatalogAction, s.putCatalogAction)
 	s.authed("DELETE "+api.PathTenantCatalogAction, s.deleteCatalogAction)
 
+	// Retention, legal holds and the installation's compliance floor.
+	s.authed("GET "+api.PathTenantRetention, s.getRetention)
+	s.authed("PUT "+api.PathTenantRetention, s.putRetention)
+	s.authed("GET "+api.PathTenantHolds, s.listHolds)
+	s.authed("POST "+api.PathTenantHolds, s.addHold)
+	s.authed("DELETE "+api.PathTenantHold, s.removeHold)
+	s.authed("GET "+api.PathRetentionFloor, s.getRetentionFloor)
+	s.authed("PUT "+api.PathRetentionFloor, s.putRetentionFloor)
+
 	// Sinks: per tenant and installation-wide.
 	s.authed("GET "+api.PathTenantSinks, s.listSinks)
 	s.authed("POST "+api.PathTenantSinks, s.createSink)
