@@ -52,6 +52,8 @@ func newRootCmd() *cobra.Command {
 		newVerifyCmd(),
 		newExportCmd(),
 		newCatalogCmd(),
+		newRetentionCmd(),
+		newHoldsCmd(),
 		newRunCmd(),
 		newMigrateStoreCmd(),
 		newBackupCmd(),
