@@ -14,6 +14,8 @@ const (
 	PathTenantEvents = "/v1/tenants/{tenant}/events"
 	PathEvents       = "/v1/events"
 	PathTenantEvent  = "/v1/tenants/{tenant}/events/{id}"
+	// PathTenantExport streams an export (?format=jsonl|csv|ocsf|cef|ecs).
+	PathTenantExport = "/v1/tenants/{tenant}/export"
 	PathTenants      = "/v1/tenants"
 	PathTenant       = "/v1/tenants/{tenant}"
 	PathTenantKeys   = "/v1/tenants/{tenant}/keys"

@@ -41,6 +41,9 @@ func (c *CEF) Encode(e *hashtrail.Event) error {
 	return err
 }
 
+// Flush writes out the buffered rows.
+func (c *CEF) Flush() error { return c.w.Flush() }
+
 // End flushes the lines.
 func (c *CEF) End() error { return c.w.Flush() }
 

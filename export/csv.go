@@ -107,6 +107,9 @@ func (c *CSV) Encode(e *hashtrail.Event) error {
 	return c.write(r)
 }
 
+// Flush writes out the buffered rows.
+func (c *CSV) Flush() error { return c.w.Flush() }
+
 // End flushes the rows.
 func (c *CSV) End() error { return c.w.Flush() }
 

@@ -28,6 +28,9 @@ func NewECS(w io.Writer, opt Options) *ECS {
 // Begin writes nothing.
 func (c *ECS) Begin() error { return nil }
 
+// Flush does nothing: every event is written as it is encoded.
+func (c *ECS) Flush() error { return nil }
+
 // End writes nothing.
 func (c *ECS) End() error { return nil }
 

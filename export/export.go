@@ -102,11 +102,13 @@ func (o Options) version() string {
 
 // Encoder writes events in one format. Begin writes what comes before the
 // first event (the CSV header), Encode one event, End what comes after the
-// last. An Encoder keeps no event after Encode returns and is not safe for
-// concurrent use.
+// last and flushes. Flush writes out what is buffered (between pages of a
+// streamed answer). An Encoder keeps no event after Encode returns and is
+// not safe for concurrent use.
 type Encoder interface {
 	Begin() error
 	Encode(e *hashtrail.Event) error
+	Flush() error
 	End() error
 }
 

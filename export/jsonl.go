@@ -23,5 +23,8 @@ func (j *JSONL) Begin() error { return nil }
 // Encode writes e and a newline.
 func (j *JSONL) Encode(e *hashtrail.Event) error { return j.enc.Encode(e) }
 
+// Flush does nothing: every event is written as it is encoded.
+func (j *JSONL) Flush() error { return nil }
+
 // End writes nothing.
 func (j *JSONL) End() error { return nil }

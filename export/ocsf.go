@@ -33,6 +33,9 @@ func NewOCSF(w io.Writer, opt Options) *OCSF {
 // Begin writes nothing.
 func (o *OCSF) Begin() error { return nil }
 
+// Flush does nothing: every event is written as it is encoded.
+func (o *OCSF) Flush() error { return nil }
+
 // End writes nothing.
 func (o *OCSF) End() error { return nil }
 

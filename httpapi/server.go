@@ -92,6 +92,7 @@ func (s *Server) routes() {
 	s.authed("GET "+api.PathTenantEvents, s.listEvents)
 	s.authed("GET "+api.PathTenantEvent, s.getEvent)
 	s.authed("GET "+api.PathEventReceipt, s.eventReceipt)
+	s.authed("GET "+api.PathTenantExport, s.exportTenant)
 
 	// The tenant's log: checkpoint, proofs and tiles.
 	s.authed("GET "+api.PathLogCheckpoint, s.logCheckpoint)
