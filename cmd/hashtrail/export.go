@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -16,8 +16,10 @@ import (
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/checkpoint"
 	"github.com/hashtrail/hashtrail/client"
+	"github.com/hashtrail/hashtrail/export"
 	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/hashtrail/hashtrail/merkle"
+	"github.com/hashtrail/hashtrail/query"
 	"github.com/spf13/cobra"
 )
 
@@ -30,11 +32,19 @@ func newExportCmd() *cobra.Command {
 		personalFields []string
 	)
 	cmd := &cobra.Command{
-		Use:   "export --tenant T --format bundle|jsonl [filters] [-o FILE]",
-		Short: "Export a tenant's events, or an evidence bundle for offline verification",
-		Long: `Export the events of a tenant that match the filters, oldest first.
+		Use:   "export --tenant T --format jsonl|csv|ocsf|cef|ecs|bundle [filters] [-o FILE]",
+		Short: "Export a tenant's events (JSON Lines, CSV, OCSF, CEF, ECS), or an evidence bundle for offline verification",
+		Long: `Export the events of a tenant that match the filters, oldest first,
+streamed: an export of any size runs in constant memory.
 
   --format jsonl   one event per line, as the API answers it.
+  --format csv     RFC 4180 CSV with a fixed column set; cells that a
+                   spreadsheet would read as a formula get a leading '.
+  --format ocsf    OCSF 1.8.0 events, one per line, each action in its
+                   catalog class (docs/events.md); other actions as
+                   6003 API Activity.
+  --format cef     ArcSight CEF records, one per line.
+  --format ecs     Elastic Common Schema 8.x documents, one per line.
   --format bundle  an evidence bundle (docs/integrity.md): the events with
                    their leaves and inclusion proofs against the latest signed
                    checkpoint, the checkpoint and the log keys, and the
@@ -43,16 +53,21 @@ func newExportCmd() *cobra.Command {
                    --log-key KEY' checks it with no access to the server.
                    Events newer than the checkpoint are left out.
 
-Reaches Hashtrail offline on the data directory (--data) or through a running
-server (--url and --api-key).`,
+The field mappings are in docs/exports.md. Reaches Hashtrail offline on the
+data directory (--data) or through a running server (--url and --api-key);
+through a server, every format but bundle is the server's
+GET /v1/tenants/{t}/export, which records the export in the tenant's log
+(data.export).`,
 		Example: `  hashtrail export --data ./hashtrail-data --tenant acme --format bundle -o acme.bundle.json
-  hashtrail export --url https://audit.example.com --api-key $KEY --tenant acme --format bundle --actor user:42 --since 2026-01-01 -o user42.json`,
+  hashtrail export --url https://audit.example.com --api-key $KEY --tenant acme --format bundle --actor user:42 --since 2026-01-01 -o user42.json
+  hashtrail export --tenant acme --format csv --since 30d -q 'category:authentication -outcome:success' -o failures.csv
+  hashtrail export --tenant acme --format ocsf -o acme.ocsf.jsonl`,
 		Args: cobra.NoArgs,
 	}
 	rf := addRemoteFlags(cmd)
 	ff.add(cmd)
 	f := cmd.Flags()
-	f.StringVar(&format, "format", "jsonl", "jsonl or bundle")
+	f.StringVar(&format, "format", "jsonl", "jsonl, csv, ocsf, cef, ecs or bundle")
 	f.StringVarP(&output, "output", "o", "-", "write to this file instead of standard output")
 	f.StringSliceVar(&personalFields, "personal-fields", nil, "the tenant's personal change fields, if not the default email,name,phone,address,ip")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -62,12 +77,30 @@ server (--url and --api-key).`,
 		}
 		q.Order = hashtrail.OrderAsc
 		q.Limit = hashtrail.MaxLimit
-		if format != "jsonl" && format != "bundle" {
-			return readable(invalidFlag("--format", "must be jsonl or bundle (csv, ocsf, cef and ecs come with the export package)"))
+		fmtv, ferr := export.ParseFormat(format)
+		if ferr != nil {
+			return readable(invalidFlag("--format", ferr.Error()))
 		}
 		var pf []string
 		if cmd.Flags().Changed("personal-fields") {
 			pf = append([]string{}, personalFields...)
+		}
+		if fmtv != export.FormatBundle {
+			t, err := rf.resolve(cmd)
+			if err != nil {
+				return readable(err)
+			}
+			if t.url != "" {
+				w, closeOut, err := createOutput(cmd, output)
+				if err != nil {
+					return err
+				}
+				err = exportRemote(cmd.Context(), t.url, t.key, q, fmtv, w)
+				if cerr := closeOut(); err == nil {
+					err = cerr
+				}
+				return readable(err)
+			}
 		}
 		src, done, err := openExportSource(cmd, rf, q.Tenant)
 		if err != nil {
@@ -78,8 +111,8 @@ server (--url and --api-key).`,
 		if err != nil {
 			return err
 		}
-		if format == "jsonl" {
-			err = exportJSONL(cmd.Context(), src, q, w)
+		if fmtv != export.FormatBundle {
+			err = exportEncoded(cmd.Context(), src, q, fmtv, w)
 		} else {
 			var n, left int
 			n, left, err = exportBundle(cmd.Context(), src, q, pf, describeFilters(cmd), w)
@@ -127,7 +160,7 @@ func createOutput(cmd *cobra.Command, path string) (io.Writer, func() error, err
 // for the bundle's "query" member.
 func describeFilters(cmd *cobra.Command) string {
 	v := url.Values{}
-	for _, name := range []string{"action", "category", "severity", "outcome", "actor", "target", "ip", "since", "until"} {
+	for _, name := range []string{"action", "category", "severity", "outcome", "actor", "target", "ip", "since", "until", "q"} {
 		if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
 			v.Set(name, strings.Trim(fl.Value.String(), "[]"))
 		}
@@ -246,11 +279,93 @@ func eachEvent(ctx context.Context, src exportSource, q *hashtrail.Query, fn fun
 	}
 }
 
-// exportJSONL writes the events of q as JSON Lines.
-func exportJSONL(ctx context.Context, src exportSource, q *hashtrail.Query, w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return eachEvent(ctx, src, q, func(e *hashtrail.Event) error { return enc.Encode(e) })
+// exportEncoded writes the events of q in format f (not bundle), page by
+// page.
+func exportEncoded(ctx context.Context, src exportSource, q *hashtrail.Query, f export.Format, w io.Writer) error {
+	enc, err := export.New(f, w, export.Options{})
+	if err != nil {
+		return err
+	}
+	if err := enc.Begin(); err != nil {
+		return err
+	}
+	if err := eachEvent(ctx, src, q, enc.Encode); err != nil {
+		return err
+	}
+	return enc.End()
+}
+
+// exportRemote streams GET /v1/tenants/{t}/export in format f into w. The
+// server encodes and records the export; a transfer the server aborts
+// midway is an error, never a silently short file.
+func exportRemote(ctx context.Context, base, key string, q *hashtrail.Query, f export.Format, w io.Writer) error {
+	v, err := exportValues(q)
+	if err != nil {
+		return err
+	}
+	v.Set("format", string(f))
+	base = strings.TrimRight(base, "/")
+	u := base + tenantPath(q.Tenant) + "/export?" + v.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	// No overall timeout: an export takes as long as it takes; ctx ends it.
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return hashtrail.Errorf(hashtrail.EUNAVAILABLE, "cannot reach %s: %v", base, rootCause(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return problemError(resp, data)
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("the export was cut short: %w", err)
+	}
+	return nil
+}
+
+// exportValues writes q's filters as the export route's parameters.
+func exportValues(q *hashtrail.Query) (url.Values, error) {
+	v := url.Values{}
+	for _, a := range q.Actions {
+		v.Add("action", a)
+	}
+	for _, x := range q.Categories {
+		v.Add("category", string(x))
+	}
+	setIf(v, "severity", string(q.MinSeverity))
+	for _, x := range q.Outcomes {
+		v.Add("outcome", string(x))
+	}
+	setIf(v, "actor", q.Actor)
+	setIf(v, "target", q.Target)
+	if q.IP.IsValid() {
+		if q.IP.IsSingleIP() {
+			v.Set("ip", q.IP.Addr().String())
+		} else {
+			v.Set("ip", q.IP.String())
+		}
+	}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.String())
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.String())
+	}
+	if len(q.Terms) > 0 {
+		s, err := query.FromTerms(q.Terms)
+		if err != nil {
+			return nil, err
+		}
+		v.Set("q", s.String())
+	}
+	return v, nil
 }
 
 // exportBundle writes an evidence bundle of the events of q, proved against
