@@ -1,0 +1,298 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	hashtrail "github.com/hashtrail/hashtrail"
+)
+
+// actionSubjectErased announces an erasure (DESIGN §2;
+// client.SubjectErased describes its metadata).
+const actionSubjectErased = "system.subject_erased"
+
+// maxErasedRoles caps the roles of one announcement, so that its metadata
+// stays well under the 32 KiB limit of event metadata (client.SubjectErased).
+const maxErasedRoles = 1000
+
+// erasedMeta is the metadata of an announcement: roles by seq, nothing else.
+type erasedMeta struct {
+	Roles []erasedRole `json:"roles"`
+}
+
+type erasedRole struct {
+	Seq  int64  `json:"seq"`
+	Role string `json:"role"`
+}
+
+// HoldError is the conflict of an erasure with a legal hold (GDPR Art.
+// 17(3)(e)): a hold whose filter matches one of the subject's events wins.
+type HoldError struct {
+	Tenant, Hold string
+}
+
+func (e *HoldError) Error() string {
+	return fmt.Sprintf("legal hold %s of tenant %q covers events of this subject; lift it before erasing", e.Hold, e.Tenant)
+}
+
+// subjects returns the store's SubjectStore.
+func (l *Ledger) subjects() (hashtrail.SubjectStore, error) {
+	s, ok := l.store.(hashtrail.SubjectStore)
+	if !ok {
+		return nil, hashtrail.Errorf(hashtrail.EUNAVAILABLE, "this store does not support erasure and access requests yet")
+	}
+	return s, nil
+}
+
+// erasure is the plan of one tenant's erasure: the roles not yet erased.
+type erasure struct {
+	tenant string
+	roles  []hashtrail.SubjectRole
+}
+
+// planErasure finds the subject's roles in tenant not yet erased and checks
+// that no legal hold covers their events.
+func (l *Ledger) planErasure(ctx context.Context, ss hashtrail.SubjectStore, tenant, subject string) (*erasure, error) {
+	all, err := ss.SubjectRoles(ctx, tenant, subject)
+	if err != nil {
+		return nil, err
+	}
+	pl := &erasure{tenant: tenant}
+	for _, r := range all {
+		if !r.Erased {
+			pl.roles = append(pl.roles, r)
+		}
+	}
+	if len(pl.roles) == 0 {
+		return pl, nil
+	}
+	r, err := l.loadRetention(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.holds) == 0 {
+		return pl, nil
+	}
+	err = l.eventsAt(ctx, tenant, seqsOf(pl.roles), func(e *hashtrail.Event) error {
+		if id := r.held(e); id != "" {
+			return hashtrail.Errorf(hashtrail.ECONFLICT, "%s", (&HoldError{Tenant: tenant, Hold: id}).Error())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pl, nil
+}
+
+// seqsOf returns the distinct seqs of roles (sorted by seq).
+func seqsOf(roles []hashtrail.SubjectRole) []int64 {
+	var seqs []int64
+	for _, r := range roles {
+		if n := len(seqs); n == 0 || seqs[n-1] != r.Seq {
+			seqs = append(seqs, r.Seq)
+		}
+	}
+	return seqs
+}
+
+// eventsAt calls fn with the events of tenant at seqs (ascending), as the
+// store holds them (personal values included), reading runs of nearby
+// seqs in one page.
+func (l *Ledger) eventsAt(ctx context.Context, tenant string, seqs []int64, fn func(*hashtrail.Event) error) error {
+	for i := 0; i < len(seqs); {
+		after, before := seqs[i]-1, seqs[i]+1
+		j := i + 1
+		for j < len(seqs) && seqs[j]-seqs[i] < hashtrail.MaxLimit {
+			before = seqs[j] + 1
+			j++
+		}
+		want := seqs[i:j]
+		for {
+			page, err := l.store.Events(ctx, &hashtrail.Query{Tenant: tenant, Order: hashtrail.OrderAsc,
+				AfterSeq: &after, BeforeSeq: &before, Limit: hashtrail.MaxLimit})
+			if err != nil {
+				return err
+			}
+			for _, e := range page {
+				after = e.Seq
+				if _, ok := slices.BinarySearch(want, e.Seq); ok {
+					if err := fn(e); err != nil {
+						return err
+					}
+				}
+			}
+			if len(page) < hashtrail.MaxLimit {
+				break
+			}
+		}
+		i = j
+	}
+	return nil
+}
+
+// EraseSubject erases a data subject's personal values from tenant's log
+// (GDPR Art. 17; admin role) and returns how many events it redacted now.
+// subject is "type:id" or an e-mail address. It finds every role of the
+// subject (actor, targets, impersonator), refuses with ECONFLICT when a
+// legal hold matches one of their events, appends system.subject_erased
+// events naming the roles by seq (no personal data: they are the record
+// of this admin act, with the key as actor), waits until a signed
+// checkpoint covers them, and only then deletes the roles' personal
+// values and salts (the commitments stay, so proofs verify). Running it
+// again completes an erasure interrupted after its announcement (the roles
+// are announced again, which a verifier accepts) and erases nothing new
+// once done (0).
+func (l *Ledger) EraseSubject(ctx context.Context, tenant, subject string) (int64, error) {
+	if err := l.subjectAuthz(ctx, tenant, hashtrail.PermManage); err != nil {
+		return 0, err
+	}
+	ss, err := l.subjects()
+	if err != nil {
+		return 0, err
+	}
+	pl, err := l.planErasure(ctx, ss, tenant, subject)
+	if err != nil {
+		return 0, err
+	}
+	return l.erase(ctx, ss, pl)
+}
+
+// EraseSubjectEverywhere erases a data subject from every tenant's log
+// (installation-wide admin key). It checks the legal holds of every tenant
+// before erasing anything. The answer maps each tenant where events were
+// redacted to how many.
+func (l *Ledger) EraseSubjectEverywhere(ctx context.Context, subject string) (map[string]int64, error) {
+	if err := l.authorizeInstallation(hashtrail.PrincipalFrom(ctx), hashtrail.PermManage); err != nil {
+		return nil, err
+	}
+	if _, _, err := hashtrail.ParseSubject(subject); err != nil {
+		return nil, err
+	}
+	ss, err := l.subjects()
+	if err != nil {
+		return nil, err
+	}
+	tenants, err := l.store.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var plans []*erasure
+	for _, t := range tenants {
+		if t.ID == hashtrail.SystemTenant {
+			continue
+		}
+		pl, err := l.planErasure(ctx, ss, t.ID, subject)
+		if err != nil {
+			return nil, err
+		}
+		if len(pl.roles) > 0 {
+			plans = append(plans, pl)
+		}
+	}
+	out := map[string]int64{}
+	for _, pl := range plans {
+		n, err := l.erase(ctx, ss, pl)
+		if err != nil {
+			return out, err
+		}
+		if n > 0 {
+			out[pl.tenant] = n
+		}
+	}
+	return out, nil
+}
+
+// erase announces pl's roles, waits for a signed checkpoint over the
+// announcements and deletes the roles' personal values.
+func (l *Ledger) erase(ctx context.Context, ss hashtrail.SubjectStore, pl *erasure) (int64, error) {
+	if len(pl.roles) == 0 {
+		return 0, nil
+	}
+	p := hashtrail.PrincipalFrom(ctx)
+	actor := &hashtrail.Actor{Type: hashtrail.ActorAPIKey, ID: keyID(p)}
+	if p == nil {
+		actor = &hashtrail.Actor{Type: hashtrail.ActorSystem, ID: "local-cli"}
+	}
+	g := &hashtrail.AppendGroup{}
+	for rs := pl.roles; len(rs) > 0; {
+		chunk := rs[:min(len(rs), maxErasedRoles)]
+		rs = rs[len(chunk):]
+		m := erasedMeta{Roles: make([]erasedRole, len(chunk))}
+		for i, r := range chunk {
+			m.Roles[i] = erasedRole{Seq: r.Seq, Role: r.Role}
+		}
+		meta, err := json.Marshal(m)
+		if err != nil {
+			return 0, err
+		}
+		ev := &hashtrail.Event{
+			ID: hashtrail.NewEventID(), Tenant: pl.tenant, Action: actionSubjectErased,
+			Category: hashtrail.CategorySystem, Severity: hashtrail.SeverityMedium, Outcome: hashtrail.OutcomeSuccess,
+			Actor:       actor,
+			Description: fmt.Sprintf("Erasure of a data subject's personal values in %d roles of %d events", len(chunk), len(seqsOf(chunk))),
+			Context:     &hashtrail.Context{Source: "hashtrail"}, Metadata: meta, KeyID: keyID(p),
+		}
+		g.Entries = append(g.Entries, &hashtrail.Entry{Event: ev, ContentHash: hashtrail.HashKey(ev.ID)})
+	}
+	if err := l.append(ctx, g); err != nil {
+		return 0, err
+	}
+	if g.Err != nil {
+		return 0, g.Err
+	}
+	last := g.Entries[len(g.Entries)-1].Event.Seq
+	ls, err := l.readLog(ctx, pl.tenant)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := l.waitCovering(ctx, ls, pl.tenant, last, 10*l.cfg.CheckpointInterval+5*time.Second); err != nil {
+		return 0, fmt.Errorf("ledger: waiting for a checkpoint over the erasure announcement at seq %d (run the erasure again to complete it): %w", last, err)
+	}
+	n, err := ss.ErasePersonal(ctx, pl.tenant, pl.roles)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return int64(len(seqsOf(pl.roles))), nil
+}
+
+// subjectAuthz checks perm on tenant, which must exist and not be the
+// installation's own log.
+func (l *Ledger) subjectAuthz(ctx context.Context, tenant string, perm hashtrail.Permission) error {
+	if err := l.authorize(hashtrail.PrincipalFrom(ctx), tenant, perm); err != nil {
+		return err
+	}
+	if tenant == hashtrail.SystemTenant {
+		return hashtrail.Errorf(hashtrail.EFORBIDDEN, "the %q log is the installation's own audit log; it has no data subjects", tenant)
+	}
+	_, err := l.store.Tenant(ctx, tenant)
+	return err
+}
+
+// SubjectEvents calls fn with every event of tenant in which subject has a
+// role (GDPR Art. 15 access request; admin role), in seq order, with the
+// personal values the store still holds. The request is recorded in the
+// tenant's log (subject.access_export; the subject is not named).
+func (l *Ledger) SubjectEvents(ctx context.Context, tenant, subject string, fn func(*hashtrail.Event) error) error {
+	if err := l.subjectAuthz(ctx, tenant, hashtrail.PermManage); err != nil {
+		return err
+	}
+	ss, err := l.subjects()
+	if err != nil {
+		return err
+	}
+	roles, err := ss.SubjectRoles(ctx, tenant, subject)
+	if err != nil {
+		return err
+	}
+	if err := l.audit(ctx, tenant, "subject.access_export", hashtrail.Target{Type: "tenant", ID: tenant}); err != nil {
+		return err
+	}
+	return l.eventsAt(ctx, tenant, seqsOf(roles), fn)
+}
