@@ -9,12 +9,7 @@ import (
 
 	"github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/store/postgres"
-	"github.com/hashtrail/hashtrail/store/storetest"
 )
-
-func TestPurge(t *testing.T) {
-	storetest.RunPurge(t, func(t *testing.T) hashtrail.Store { return MustOpen(t) })
-}
 
 // monthEvent returns an event of tenant received on day d of month m of 2020.
 func monthEvent(tenant, id string, m time.Month, d int) *hashtrail.Entry {

@@ -58,7 +58,3 @@ func TestPragmas(t *testing.T) {
 		}
 	}
 }
-
-func TestPurge(t *testing.T) {
-	storetest.RunPurge(t, func(t *testing.T) hashtrail.Store { return MustOpen(t) })
-}

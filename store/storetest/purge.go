@@ -11,35 +11,8 @@ import (
 	"github.com/hashtrail/hashtrail/merkle"
 )
 
-// RunPurge runs the conformance tests of hashtrail.EventPurger (retention
-// purges). open must return a new, empty store that implements it; the
-// suite closes every store it opens.
-func RunPurge(t *testing.T, open func(t *testing.T) hashtrail.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s hashtrail.Store, p hashtrail.EventPurger)
-	}{
-		{"PurgeEvents", testPurgeEvents},
-		{"PurgeKeepsIdempotency", testPurgeKeepsIdempotency},
-		{"PurgeMany", testPurgeMany},
-		{"PurgeErrors", testPurgeErrors},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			p, ok := s.(hashtrail.EventPurger)
-			if !ok {
-				t.Fatalf("%T does not implement hashtrail.EventPurger", s)
-			}
-			tc.fn(t, s, p)
-		})
-	}
-}
+// The conformance tests of hashtrail.EventPurger (retention purges); Run
+// runs them.
 
 // purgeEvent returns the i-th event of the purge tests: every field that a
 // purge must delete the traces of (targets, tags, free text, personal

@@ -13,7 +13,8 @@
 // creation), every Query filter, ordering and paging (also under concurrent
 // writes), tenant isolation, the exact round trip of every event field,
 // tenants, keys, settings, leases, tenant configuration documents, sinks and
-// their cursors, and durability across a reopen; and tamper
+// their cursors, retention purges (EventPurger), and durability across a
+// reopen; and tamper
 // evidence (DESIGN §2): every appended event is sealed, its leaf hash is
 // EncodeLeaf's, every event read rebuilds (RebuildLeaf with its PII) to its
 // leaf hash, each tenant's stored tree hashes are those of merkle.Tree over
@@ -89,6 +90,10 @@ func Run(t *testing.T, open func(t *testing.T) hashtrail.Store) {
 		{"TenantConfig", testTenantConfig},
 		{"Sinks", testSinks},
 		{"DeleteTenantSinks", testDeleteTenantSinks},
+		{"PurgeEvents", func(t *testing.T, s hashtrail.Store) { testPurgeEvents(t, s, s) }},
+		{"PurgeKeepsIdempotency", func(t *testing.T, s hashtrail.Store) { testPurgeKeepsIdempotency(t, s, s) }},
+		{"PurgeMany", func(t *testing.T, s hashtrail.Store) { testPurgeMany(t, s, s) }},
+		{"PurgeErrors", func(t *testing.T, s hashtrail.Store) { testPurgeErrors(t, s, s) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
