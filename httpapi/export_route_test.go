@@ -189,3 +189,55 @@ func BenchmarkExportRoute(b *testing.B) {
 		})
 	}
 }
+
+// pageSpy wraps a service and notes, at each page the export reads, how
+// many bytes the client had already received.
+type pageSpy struct {
+	hashtrail.LogService
+	w     *flushCounter
+	pages []int // bytes flushed to the client before each page was read
+}
+
+func (p *pageSpy) Events(ctx context.Context, q *hashtrail.Query) (*hashtrail.EventList, error) {
+	if q.Limit > hashtrail.MaxLimit {
+		return nil, fmt.Errorf("a page of %d", q.Limit)
+	}
+	p.pages = append(p.pages, p.w.flushed)
+	return p.LogService.Events(ctx, q)
+}
+
+// flushCounter is a ResponseWriter that keeps only counts.
+type flushCounter struct {
+	h                http.Header
+	written, flushed int
+	status           int
+}
+
+func (f *flushCounter) Header() http.Header         { return f.h }
+func (f *flushCounter) WriteHeader(code int)        { f.status = code }
+func (f *flushCounter) Write(b []byte) (int, error) { f.written += len(b); return len(b), nil }
+func (f *flushCounter) Flush()                      { f.flushed = f.written }
+
+// TestExportStreams: the export reads the log a page at a time and sends
+// each page before reading the next, so it never holds the whole export.
+func TestExportStreams(t *testing.T) {
+	e := newExportEnv(t, 2500)
+	for _, f := range []string{"jsonl", "csv", "cef"} {
+		w := &flushCounter{h: http.Header{}}
+		spy := &pageSpy{LogService: e.l, w: w}
+		r := httptest.NewRequest("GET", "/v1/tenants/acme/export?format="+f, nil)
+		r.Header.Set("Authorization", "Bearer "+e.keys["read"])
+		httpapi.New(spy, httpapi.Config{}).ServeHTTP(w, r)
+		if w.status != 0 && w.status != 200 {
+			t.Fatalf("%s: status %d", f, w.status)
+		}
+		if len(spy.pages) < 3 {
+			t.Fatalf("%s: %d pages for 2,500 events", f, len(spy.pages))
+		}
+		for i := 1; i < len(spy.pages); i++ {
+			if spy.pages[i] <= spy.pages[i-1] {
+				t.Errorf("%s: page %d read before page %d reached the client (%v)", f, i, i-1, spy.pages)
+			}
+		}
+	}
+}
