@@ -355,3 +355,52 @@ func BenchmarkEncode(b *testing.B) {
 		})
 	}
 }
+
+// TestErasedRoundTrip: an event whose subject was erased (values gone, the
+// commitment marked erased) and the erasure announcement itself encode in
+// every format; JSON Lines gives them back unchanged and OCSF stays valid.
+func TestErasedRoundTrip(t *testing.T) {
+	erased := []*hashtrail.Event{
+		{
+			ID: "gone", Time: mustTime("2026-03-02T08:00:00Z"), Action: "user.login", Category: hashtrail.CategoryAuthentication,
+			Severity: hashtrail.SeverityInfo, Outcome: hashtrail.OutcomeSuccess, Actor: &hashtrail.Actor{Type: hashtrail.ActorUser, ID: "42"},
+			Tenant: "acme", Seq: 7, ReceivedAt: mustTime("2026-03-02T08:00:00Z"), LeafHash: "aa",
+			PII: map[string]hashtrail.PIICommitment{"/actor": {Commitment: "c0ffee", Erased: true}},
+		},
+		{
+			ID: "announce", Time: mustTime("2026-03-03T08:00:00Z"), Action: "system.subject_erased", Category: hashtrail.CategorySystem,
+			Severity: hashtrail.SeverityInfo, Outcome: hashtrail.OutcomeSuccess, Actor: &hashtrail.Actor{Type: hashtrail.ActorSystem, ID: "hashtrail"},
+			Metadata: json.RawMessage(`{"subject_roles":[{"seq":7,"role":"/actor"}]}`), Tenant: "acme", Seq: 8,
+			ReceivedAt: mustTime("2026-03-03T08:00:00Z"), LeafHash: "bb",
+		},
+	}
+	out := encode(t, export.FormatJSONL, erased)
+	for i, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+		var e hashtrail.Event
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(erased[i])
+		got, _ := json.Marshal(&e)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: %s, want %s", erased[i].ID, got, want)
+		}
+	}
+	for _, f := range []export.Format{export.FormatCSV, export.FormatCEF, export.FormatECS} {
+		if out := encode(t, f, erased); bytes.Contains(out, []byte("example.com")) || len(out) == 0 {
+			t.Errorf("%s: %s", f, out)
+		}
+	}
+	if _, err := os.Stat(ocsfSchemaDir); err == nil {
+		s := loadSchema(t)
+		for _, e := range erased {
+			var ev map[string]any
+			if err := json.Unmarshal(encode(t, export.FormatOCSF, []*hashtrail.Event{e}), &ev); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range s.validateEvent(ev) {
+				t.Errorf("%s: %s", e.ID, p)
+			}
+		}
+	}
+}

@@ -319,3 +319,36 @@ func (s *ocsfSchema) validateObject(r *resolved, obj map[string]any, path string
 		}
 	}
 }
+
+// TestValidatorCatches checks that the schema validator is not vacuous:
+// a missing required attribute, an unknown one, a bad enum value, an
+// unknown object member and a wrong type_uid are each reported.
+func TestValidatorCatches(t *testing.T) {
+	s := loadSchema(t)
+	good := func() map[string]any {
+		return map[string]any{
+			"class_uid": 3002.0, "category_uid": 3.0, "activity_id": 1.0, "type_uid": 300201.0, "severity_id": 1.0,
+			"time": 1.0, "metadata": map[string]any{"version": "1.8.0", "product": map[string]any{"name": "Hashtrail"}},
+			"user": map[string]any{"uid": "42"}, "service": map[string]any{"name": "app"},
+		}
+	}
+	if errs := s.validateEvent(good()); len(errs) > 0 {
+		t.Fatalf("a valid event is refused: %v", errs)
+	}
+	for name, spoil := range map[string]func(map[string]any){
+		"missing user":   func(m map[string]any) { delete(m, "user") },
+		"unknown attr":   func(m map[string]any) { m["colour"] = "red" },
+		"bad enum":       func(m map[string]any) { m["severity_id"] = 42.0 },
+		"bad member":     func(m map[string]any) { m["user"] = map[string]any{"uid": "1", "shoe_size": 9.0} },
+		"bad type_uid":   func(m map[string]any) { m["type_uid"] = 300202.0 },
+		"empty user":     func(m map[string]any) { m["user"] = map[string]any{} },
+		"bad class":      func(m map[string]any) { m["class_uid"] = 3999.0 },
+		"metadata short": func(m map[string]any) { delete(m["metadata"].(map[string]any), "product") },
+	} {
+		m := good()
+		spoil(m)
+		if errs := s.validateEvent(m); len(errs) == 0 {
+			t.Errorf("%s: not reported", name)
+		}
+	}
+}
