@@ -57,7 +57,7 @@ func (l *Ledger) purgeLoop() {
 			if tn.ID == hashtrail.SystemTenant || !l.leases.hold(ctx, hashtrail.LeasePurge+tn.ID) {
 				continue
 			}
-			if n, err := l.Purge(ctx, tn.ID); err != nil {
+			if n, err := l.purgeHeld(ctx, tn.ID); err != nil {
 				if ctx.Err() != nil {
 					return
 				}
@@ -67,6 +67,32 @@ func (l *Ledger) purgeLoop() {
 			}
 		}
 	}
+}
+
+// purgeHeld runs Purge while renewing the tenant's purge lease, and stops
+// it if the lease is lost (another node then holds it; a purge stopped
+// half-way is completed by the next run, wherever it runs).
+func (l *Ledger) purgeHeld(ctx context.Context, tenant string) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(l.cfg.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if !l.leases.hold(ctx, hashtrail.LeasePurge+tenant) {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return l.Purge(ctx, tenant)
 }
 
 // Purge runs the retention purge of one tenant now and returns how many
