@@ -47,6 +47,8 @@ type Config struct {
 	RotateFrom      string        `yaml:"rotate-from"`
 	Witnesses       []string      `yaml:"witness"`
 
+	PurgeInterval time.Duration `yaml:"purge-interval"`
+
 	PGMaxConns         int           `yaml:"pg-max-conns"`
 	PGStatementTimeout time.Duration `yaml:"pg-statement-timeout"`
 
@@ -66,6 +68,7 @@ func defaultConfig() Config {
 		LogFormat:       "text",
 		MaxQueuedEvents: 200000,
 		ShutdownTimeout: 30 * time.Second,
+		PurgeInterval:   time.Hour,
 
 		PGMaxConns:         16,
 		PGStatementTimeout: 30 * time.Second,
@@ -97,6 +100,7 @@ var settings = []setting{
 	{"signing-key", "checkpoint signing key file (PEM PKCS #8 Ed25519), created with mode 0600 if missing; default <data>/signing-key.pem; $" + checkpoint.KeyEnv + " may hold the key itself instead", func(c *Config) any { return &c.SigningKey }},
 	{"server-name", "the installation's name in checkpoint origins (<server-name>/<tenant>), fixed on the first start; default hashtrail-<random>.local", func(c *Config) any { return &c.ServerName }},
 	{"rotate-from", "previous signing key file while rotating to a new signing-key (or \"lost\" to accept a new key without it)", func(c *Config) any { return &c.RotateFrom }},
+	{"purge-interval", "how often each tenant's retention purge runs (docs/retention.md)", func(c *Config) any { return &c.PurgeInterval }},
 	{"pg-max-conns", "PostgreSQL store: most connections each server opens", func(c *Config) any { return &c.PGMaxConns }},
 	{"pg-statement-timeout", "PostgreSQL store: longest a statement may run before the database cancels it", func(c *Config) any { return &c.PGStatementTimeout }},
 	{"sinks-file-root", "directory under which file sinks write (each sink names a directory inside it); default <data>/sinks", func(c *Config) any { return &c.SinksFileRoot }},
@@ -281,6 +285,9 @@ func (c *Config) validate() error {
 	}
 	if c.Data == "" {
 		bad("data", "must name a directory")
+	}
+	if c.PurgeInterval < time.Second {
+		bad("purge-interval", "must be at least 1s, such as 1h")
 	}
 	if c.PGMaxConns < 1 {
 		bad("pg-max-conns", "must be at least 1")

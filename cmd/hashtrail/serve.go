@@ -224,6 +224,7 @@ func openEngine(ctx context.Context, cfg *Config, log *slog.Logger, hooks *sinkH
 		Logger:            log,
 		AutoCreateTenants: !cfg.NoAutoTenants,
 		MaxQueuedEvents:   cfg.MaxQueuedEvents,
+		PurgeInterval:     cfg.PurgeInterval,
 		Signer:            key,
 		RotateFrom:        old,
 		ServerName:        id.ServerName,
