@@ -61,3 +61,18 @@ func ParseSubject(s string) (subject string, email bool, err error) {
 // CompareRoles orders roles as leaves and announcements do: "/actor"
 // first, then targets by index.
 func CompareRoles(a, b string) int { return compareRoles(a, b) }
+
+// SubjectService answers a data subject's requests (GDPR Art. 15 and 17).
+// Both need the admin role; the installation-wide erasure an
+// installation-wide admin key. See ledger.EraseSubject.
+type SubjectService interface {
+	// EraseSubject erases subject's personal values from tenant's log and
+	// returns how many events it redacted (0 when nothing was left).
+	EraseSubject(ctx context.Context, tenant, subject string) (int64, error)
+	// EraseSubjectEverywhere erases subject from every tenant's log and
+	// returns, by tenant, how many events it redacted.
+	EraseSubjectEverywhere(ctx context.Context, subject string) (map[string]int64, error)
+	// SubjectEvents calls fn with every event in which subject has a role,
+	// in seq order.
+	SubjectEvents(ctx context.Context, tenant, subject string, fn func(*Event) error) error
+}

@@ -31,11 +31,16 @@ const (
 	PathTenantRetention = "/v1/tenants/{tenant}/retention"
 	PathTenantHolds     = "/v1/tenants/{tenant}/holds"
 	PathTenantHold      = "/v1/tenants/{tenant}/holds/{hold}"
-	PathRetentionFloor  = "/v1/retention/floor"
-	PathOpenAPI         = "/v1/openapi.json"
-	PathHealthz         = "/healthz"
-	PathReadyz          = "/readyz"
-	PathMetrics         = "/metrics"
+	// A data subject ("type:id" or an e-mail address): erasure (GDPR Art.
+	// 17) per tenant and installation-wide, and the access export (Art. 15).
+	PathTenantSubjectErase  = "/v1/tenants/{tenant}/subjects/{subject}/erase"
+	PathTenantSubjectEvents = "/v1/tenants/{tenant}/subjects/{subject}/events"
+	PathSubjectErase        = "/v1/subjects/{subject}/erase"
+	PathRetentionFloor      = "/v1/retention/floor"
+	PathOpenAPI             = "/v1/openapi.json"
+	PathHealthz             = "/healthz"
+	PathReadyz              = "/readyz"
+	PathMetrics             = "/metrics"
 
 	// Tamper evidence (DESIGN §2).
 	PathLogKey           = "/v1/log/key"

@@ -101,6 +101,9 @@ var routeRules = map[string]routeRule{
 	"DELETE /v1/tenants/{tenant}/holds/{hold}":             {scopeTenant, hashtrail.PermManage},
 	"GET /v1/retention/floor":                              {scopeAny, hashtrail.PermManage}, // every admin may see the floor
 	"PUT /v1/retention/floor":                              {scopeInstall, hashtrail.PermManage},
+	"POST /v1/tenants/{tenant}/subjects/{subject}/erase":   {scopeTenant, hashtrail.PermManage},
+	"POST /v1/subjects/{subject}/erase":                    {scopeInstall, hashtrail.PermManage},
+	"GET /v1/tenants/{tenant}/subjects/{subject}/events":   {scopeTenant, hashtrail.PermManage},
 	"GET /v1/log/key":                                      {scopeOpen, 0},
 	"GET /v1/log/keys":                                     {scopeOpen, 0},
 	"GET /v1/log/installation/checkpoint":                  {scopeOpen, 0},

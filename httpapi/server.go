@@ -131,6 +131,11 @@ func (s *Server) routes() {
 	s.authed("GET "+api.PathRetentionFloor, s.getRetentionFloor)
 	s.authed("PUT "+api.PathRetentionFloor, s.putRetentionFloor)
 
+	// Data subjects: erasure and the access export (GDPR Art. 17 and 15).
+	s.authed("POST "+api.PathTenantSubjectErase, s.eraseSubject)
+	s.authed("POST "+api.PathSubjectErase, s.eraseSubjectEverywhere)
+	s.authed("GET "+api.PathTenantSubjectEvents, s.subjectEvents)
+
 	// Sinks: per tenant and installation-wide.
 	s.authed("GET "+api.PathTenantSinks, s.listSinks)
 	s.authed("POST "+api.PathTenantSinks, s.createSink)

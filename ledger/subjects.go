@@ -150,6 +150,9 @@ func (l *Ledger) EraseSubject(ctx context.Context, tenant, subject string) (int6
 	if err := l.subjectAuthz(ctx, tenant, hashtrail.PermManage); err != nil {
 		return 0, err
 	}
+	if _, _, err := hashtrail.ParseSubject(subject); err != nil {
+		return 0, err
+	}
 	ss, err := l.subjects()
 	if err != nil {
 		return 0, err
@@ -281,6 +284,9 @@ func (l *Ledger) subjectAuthz(ctx context.Context, tenant string, perm hashtrail
 // tenant's log (subject.access_export; the subject is not named).
 func (l *Ledger) SubjectEvents(ctx context.Context, tenant, subject string, fn func(*hashtrail.Event) error) error {
 	if err := l.subjectAuthz(ctx, tenant, hashtrail.PermManage); err != nil {
+		return err
+	}
+	if _, _, err := hashtrail.ParseSubject(subject); err != nil {
 		return err
 	}
 	ss, err := l.subjects()
