@@ -118,6 +118,9 @@ type Principal struct {
 	KeyID  string
 	Tenant string // a tenant id, or AllTenants
 	Role   Role
+	// Viewer is set for a viewer token (always RoleRead): every read is
+	// limited to its filter and its hidden fields are removed.
+	Viewer *ViewerScope
 }
 
 // Sees reports whether the principal may see tenant at all.

@@ -82,4 +82,6 @@ type LogService interface {
 	RetentionService
 	// SinkService manages sinks, streaming to other systems.
 	SinkService
+	// ViewerTokenService mints and revokes viewer tokens.
+	ViewerTokenService
 }

@@ -63,6 +63,10 @@ const (
 // Routes of sinks (streaming to other systems): a tenant's, and the
 // installation-wide ones.
 const (
+	// Viewer tokens: signed read-only tokens limited to a filter.
+	PathTenantViewerTokens = "/v1/tenants/{tenant}/viewer-tokens"
+	PathTenantViewerToken  = "/v1/tenants/{tenant}/viewer-tokens/{token}"
+
 	PathTenantSinks      = "/v1/tenants/{tenant}/sinks"
 	PathTenantSink       = "/v1/tenants/{tenant}/sinks/{sink}"
 	PathTenantSinkPause  = "/v1/tenants/{tenant}/sinks/{sink}/pause"

@@ -194,6 +194,17 @@ func (f *fakeService) RevokeKey(ctx context.Context, tenant, id string) error {
 	return f.record(ctx, "RevokeKey", tenant, id)
 }
 
+func (f *fakeService) CreateViewerToken(ctx context.Context, req *hashtrail.ViewerTokenRequest) (*hashtrail.ViewerToken, error) {
+	if err := f.record(ctx, "CreateViewerToken", req); err != nil {
+		return nil, err
+	}
+	return &hashtrail.ViewerToken{Token: "htv_x.y", TokenID: "vt_x"}, nil
+}
+
+func (f *fakeService) RevokeViewerToken(ctx context.Context, tenant, id string) error {
+	return f.record(ctx, "RevokeViewerToken", tenant, id)
+}
+
 func (f *fakeService) Ready(ctx context.Context) error { return f.readyErr }
 
 // syncBuffer is a bytes.Buffer safe for the logger's concurrent use.

@@ -12,6 +12,7 @@ package httpapi_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -104,6 +105,8 @@ var routeRules = map[string]routeRule{
 	"POST /v1/tenants/{tenant}/subjects/{subject}/erase":   {scopeTenant, hashtrail.PermManage},
 	"POST /v1/subjects/{subject}/erase":                    {scopeInstall, hashtrail.PermManage},
 	"GET /v1/tenants/{tenant}/subjects/{subject}/events":   {scopeTenant, hashtrail.PermManage},
+	"POST /v1/tenants/{tenant}/viewer-tokens":              {scopeTenant, hashtrail.PermManage},
+	"DELETE /v1/tenants/{tenant}/viewer-tokens/{token}":    {scopeTenant, hashtrail.PermManage},
 	"GET /v1/log/key":                                      {scopeOpen, 0},
 	"GET /v1/log/keys":                                     {scopeOpen, 0},
 	"GET /v1/log/installation/checkpoint":                  {scopeOpen, 0},
@@ -122,6 +125,16 @@ type credential struct {
 	// means the credential must be refused with 401.
 	tenant string
 	role   hashtrail.Role
+	viewer bool // a viewer token: reads events within its filter, nothing else
+}
+
+// viewerReads are the routes a viewer token may call (with role read);
+// every other route answers it 403, or 404 for another tenant.
+var viewerReads = map[string]bool{
+	"GET /v1/tenants/{tenant}/events":      true,
+	"GET /v1/tenants/{tenant}/events/{id}": true,
+	"GET /v1/tenants":                      true,
+	"GET /v1/tenants/{tenant}":             true,
 }
 
 // walkTenant is the tenant every tenant route is called on; otherTenant is
@@ -251,7 +264,27 @@ func walkRoutes(t *testing.T, st walkStore) {
 			t.Fatal(err)
 		}
 	}
+	viewer := func(tenant, expiresIn string) *hashtrail.ViewerToken {
+		t.Helper()
+		v, err := l.CreateViewerToken(ctx, &hashtrail.ViewerTokenRequest{Tenant: tenant, Filter: "action:user.*", ExpiresIn: expiresIn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	viewerExpired := viewer(walkTenant, "1h")
+	viewerRevoked := viewer(walkTenant, "")
+	if err := l.RevokeViewerToken(ctx, walkTenant, viewerRevoked.TokenID); err != nil {
+		t.Fatal(err)
+	}
 	clock.Add(int64(2 * time.Hour / time.Microsecond))
+	creds = append(creds,
+		credential{name: "viewer token", header: "Bearer " + viewer(walkTenant, "").Token, tenant: walkTenant, role: hashtrail.RoleRead, viewer: true},
+		credential{name: "other tenant's viewer token", header: "Bearer " + viewer(otherTenant, "").Token, tenant: otherTenant, role: hashtrail.RoleRead, viewer: true},
+		credential{name: "expired viewer token", header: "Bearer " + viewerExpired.Token},
+		credential{name: "revoked viewer token", header: "Bearer " + viewerRevoked.Token},
+		credential{name: "forged viewer token", header: "Bearer " + forge(viewer(walkTenant, "").Token)},
+	)
 	creds = append(creds,
 		credential{name: "expired tenant admin", header: "Bearer " + expired.Secret},
 		credential{name: "expired installation admin", header: "Bearer " + expiredInstall.Secret},
@@ -284,7 +317,7 @@ func walkRoutes(t *testing.T, st walkStore) {
 				}
 				rec := httptest.NewRecorder()
 				s.ServeHTTP(rec, r)
-				checkWalk(t, rule, c, rec)
+				checkWalk(t, pattern, rule, c, rec)
 			})
 		}
 	}
@@ -320,6 +353,10 @@ func walkTarget(path string) string {
 			return "snk_missing"
 		case "{hold}":
 			return "hold_missing"
+		case "{token}":
+			return "vt_missing"
+		case "{subject}":
+			return "user:42"
 		case "{action}":
 			return "user.login"
 		case "{path...}":
@@ -340,6 +377,8 @@ func walkBody(pattern string, n int64) string {
 		return fmt.Sprintf(`{"id":"walk-%d"}`, n)
 	case "POST /v1/tenants/{tenant}/keys", "POST /v1/keys":
 		return `{"role":"read","name":"walk"}`
+	case "POST /v1/tenants/{tenant}/viewer-tokens":
+		return `{"filter":"action:user.*"}`
 	case "PATCH /v1/tenants/{tenant}":
 		return `{"name":"Acme"}`
 	case "POST /v1/tenants/{tenant}/sinks", "POST /v1/sinks":
@@ -351,7 +390,7 @@ func walkBody(pattern string, n int64) string {
 	return ""
 }
 
-func checkWalk(t *testing.T, rule routeRule, c credential, rec *httptest.ResponseRecorder) {
+func checkWalk(t *testing.T, pattern string, rule routeRule, c credential, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	got := rec.Code
 	if got >= 500 {
@@ -373,6 +412,8 @@ func checkWalk(t *testing.T, rule routeRule, c credential, rec *httptest.Respons
 		want = http.StatusNotFound
 	case !c.role.Allows(rule.perm):
 		want = http.StatusForbidden
+	case c.viewer && !viewerReads[pattern]:
+		want = http.StatusForbidden
 	}
 	if want != 0 {
 		if got != want {
@@ -389,4 +430,21 @@ func checkWalk(t *testing.T, rule routeRule, c credential, rec *httptest.Respons
 	if got == http.StatusNotFound && strings.Contains(rec.Body.String(), `tenant \"`+walkTenant+`\" not found`) {
 		t.Fatalf("allowed caller got a tenant 404: %s", rec.Body)
 	}
+}
+
+// forge returns a viewer token with its claims widened (another filter) and
+// the original signature.
+func forge(token string) string {
+	signed, sig, _ := strings.Cut(token, ".")
+	body, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(signed, hashtrail.ViewerTokenPrefix))
+	if err != nil {
+		panic(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(body, &claims); err != nil {
+		panic(err)
+	}
+	delete(claims, "f")
+	body, _ = json.Marshal(claims)
+	return hashtrail.ViewerTokenPrefix + base64.RawURLEncoding.EncodeToString(body) + "." + sig
 }

@@ -11,7 +11,7 @@
 //
 // The middleware chain, outermost first:
 //
-//	request id → logging and metrics → recover → security headers → mux → authentication → handler
+//	request id → logging and metrics → recover → security headers → CORS preflight → mux → authentication (and a viewer token's CORS headers) → handler
 package httpapi
 
 import (
@@ -74,7 +74,7 @@ func New(svc hashtrail.LogService, cfg Config) *Server {
 		s.now = time.Now
 	}
 	s.routes()
-	s.handler = s.withRequestInfo(s.observe(s.recoverPanics(s.securityHeaders(s.mux))))
+	s.handler = s.withRequestInfo(s.observe(s.recoverPanics(s.securityHeaders(corsPreflight(s.mux)))))
 	return s
 }
 
@@ -115,6 +115,10 @@ func (s *Server) routes() {
 	s.authed("GET "+api.PathKeys, s.listInstallationKeys)
 	s.authed("POST "+api.PathKeys, s.createInstallationKey)
 	s.authed("DELETE "+api.PathKey, s.revokeInstallationKey)
+
+	// Viewer tokens.
+	s.authed("POST "+api.PathTenantViewerTokens, s.createViewerToken)
+	s.authed("DELETE "+api.PathTenantViewerToken, s.revokeViewerToken)
 
 	// A tenant's action catalog.
 	s.authed("GET "+api.PathTenantCatalog, s.getTenantCatalog)
@@ -202,6 +206,7 @@ func (s *Server) adapt(route string, auth bool, h handlerFunc) http.Handler {
 				return
 			}
 			r = ar
+			viewerCORS(w, r, hashtrail.PrincipalFrom(r.Context()))
 		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)

@@ -14,8 +14,21 @@ func (l *Ledger) authorize(p *hashtrail.Principal, tenant string, perm hashtrail
 	if tenant != "" && !p.Sees(tenant) {
 		return hashtrail.Errorf(hashtrail.ENOTFOUND, "tenant %q not found", tenant)
 	}
+	if p.Viewer != nil && perm != hashtrail.PermRead {
+		return hashtrail.Errorf(hashtrail.EFORBIDDEN, "a viewer token may only read events")
+	}
 	if !p.Role.Allows(perm) {
 		return hashtrail.Errorf(hashtrail.EFORBIDDEN, "a key with role %q may not %s", p.Role, permText[perm])
+	}
+	return nil
+}
+
+// notViewer refuses viewer tokens: they read events within their filter
+// and nothing else (no proofs, tiles, checkpoints or exports, whose leaves
+// and hashes would reach past the filter and the hidden fields).
+func notViewer(p *hashtrail.Principal) error {
+	if p != nil && p.Viewer != nil {
+		return hashtrail.Errorf(hashtrail.EFORBIDDEN, "a viewer token may read events only, not proofs, tiles, checkpoints or exports")
 	}
 	return nil
 }

@@ -18,6 +18,9 @@ func (l *Ledger) StartExport(ctx context.Context, q *hashtrail.Query, format, fi
 	if err := l.authorize(p, q.Tenant, hashtrail.PermRead); err != nil {
 		return 0, err
 	}
+	if err := notViewer(p); err != nil {
+		return 0, err
+	}
 	if _, err := l.store.Tenant(ctx, q.Tenant); err != nil {
 		return 0, err
 	}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"crypto/subtle"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,6 +72,9 @@ func (l *Ledger) Authenticate(ctx context.Context, secret string) (*hashtrail.Pr
 	denied := hashtrail.Errorf(hashtrail.EUNAUTHORIZED, "invalid, expired or revoked API key")
 	if secret == "" {
 		return nil, hashtrail.Errorf(hashtrail.EUNAUTHORIZED, "an API key is required: send Authorization: Bearer <key>")
+	}
+	if strings.HasPrefix(secret, hashtrail.ViewerTokenPrefix) {
+		return l.authenticateViewer(ctx, secret)
 	}
 	if len(secret) > 512 {
 		return nil, denied

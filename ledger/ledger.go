@@ -103,8 +103,10 @@ type Ledger struct {
 	catalogs catalogCache
 	// retentions caches each tenant's compiled retention (retention.go).
 	retentions retentionCache
-	queue      chan *pending
-	queued     atomic.Int64
+	// viewers keeps the viewer-token secret and revocations (viewer.go).
+	viewers viewerCache
+	queue   chan *pending
+	queued  atomic.Int64
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool

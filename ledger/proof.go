@@ -19,6 +19,9 @@ func (l *Ledger) readLog(ctx context.Context, tenant string) (hashtrail.LogStore
 	if err := l.authorize(hashtrail.PrincipalFrom(ctx), tenant, hashtrail.PermRead); err != nil {
 		return nil, err
 	}
+	if err := notViewer(hashtrail.PrincipalFrom(ctx)); err != nil {
+		return nil, err
+	}
 	return l.store, nil
 }
 

@@ -15,6 +15,10 @@ func (l *Ledger) Events(ctx context.Context, q *hashtrail.Query) (*hashtrail.Eve
 		return nil, err
 	}
 	qq := *q // the store answers ENOTFOUND for an unknown tenant
+	qq.Terms = append([]hashtrail.Term(nil), q.Terms...)
+	if err := scopeQuery(p, &qq); err != nil {
+		return nil, err
+	}
 	if qq.Order == "" {
 		qq.Order = hashtrail.OrderDesc
 	}
@@ -42,6 +46,7 @@ func (l *Ledger) Events(ctx context.Context, q *hashtrail.Query) (*hashtrail.Eve
 	if list.Events, err = l.unexpired(ctx, q.Tenant, list.Events); err != nil {
 		return nil, err
 	}
+	list.Events = viewerEvents(p, list.Events)
 	if list.Events == nil {
 		list.Events = []*hashtrail.Event{}
 	}
@@ -54,7 +59,11 @@ func (l *Ledger) Event(ctx context.Context, tenant, id string) (*hashtrail.Event
 	if err := l.authorize(p, tenant, hashtrail.PermRead); err != nil {
 		return nil, err
 	}
-	return l.visibleEvent(ctx, tenant, id)
+	e, err := l.visibleEvent(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	return viewerEvent(p, e)
 }
 
 // visibleEvent returns the stored event unless retention has ended for it

@@ -1,0 +1,83 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+
+	hashtrail "github.com/hashtrail/hashtrail"
+)
+
+// createViewerToken serves POST /v1/tenants/{tenant}/viewer-tokens.
+func (s *Server) createViewerToken(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := pathTenant(r)
+	if err != nil {
+		return err
+	}
+	if err := noParams(r); err != nil {
+		return err
+	}
+	var req hashtrail.ViewerTokenRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	req.Tenant = tenant
+	tok, err := s.svc.CreateViewerToken(r.Context(), &req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, tok)
+}
+
+// revokeViewerToken serves DELETE /v1/tenants/{tenant}/viewer-tokens/{token}.
+func (s *Server) revokeViewerToken(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := pathTenant(r)
+	if err != nil {
+		return err
+	}
+	if err := noParams(r); err != nil {
+		return err
+	}
+	if err := s.svc.RevokeViewerToken(r.Context(), tenant, r.PathValue("token")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// viewerCORS adds CORS headers to an answer for a viewer token whose
+// allowed origins include the request's Origin. API keys never get them:
+// a browser page must not hold an API key.
+func viewerCORS(w http.ResponseWriter, r *http.Request, p *hashtrail.Principal) {
+	origin := r.Header.Get("Origin")
+	if p == nil || p.Viewer == nil || origin == "" || !slices.Contains(p.Viewer.Origins, origin) {
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "Retry-After")
+}
+
+// corsPreflight answers a browser's CORS preflight (OPTIONS with
+// Access-Control-Request-Method) for a GET: a preflight carries no
+// credentials, so it cannot know the token's origins; it allows the
+// Authorization header for any origin, and the answer to the real request
+// carries Access-Control-Allow-Origin only for the token's allowed origins,
+// so other origins cannot read it.
+func corsPreflight(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" || r.Header.Get("Origin") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		if r.Header.Get("Access-Control-Request-Method") == http.MethodGet {
+			h.Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+			h.Set("Access-Control-Allow-Methods", "GET")
+			h.Set("Access-Control-Allow-Headers", "Authorization")
+			h.Set("Access-Control-Max-Age", "600")
+		}
+		h.Add("Vary", "Origin")
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
