@@ -119,6 +119,7 @@ type Store interface {
 	TenantConfigStore
 	EventPurger
 	SinkStore
+	SubjectStore
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Size returns the store's size on disk in bytes, for metrics.

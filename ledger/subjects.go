@@ -38,15 +38,6 @@ func (e *HoldError) Error() string {
 	return fmt.Sprintf("legal hold %s of tenant %q covers events of this subject; lift it before erasing", e.Hold, e.Tenant)
 }
 
-// subjects returns the store's SubjectStore.
-func (l *Ledger) subjects() (hashtrail.SubjectStore, error) {
-	s, ok := l.store.(hashtrail.SubjectStore)
-	if !ok {
-		return nil, hashtrail.Errorf(hashtrail.EUNAVAILABLE, "this store does not support erasure and access requests yet")
-	}
-	return s, nil
-}
-
 // erasure is the plan of one tenant's erasure: the roles not yet erased.
 type erasure struct {
 	tenant string
@@ -153,10 +144,7 @@ func (l *Ledger) EraseSubject(ctx context.Context, tenant, subject string) (int6
 	if _, _, err := hashtrail.ParseSubject(subject); err != nil {
 		return 0, err
 	}
-	ss, err := l.subjects()
-	if err != nil {
-		return 0, err
-	}
+	ss := l.store
 	pl, err := l.planErasure(ctx, ss, tenant, subject)
 	if err != nil {
 		return 0, err
@@ -175,10 +163,7 @@ func (l *Ledger) EraseSubjectEverywhere(ctx context.Context, subject string) (ma
 	if _, _, err := hashtrail.ParseSubject(subject); err != nil {
 		return nil, err
 	}
-	ss, err := l.subjects()
-	if err != nil {
-		return nil, err
-	}
+	ss := l.store
 	tenants, err := l.store.Tenants(ctx)
 	if err != nil {
 		return nil, err
@@ -289,10 +274,7 @@ func (l *Ledger) SubjectEvents(ctx context.Context, tenant, subject string, fn f
 	if _, _, err := hashtrail.ParseSubject(subject); err != nil {
 		return err
 	}
-	ss, err := l.subjects()
-	if err != nil {
-		return err
-	}
+	ss := l.store
 	roles, err := ss.SubjectRoles(ctx, tenant, subject)
 	if err != nil {
 		return err

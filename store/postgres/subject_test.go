@@ -11,13 +11,8 @@ import (
 
 	"github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/store/postgres"
-	"github.com/hashtrail/hashtrail/store/storetest"
 	"github.com/jackc/pgx/v5"
 )
-
-func TestSubjects(t *testing.T) {
-	storetest.RunSubjects(t, func(t *testing.T) hashtrail.Store { return MustOpen(t) })
-}
 
 // TestEraseLeavesNoTraceAfterVacuumFull writes a person's distinctive
 // e-mail, name and ip among other people's, erases the person, runs the

@@ -10,12 +10,7 @@ import (
 	"time"
 
 	"github.com/hashtrail/hashtrail"
-	"github.com/hashtrail/hashtrail/store/storetest"
 )
-
-func TestSubjects(t *testing.T) {
-	storetest.RunSubjects(t, func(t *testing.T) hashtrail.Store { return MustOpen(t) })
-}
 
 // TestEraseLeavesNoTrace writes a person's distinctive e-mail, name and ip
 // among other people's events, erases the person, and greps every file of

@@ -13,7 +13,7 @@
 // creation), every Query filter, ordering and paging (also under concurrent
 // writes), tenant isolation, the exact round trip of every event field,
 // tenants, keys, settings, leases, tenant configuration documents, sinks and
-// their cursors, retention purges (EventPurger), and durability across a
+// their cursors, retention purges (EventPurger), erasure (SubjectStore), and durability across a
 // reopen; and tamper
 // evidence (DESIGN §2): every appended event is sealed, its leaf hash is
 // EncodeLeaf's, every event read rebuilds (RebuildLeaf with its PII) to its
@@ -94,6 +94,9 @@ func Run(t *testing.T, open func(t *testing.T) hashtrail.Store) {
 		{"PurgeKeepsIdempotency", func(t *testing.T, s hashtrail.Store) { testPurgeKeepsIdempotency(t, s, s) }},
 		{"PurgeMany", func(t *testing.T, s hashtrail.Store) { testPurgeMany(t, s, s) }},
 		{"PurgeErrors", func(t *testing.T, s hashtrail.Store) { testPurgeErrors(t, s, s) }},
+		{"SubjectRoles", func(t *testing.T, s hashtrail.Store) { testSubjectRoles(t, s, s) }},
+		{"ErasePersonal", func(t *testing.T, s hashtrail.Store) { testErasePersonal(t, s, s) }},
+		{"EraseErrors", func(t *testing.T, s hashtrail.Store) { testEraseErrors(t, s, s) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

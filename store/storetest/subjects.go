@@ -8,35 +8,6 @@ import (
 	"github.com/hashtrail/hashtrail"
 )
 
-// RunSubjects runs the conformance tests of hashtrail.SubjectStore (GDPR
-// access requests and erasure). open must return a new, empty store that
-// implements it; the suite closes every store it opens.
-func RunSubjects(t *testing.T, open func(t *testing.T) hashtrail.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s hashtrail.Store, p hashtrail.SubjectStore)
-	}{
-		{"SubjectRoles", testSubjectRoles},
-		{"ErasePersonal", testErasePersonal},
-		{"EraseErrors", testEraseErrors},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			p, ok := s.(hashtrail.SubjectStore)
-			if !ok {
-				t.Fatalf("%T does not implement hashtrail.SubjectStore", s)
-			}
-			tc.fn(t, s, p)
-		})
-	}
-}
-
 // subjectEvents appends three events of acme and one of other:
 //
 //	0  actor user:42 (Alice Ø, alice@example.com, ip 2001:db8::42),
