@@ -84,4 +84,6 @@ type LogService interface {
 	SinkService
 	// ViewerTokenService mints and revokes viewer tokens.
 	ViewerTokenService
+	// RedactionService manages tenants' redaction rules.
+	RedactionService
 }

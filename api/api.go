@@ -66,6 +66,8 @@ const (
 	// Viewer tokens: signed read-only tokens limited to a filter.
 	PathTenantViewerTokens = "/v1/tenants/{tenant}/viewer-tokens"
 	PathTenantViewerToken  = "/v1/tenants/{tenant}/viewer-tokens/{token}"
+	// A tenant's redaction rules, applied at ingest.
+	PathTenantRedaction = "/v1/tenants/{tenant}/redaction"
 
 	PathTenantSinks      = "/v1/tenants/{tenant}/sinks"
 	PathTenantSink       = "/v1/tenants/{tenant}/sinks/{sink}"

@@ -205,6 +205,14 @@ func (f *fakeService) RevokeViewerToken(ctx context.Context, tenant, id string) 
 	return f.record(ctx, "RevokeViewerToken", tenant, id)
 }
 
+func (f *fakeService) RedactionRules(ctx context.Context, tenant string) (*hashtrail.RedactionRules, int64, error) {
+	return &hashtrail.RedactionRules{}, 0, f.record(ctx, "RedactionRules", tenant)
+}
+
+func (f *fakeService) SetRedactionRules(ctx context.Context, tenant string, rules *hashtrail.RedactionRules, version int64) (int64, error) {
+	return version + 1, f.record(ctx, "SetRedactionRules", tenant, rules, version)
+}
+
 func (f *fakeService) Ready(ctx context.Context) error { return f.readyErr }
 
 // syncBuffer is a bytes.Buffer safe for the logger's concurrent use.

@@ -107,6 +107,8 @@ var routeRules = map[string]routeRule{
 	"GET /v1/tenants/{tenant}/subjects/{subject}/events":   {scopeTenant, hashtrail.PermManage},
 	"POST /v1/tenants/{tenant}/viewer-tokens":              {scopeTenant, hashtrail.PermManage},
 	"DELETE /v1/tenants/{tenant}/viewer-tokens/{token}":    {scopeTenant, hashtrail.PermManage},
+	"GET /v1/tenants/{tenant}/redaction":                   {scopeTenant, hashtrail.PermManage},
+	"PUT /v1/tenants/{tenant}/redaction":                   {scopeTenant, hashtrail.PermManage},
 	"GET /v1/log/key":                                      {scopeOpen, 0},
 	"GET /v1/log/keys":                                     {scopeOpen, 0},
 	"GET /v1/log/installation/checkpoint":                  {scopeOpen, 0},

@@ -120,6 +120,10 @@ func (s *Server) routes() {
 	s.authed("POST "+api.PathTenantViewerTokens, s.createViewerToken)
 	s.authed("DELETE "+api.PathTenantViewerToken, s.revokeViewerToken)
 
+	// Redaction rules.
+	s.authed("GET "+api.PathTenantRedaction, s.getRedaction)
+	s.authed("PUT "+api.PathTenantRedaction, s.putRedaction)
+
 	// A tenant's action catalog.
 	s.authed("GET "+api.PathTenantCatalog, s.getTenantCatalog)
 	s.authed("PUT "+api.PathTenantCatalog, s.putTenantCatalog)

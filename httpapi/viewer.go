@@ -81,3 +81,41 @@ func corsPreflight(next http.Handler) http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
+
+// getRedaction serves GET /v1/tenants/{tenant}/redaction.
+func (s *Server) getRedaction(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := pathTenant(r)
+	if err != nil {
+		return err
+	}
+	if err := noParams(r); err != nil {
+		return err
+	}
+	rules, version, err := s.svc.RedactionRules(r.Context(), tenant)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, &hashtrail.RedactionDocument{Version: version, Rules: *rules})
+}
+
+// putRedaction serves PUT /v1/tenants/{tenant}/redaction: the body names
+// the version it replaces (0 when none is stored); 409 when stale.
+func (s *Server) putRedaction(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := pathTenant(r)
+	if err != nil {
+		return err
+	}
+	if err := noParams(r); err != nil {
+		return err
+	}
+	var doc hashtrail.RedactionDocument
+	if err := decodeJSON(w, r, &doc); err != nil {
+		return err
+	}
+	v, err := s.svc.SetRedactionRules(r.Context(), tenant, &doc.Rules, doc.Version)
+	if err != nil {
+		return err
+	}
+	doc.Version = v
+	return writeJSON(w, http.StatusOK, &doc)
+}

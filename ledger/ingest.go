@@ -49,6 +49,10 @@ func (l *Ledger) Ingest(ctx context.Context, req *hashtrail.IngestRequest) ([]ha
 	if err != nil {
 		return nil, err
 	}
+	// Redaction comes before the leaf: the log proves the redacted event.
+	if err := l.redactEvents(ctx, g); err != nil {
+		return nil, err
+	}
 	if err := l.append(ctx, g); err != nil {
 		return nil, err
 	}

@@ -105,8 +105,10 @@ type Ledger struct {
 	retentions retentionCache
 	// viewers keeps the viewer-token secret and revocations (viewer.go).
 	viewers viewerCache
-	queue   chan *pending
-	queued  atomic.Int64
+	// redactions caches each tenant's compiled redaction rules (redact.go).
+	redactions redactorCache
+	queue      chan *pending
+	queued     atomic.Int64
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
