@@ -53,6 +53,7 @@ func newRootCmd() *cobra.Command {
 		newExportCmd(),
 		newCatalogCmd(),
 		newRetentionCmd(),
+		newSubjectsCmd(),
 		newHoldsCmd(),
 		newRunCmd(),
 		newMigrateStoreCmd(),
