@@ -74,7 +74,14 @@ func (l *Ledger) Authenticate(ctx context.Context, secret string) (*hashtrail.Pr
 		return nil, hashtrail.Errorf(hashtrail.EUNAUTHORIZED, "an API key is required: send Authorization: Bearer <key>")
 	}
 	if strings.HasPrefix(secret, hashtrail.ViewerTokenPrefix) {
-		return l.authenticateViewer(ctx, secret)
+		p, err := l.authenticateViewer(ctx, secret)
+		if err != nil {
+			return nil, err
+		}
+		if err := l.allow(p); err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
 	if len(secret) > 512 {
 		return nil, denied
@@ -100,7 +107,11 @@ func (l *Ledger) Authenticate(ctx context.Context, secret string) (*hashtrail.Pr
 		return nil, denied
 	}
 	l.keys.touch(k.ID, now)
-	return &hashtrail.Principal{KeyID: k.ID, Tenant: k.Tenant, Role: k.Role}, nil
+	p := &hashtrail.Principal{KeyID: k.ID, Tenant: k.Tenant, Role: k.Role}
+	if err := l.allow(p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // touchLoop writes keys' last use to the store every few seconds, off the

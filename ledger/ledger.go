@@ -33,6 +33,10 @@ type Config struct {
 	// the store again; it bounds how long a revocation on another node takes
 	// to apply (default 2s).
 	KeyCacheTTL time.Duration
+	// RateLimits are the per-key token buckets (ratelimit.go); the zero
+	// value is no limit (cmd uses DefaultRateLimits and the rate-limits
+	// option).
+	RateLimits RateLimits
 
 	// Signer is the installation's checkpoint signing key (DESIGN §2), an
 	// Ed25519 key behind the crypto.Signer seam. Nil signs no checkpoints,
@@ -107,8 +111,10 @@ type Ledger struct {
 	viewers viewerCache
 	// redactions caches each tenant's compiled redaction rules (redact.go).
 	redactions redactorCache
-	queue      chan *pending
-	queued     atomic.Int64
+	// limits holds the rate-limit buckets of keys and tokens (ratelimit.go).
+	limits limiter
+	queue  chan *pending
+	queued atomic.Int64
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool

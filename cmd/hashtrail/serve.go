@@ -219,7 +219,13 @@ func openEngine(ctx context.Context, cfg *Config, log *slog.Logger, hooks *sinkH
 		})
 		log.Info("witness", "url", w.URL, "key", vkey)
 	}
+	limits, err := ledger.ParseRateLimits(cfg.RateLimits)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	led := ledger.New(st, ledger.Config{
+		RateLimits:        limits,
 		Witnesses:         witnesses,
 		Logger:            log,
 		AutoCreateTenants: !cfg.NoAutoTenants,
