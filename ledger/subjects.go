@@ -200,6 +200,10 @@ func (l *Ledger) erase(ctx context.Context, ss hashtrail.SubjectStore, pl *erasu
 	if len(pl.roles) == 0 {
 		return 0, nil
 	}
+	if l.sig == nil {
+		// Nothing announced: the deletion must wait for a signed checkpoint.
+		return 0, errNoSigning
+	}
 	p := hashtrail.PrincipalFrom(ctx)
 	actor := &hashtrail.Actor{Type: hashtrail.ActorAPIKey, ID: keyID(p)}
 	if p == nil {
