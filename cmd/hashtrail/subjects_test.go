@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,4 +98,41 @@ func TestSubjectsCommands(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVerifyAPIAfterErasure serves a data directory with the real server,
+// erases a subject through the API (one tenant, then every tenant), and
+// verifies the log through the API and offline.
+func TestVerifyAPIAfterErasure(t *testing.T) {
+	fx := newTamperFixture(t)
+	dir, _ := fx.copyData(t)
+	srv := startServer(t, dir)
+	post := func(path string) (int, map[string]any) {
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+crashKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	code, out := post("/v1/tenants/" + tamperTenant + "/subjects/user:3/erase")
+	if code != 200 || out["redacted_events"] != float64(tamperEvents/5) {
+		t.Fatalf("erase user:3: %d %v", code, out)
+	}
+	// The target user:99 is in every event of both tenants.
+	code, out = post("/v1/subjects/user:99/erase")
+	if code != 200 || out["redacted_events"] != float64(tamperEvents+10) {
+		t.Fatalf("erase user:99 everywhere: %d %v", code, out)
+	}
+	if code, out = post("/v1/subjects/user:99/erase"); code != 200 || out["redacted_events"] != float64(0) {
+		t.Errorf("erase user:99 again: %d %v", code, out)
+	}
+	fx.wantOK(t, "--url", srv.url, "--api-key", crashKey, "--tenant", tamperTenant, "--log-key", fx.logKey)
+	fx.wantOK(t, "--url", srv.url, "--api-key", crashKey, "--tenant", "globex", "--log-key", fx.logKey)
+	stopServer(t, srv)
+	fx.wantOK(t, "--data", dir, "--log-key", fx.logKey, "--tenant", tamperTenant)
 }
