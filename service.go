@@ -86,4 +86,6 @@ type LogService interface {
 	ViewerTokenService
 	// RedactionService manages tenants' redaction rules.
 	RedactionService
+	// TenantLifecycleService suspends and resumes tenants.
+	TenantLifecycleService
 }

@@ -1,6 +1,9 @@
 package hashtrail
 
-import "regexp"
+import (
+	"context"
+	"regexp"
+)
 
 const tenantIDPattern = "[a-z0-9][a-z0-9._-]{0,62}"
 
@@ -16,6 +19,20 @@ type Tenant struct {
 	CreatedAt Time   `json:"created_at"`
 	// Size is the number of events in the tenant's log (the next seq).
 	Size int64 `json:"size"`
+	// Suspended tenants refuse writes (403) and still answer reads;
+	// SuspendedReason says why. Kept in the tenant document "lifecycle".
+	Suspended       bool   `json:"suspended,omitempty"`
+	SuspendedReason string `json:"suspended_reason,omitempty"`
+}
+
+// ConfigLifecycle is the tenant document of its suspension.
+const ConfigLifecycle = "lifecycle"
+
+// TenantLifecycleService suspends and resumes tenants.
+type TenantLifecycleService interface {
+	// SuspendTenant suspends (suspended true, with a reason) or resumes a
+	// tenant; installation-wide admin keys only.
+	SuspendTenant(ctx context.Context, id string, suspended bool, reason string) (*Tenant, error)
 }
 
 // ValidTenantID reports whether id matches [a-z0-9][a-z0-9._-]{0,62}.

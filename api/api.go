@@ -177,6 +177,10 @@ type TenantRequest struct {
 // unchanged.
 type TenantPatch struct {
 	Name *string `json:"name,omitempty"`
+	// Suspended suspends (true) or resumes (false) the tenant: a suspended
+	// tenant refuses writes with 403 and still answers reads.
+	Suspended       *bool  `json:"suspended,omitempty"`
+	SuspendedReason string `json:"suspended_reason,omitempty"`
 }
 
 // KeyRequest asks for a new key (POST /v1/tenants/{t}/keys or /v1/keys).

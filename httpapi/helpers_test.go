@@ -213,6 +213,13 @@ func (f *fakeService) SetRedactionRules(ctx context.Context, tenant string, rule
 	return version + 1, f.record(ctx, "SetRedactionRules", tenant, rules, version)
 }
 
+func (f *fakeService) SuspendTenant(ctx context.Context, id string, suspended bool, reason string) (*hashtrail.Tenant, error) {
+	if err := f.record(ctx, "SuspendTenant", id, suspended, reason); err != nil {
+		return nil, err
+	}
+	return &hashtrail.Tenant{ID: id, Suspended: suspended, SuspendedReason: reason}, nil
+}
+
 func (f *fakeService) Ready(ctx context.Context) error { return f.readyErr }
 
 // syncBuffer is a bytes.Buffer safe for the logger's concurrent use.

@@ -106,15 +106,25 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.Name == nil {
-		return hashtrail.InvalidFields([]hashtrail.FieldError{{Field: "name", Message: "is required: it is the only field a tenant can change"}})
+	if req.Name == nil && req.Suspended == nil {
+		return hashtrail.InvalidFields([]hashtrail.FieldError{{Field: "name", Message: "is required unless suspended is given: name and suspended are the fields a tenant can change"}})
 	}
-	if errs := checkName("name", *req.Name, nil); len(errs) > 0 {
-		return hashtrail.InvalidFields(errs)
+	if req.Suspended == nil && req.SuspendedReason != "" {
+		return hashtrail.InvalidFields([]hashtrail.FieldError{{Field: "suspended_reason", Message: "goes with suspended: true"}})
 	}
-	t, err := s.svc.UpdateTenant(r.Context(), &hashtrail.Tenant{ID: id, Name: *req.Name})
-	if err != nil {
-		return err
+	var t *hashtrail.Tenant
+	if req.Name != nil {
+		if errs := checkName("name", *req.Name, nil); len(errs) > 0 {
+			return hashtrail.InvalidFields(errs)
+		}
+		if t, err = s.svc.UpdateTenant(r.Context(), &hashtrail.Tenant{ID: id, Name: *req.Name}); err != nil {
+			return err
+		}
+	}
+	if req.Suspended != nil {
+		if t, err = s.svc.SuspendTenant(r.Context(), id, *req.Suspended, req.SuspendedReason); err != nil {
+			return err
+		}
 	}
 	return writeJSON(w, http.StatusOK, t)
 }

@@ -64,7 +64,11 @@ func (l *Ledger) Tenant(ctx context.Context, id string) (*hashtrail.Tenant, erro
 	if err := l.authorize(hashtrail.PrincipalFrom(ctx), id, hashtrail.PermRead); err != nil {
 		return nil, err
 	}
-	return l.store.Tenant(ctx, id)
+	t, err := l.store.Tenant(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return t, l.withLifecycle(ctx, t)
 }
 
 // Tenants lists the tenants the caller can see: every tenant for an
@@ -79,9 +83,18 @@ func (l *Ledger) Tenants(ctx context.Context) ([]*hashtrail.Tenant, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*hashtrail.Tenant{t}, nil
+		return []*hashtrail.Tenant{t}, l.withLifecycle(ctx, t)
 	}
-	return l.store.Tenants(ctx)
+	ts, err := l.store.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		if err := l.withLifecycle(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	return ts, nil
 }
 
 // UpdateTenant renames a tenant (installation-wide admin keys only).

@@ -38,6 +38,9 @@ func (l *Ledger) Ingest(ctx context.Context, req *hashtrail.IngestRequest) ([]ha
 			if err := l.writable(p, t); err != nil {
 				return nil, err
 			}
+			if err := l.notSuspended(ctx, t); err != nil {
+				return nil, err
+			}
 			ev := *sub.Event
 			ev.Tenant, ev.ID = t, id
 			ev.KeyID = keyID(p)

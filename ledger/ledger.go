@@ -113,8 +113,10 @@ type Ledger struct {
 	redactions redactorCache
 	// limits holds the rate-limit buckets of keys and tokens (ratelimit.go).
 	limits limiter
-	queue  chan *pending
-	queued atomic.Int64
+	// lifecycles caches tenants' suspension (lifecycle.go).
+	lifecycles lifecycleCache
+	queue      chan *pending
+	queued     atomic.Int64
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
