@@ -224,6 +224,16 @@ func (s *Store) dropPartition(ctx context.Context, num int64, name string, range
 	var n int64
 	dropped := false
 	err := s.tx(ctx, "purge: drop partition", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, s.lockKey("partitions")); err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, id).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return errPartitionGone
+		}
 		if _, err := tx.Exec(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, dropLockTimeout.Milliseconds())); err != nil {
 			return err
 		}
@@ -250,6 +260,9 @@ func (s *Store) dropPartition(ctx context.Context, num int64, name string, range
 		s.log.Info("postgres: retention dropped a partition", "schema", s.schema, "partition", name, "events", n)
 		return n, nil
 	}
+	if errors.Is(err, errPartitionGone) {
+		return 0, nil // dropped meanwhile (another purge, upkeep): its rows are gone
+	}
 	if err != nil && !errors.Is(err, errNotDroppable) && !isLockTimeout(err) {
 		return 0, err
 	}
@@ -273,7 +286,10 @@ func (s *Store) dropPartition(ctx context.Context, num int64, name string, range
 	}
 }
 
-var errNotDroppable = errors.New("rows other than those purged are in the partition")
+var (
+	errNotDroppable  = errors.New("rows other than those purged are in the partition")
+	errPartitionGone = errors.New("the partition was dropped meanwhile")
+)
 
 // isLockTimeout reports whether err is PostgreSQL's lock_not_available.
 func isLockTimeout(err error) bool {
@@ -303,6 +319,15 @@ func (s *Store) dropEmptyPartitions(ctx context.Context) error {
 		id := pgx.Identifier{name}.Sanitize()
 		dropped := false
 		err := s.tx(ctx, "upkeep: drop empty partition", func(tx pgx.Tx) error {
+			// Nodes running upkeep at once take turns (as createPartitions
+			// does); a later one finds the partition gone.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, s.lockKey("partitions")); err != nil {
+				return err
+			}
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, id).Scan(&exists); err != nil || !exists {
+				return err
+			}
 			if _, err := tx.Exec(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, dropLockTimeout.Milliseconds())); err != nil {
 				return err
 			}
