@@ -65,6 +65,17 @@ func (l *Ledger) purgeLoop() {
 			} else if n > 0 {
 				l.log.Info("retention purge", "tenant", tn.ID, "purged", n)
 			}
+			if l.sig == nil {
+				continue
+			}
+			if n, err := l.CompleteErasures(ctx, tn.ID); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				l.log.Error("completing announced erasures", "tenant", tn.ID, "err", err)
+			} else if n > 0 {
+				l.log.Info("completed announced erasures", "tenant", tn.ID, "roles", n)
+			}
 		}
 	}
 }

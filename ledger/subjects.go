@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
@@ -287,4 +288,95 @@ func (l *Ledger) SubjectEvents(ctx context.Context, tenant, subject string, fn f
 		return err
 	}
 	return l.eventsAt(ctx, tenant, seqsOf(roles), fn)
+}
+
+// settingErasureDone + tenant is the seq of the last system.subject_erased
+// announcement whose deletion CompleteErasures made sure of.
+const settingErasureDone = "erasure_done/"
+
+// CompleteErasures completes the erasures of tenant that were announced
+// but whose deletion did not happen (a crash, a lost connection between
+// the announcement and the deletion): for each announcement after the last
+// one completed, once a signed checkpoint covers it, it erases the roles
+// it names that still hold values, except those of events a legal hold
+// set since then covers (logged; re-running the erasure after the hold is
+// lifted erases them). It returns how many roles it erased. The purge loop
+// runs it for every tenant; deletions already made are skipped.
+func (l *Ledger) CompleteErasures(ctx context.Context, tenant string) (int64, error) {
+	if l.sig == nil {
+		return 0, errNoSigning
+	}
+	done := int64(-1)
+	if v, err := l.store.Setting(ctx, settingErasureDone+tenant); err == nil {
+		if done, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return 0, fmt.Errorf("ledger: setting %s%s: %w", settingErasureDone, tenant, err)
+		}
+	} else if hashtrail.ErrorCode(err) != hashtrail.ENOTFOUND {
+		return 0, err
+	}
+	var total int64
+	for {
+		after := done
+		page, err := l.store.Events(ctx, &hashtrail.Query{Tenant: tenant, Actions: []string{actionSubjectErased},
+			Order: hashtrail.OrderAsc, AfterSeq: &after, Limit: 100})
+		if err != nil || len(page) == 0 {
+			return total, err
+		}
+		for _, a := range page {
+			n, err := l.completeErasure(ctx, tenant, a)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if err := l.store.SetSetting(ctx, settingErasureDone+tenant, strconv.FormatInt(a.Seq, 10)); err != nil {
+				return total, err
+			}
+			done = a.Seq
+		}
+	}
+}
+
+// completeErasure erases what announcement a names and still holds values.
+func (l *Ledger) completeErasure(ctx context.Context, tenant string, a *hashtrail.Event) (int64, error) {
+	var m erasedMeta
+	if err := json.Unmarshal(a.Metadata, &m); err != nil {
+		l.log.Error("a malformed erasure announcement; skipped", "tenant", tenant, "seq", a.Seq, "err", err)
+		return 0, nil
+	}
+	var roles []hashtrail.SubjectRole
+	for _, r := range m.Roles {
+		if r.Seq >= 0 && r.Seq < a.Seq {
+			roles = append(roles, hashtrail.SubjectRole{Seq: r.Seq, Role: r.Role})
+		}
+	}
+	if len(roles) == 0 {
+		return 0, nil
+	}
+	ls, err := l.readLog(ctx, tenant)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := l.waitCovering(ctx, ls, tenant, a.Seq, 10*l.cfg.CheckpointInterval+5*time.Second); err != nil {
+		return 0, fmt.Errorf("ledger: waiting for a checkpoint over the erasure announcement at seq %d: %w", a.Seq, err)
+	}
+	r, err := l.loadRetention(ctx, tenant)
+	if err != nil {
+		return 0, err
+	}
+	if len(r.holds) > 0 {
+		held := map[int64]bool{}
+		if err := l.eventsAt(ctx, tenant, seqsOf(roles), func(e *hashtrail.Event) error {
+			if r.held(e) != "" {
+				held[e.Seq] = true
+			}
+			return nil
+		}); err != nil {
+			return 0, err
+		}
+		if len(held) > 0 {
+			l.log.Warn("an announced erasure left events a legal hold covers", "tenant", tenant, "announcement", a.Seq, "events", len(held))
+			roles = slices.DeleteFunc(roles, func(r hashtrail.SubjectRole) bool { return held[r.Seq] })
+		}
+	}
+	return l.store.ErasePersonal(ctx, tenant, roles)
 }

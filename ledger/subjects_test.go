@@ -1,6 +1,9 @@
 package ledger_test
 
 import (
+	"context"
+	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +11,7 @@ import (
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/client"
 	"github.com/hashtrail/hashtrail/ledger"
+	"github.com/hashtrail/hashtrail/store/sqlite"
 )
 
 func TestEraseSubject(t *testing.T) {
@@ -130,5 +134,69 @@ func TestEraseSubject(t *testing.T) {
 	}
 	if rep := verifyStore(t, st, "acme"); rep.OK() || !strings.Contains(rep.Summary(), "erase") {
 		t.Errorf("verify after an unannounced erasure: %s, want a failure", rep.Summary())
+	}
+}
+
+// failingEraser is a store whose ErasePersonal fails while fail is set: a
+// crash between an erasure's announcement and its deletion.
+type failingEraser struct {
+	*sqlite.Store
+	fail bool
+}
+
+func (f *failingEraser) ErasePersonal(ctx context.Context, tenant string, roles []hashtrail.SubjectRole) (int64, error) {
+	if f.fail {
+		return 0, errors.New("the process died")
+	}
+	return f.Store.ErasePersonal(ctx, tenant, roles)
+}
+
+func TestEraseResumes(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "hashtrail.db"))
+	if _, err := ledger.SetupLog(t.Context(), st, ledger.LogSetup{ServerName: testServerName, Signer: testKey("a")}); err != nil {
+		t.Fatal(err)
+	}
+	fe := &failingEraser{Store: st, fail: true}
+	l := ledger.New(fe, ledger.Config{Signer: testKey("a"), ServerName: testServerName, CheckpointInterval: 10 * time.Millisecond})
+	t.Cleanup(func() {
+		l.Close(context.Background())
+		st.Close()
+	})
+	ctx := t.Context()
+	if _, err := l.CreateTenant(ctx, &hashtrail.Tenant{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest(t, ctx, l, "acme",
+		`{"id":"a1","action":"user.login","actor":{"type":"user","id":"42","email":"alice@example.com"}}`,
+		`{"id":"a2","action":"user.login","actor":{"type":"user","id":"42","email":"alice@example.com"}}`); err != nil {
+		t.Fatal(err)
+	}
+	admin := as(ctx, "acme", hashtrail.RoleAdmin)
+	if _, err := l.EraseSubject(admin, "acme", "user:42"); err == nil {
+		t.Fatal("EraseSubject with a failing store succeeded")
+	}
+	fe.fail = false
+	waitCheckpoint(t, st, "acme", mustSize(t, st, "acme"))
+	if rep := verifyStore(t, st, "acme"); !rep.OK() || rep.ErasedRoles != 0 {
+		t.Errorf("verify after an announcement without deletion: %s", rep.Summary())
+	}
+	// The background completion erases what was announced.
+	n, err := l.CompleteErasures(ctx, "acme")
+	if err != nil || n != 2 {
+		t.Fatalf("CompleteErasures = %d, %v; want 2", n, err)
+	}
+	if n, err := l.CompleteErasures(ctx, "acme"); err != nil || n != 0 {
+		t.Errorf("CompleteErasures again = %d, %v; want 0", n, err)
+	}
+	if n, err := l.EraseSubject(admin, "acme", "user:42"); err != nil || n != 0 {
+		t.Errorf("EraseSubject after completion = %d, %v; want 0", n, err)
+	}
+	e, err := st.Event(ctx, "acme", "a1")
+	if err != nil || !e.PII["/actor"].Erased || e.Actor.Email != "" {
+		t.Errorf("a1 after completion: %+v, %v", e, err)
+	}
+	waitCheckpoint(t, st, "acme", mustSize(t, st, "acme"))
+	if rep := verifyStore(t, st, "acme"); !rep.OK() || rep.ErasedRoles != 2 {
+		t.Errorf("verify after completion: %s (erased %d)", rep.Summary(), rep.ErasedRoles)
 	}
 }
