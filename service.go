@@ -1,6 +1,9 @@
 package hashtrail
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // IngestRequest is one request's events.
 type IngestRequest struct {
@@ -67,6 +70,9 @@ type LogService interface {
 	DeleteTenant(ctx context.Context, id string) error
 
 	CreateKey(ctx context.Context, req *KeyRequest) (*NewKey, error)
+	// RotateKey makes a new key like id and revokes id grace from now
+	// (0: the default grace).
+	RotateKey(ctx context.Context, tenant, id string, grace time.Duration) (*NewKey, error)
 	Keys(ctx context.Context, tenant string) ([]*APIKey, error)
 	RevokeKey(ctx context.Context, tenant, id string) error
 

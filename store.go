@@ -88,7 +88,9 @@ type KeyStore interface {
 	// Keys returns the keys of a tenant (AllTenants for the installation-wide
 	// ones, "" for every key), oldest first.
 	Keys(ctx context.Context, tenant string) ([]*APIKey, error)
-	// RevokeKey marks a key revoked at at; ENOTFOUND if unknown.
+	// RevokeKey marks a key revoked at at (which may be in the future, as
+	// when a rotation leaves the old key a grace period); revoking again
+	// keeps the earliest time. ENOTFOUND if unknown.
 	RevokeKey(ctx context.Context, id string, at Time) error
 	// TouchKey records that the key was used at at.
 	TouchKey(ctx context.Context, id string, at Time) error

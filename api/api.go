@@ -22,7 +22,10 @@ const (
 	PathTenantKey    = "/v1/tenants/{tenant}/keys/{key}"
 	PathKeys         = "/v1/keys" // installation-wide keys
 	PathKey          = "/v1/keys/{key}"
-	PathCatalog      = "/v1/catalog"
+	// Key rotation: a new key like the old one, which expires after a grace.
+	PathTenantKeyRotate = "/v1/tenants/{tenant}/keys/{key}/rotate"
+	PathKeyRotate       = "/v1/keys/{key}/rotate"
+	PathCatalog         = "/v1/catalog"
 	// A tenant's own action catalog, whole or one action.
 	PathTenantCatalog       = "/v1/tenants/{tenant}/catalog"
 	PathTenantCatalogAction = "/v1/tenants/{tenant}/catalog/actions/{action}"

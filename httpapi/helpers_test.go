@@ -220,6 +220,13 @@ func (f *fakeService) SuspendTenant(ctx context.Context, id string, suspended bo
 	return &hashtrail.Tenant{ID: id, Suspended: suspended, SuspendedReason: reason}, nil
 }
 
+func (f *fakeService) RotateKey(ctx context.Context, tenant, id string, grace time.Duration) (*hashtrail.NewKey, error) {
+	if err := f.record(ctx, "RotateKey", tenant, id, grace); err != nil {
+		return nil, err
+	}
+	return &hashtrail.NewKey{APIKey: hashtrail.APIKey{ID: "key_new", Tenant: tenant}, Secret: "htk_new"}, nil
+}
+
 func (f *fakeService) Ready(ctx context.Context) error { return f.readyErr }
 
 // syncBuffer is a bytes.Buffer safe for the logger's concurrent use.

@@ -109,6 +109,8 @@ var routeRules = map[string]routeRule{
 	"DELETE /v1/tenants/{tenant}/viewer-tokens/{token}":    {scopeTenant, hashtrail.PermManage},
 	"GET /v1/tenants/{tenant}/redaction":                   {scopeTenant, hashtrail.PermManage},
 	"PUT /v1/tenants/{tenant}/redaction":                   {scopeTenant, hashtrail.PermManage},
+	"POST /v1/tenants/{tenant}/keys/{key}/rotate":          {scopeTenant, hashtrail.PermManage},
+	"POST /v1/keys/{key}/rotate":                           {scopeInstall, hashtrail.PermManage},
 	"GET /v1/log/key":                                      {scopeOpen, 0},
 	"GET /v1/log/keys":                                     {scopeOpen, 0},
 	"GET /v1/log/installation/checkpoint":                  {scopeOpen, 0},

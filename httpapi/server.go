@@ -115,6 +115,8 @@ func (s *Server) routes() {
 	s.authed("GET "+api.PathKeys, s.listInstallationKeys)
 	s.authed("POST "+api.PathKeys, s.createInstallationKey)
 	s.authed("DELETE "+api.PathKey, s.revokeInstallationKey)
+	s.authed("POST "+api.PathTenantKeyRotate, s.rotateTenantKey)
+	s.authed("POST "+api.PathKeyRotate, s.rotateInstallationKey)
 
 	// Viewer tokens.
 	s.authed("POST "+api.PathTenantViewerTokens, s.createViewerToken)

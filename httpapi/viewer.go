@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"slices"
+	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
 )
@@ -118,4 +119,48 @@ func (s *Server) putRedaction(w http.ResponseWriter, r *http.Request) error {
 	}
 	doc.Version = v
 	return writeJSON(w, http.StatusOK, &doc)
+}
+
+// rotateTenantKey serves POST /v1/tenants/{tenant}/keys/{key}/rotate.
+func (s *Server) rotateTenantKey(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := pathTenant(r)
+	if err != nil {
+		return err
+	}
+	return s.rotateKey(w, r, tenant)
+}
+
+// rotateInstallationKey serves POST /v1/keys/{key}/rotate.
+func (s *Server) rotateInstallationKey(w http.ResponseWriter, r *http.Request) error {
+	return s.rotateKey(w, r, hashtrail.AllTenants)
+}
+
+// rotateKey answers the new key's secret, shown once; the body may name the
+// old key's grace period ({"grace": "24h"}; an empty body takes the default).
+func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, tenant string) error {
+	if err := noParams(r); err != nil {
+		return err
+	}
+	var req struct {
+		Grace string `json:"grace"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &req); err != nil {
+			return err
+		}
+	}
+	var grace time.Duration
+	if req.Grace != "" {
+		d, err := time.ParseDuration(req.Grace)
+		if err != nil || d <= 0 {
+			return hashtrail.InvalidFields([]hashtrail.FieldError{{Field: "grace", Message: "must be a positive duration such as 24h"}})
+		}
+		grace = d
+	}
+	k, err := s.svc.RotateKey(r.Context(), tenant, r.PathValue("key"), grace)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", keyPath(tenant, k.ID))
+	return writeJSON(w, http.StatusCreated, k)
 }

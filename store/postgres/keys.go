@@ -83,9 +83,9 @@ func (s *Store) keys(ctx context.Context, query string, args ...any) ([]*hashtra
 }
 
 // RevokeKey marks a key revoked at at; ENOTFOUND if unknown. Revoking again
-// keeps the first revocation time.
+// keeps the earliest revocation time.
 func (s *Store) RevokeKey(ctx context.Context, id string, at hashtrail.Time) error {
-	return s.updateKey(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, at.Time, id)
+	return s.updateKey(ctx, `UPDATE api_keys SET revoked_at = least(coalesce(revoked_at, $1), $1) WHERE id = $2`, at.Time, id)
 }
 
 // TouchKey records that the key was used at at (never moving the time

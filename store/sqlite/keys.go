@@ -95,9 +95,10 @@ func scanKey(r scanner) (*hashtrail.APIKey, error) {
 }
 
 // RevokeKey marks a key revoked at at; ENOTFOUND if unknown. Revoking again
-// keeps the first revocation time.
+// keeps the earliest revocation time (so revoking now a key whose rotation
+// set a revocation in the future takes effect now).
 func (s *Store) RevokeKey(ctx context.Context, id string, at hashtrail.Time) error {
-	return s.updateKey(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, at.Micros(), id)
+	return s.updateKey(ctx, `UPDATE api_keys SET revoked_at = min(coalesce(revoked_at, ?), ?) WHERE id = ?`, at.Micros(), at.Micros(), id)
 }
 
 // TouchKey records that the key was used at at (never moving the time
