@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
@@ -48,7 +49,7 @@ type erasure struct {
 // planErasure finds the subject's roles in tenant not yet erased and checks
 // that no legal hold covers their events.
 func (l *Ledger) planErasure(ctx context.Context, ss hashtrail.SubjectStore, tenant, subject string) (*erasure, error) {
-	all, err := ss.SubjectRoles(ctx, tenant, subject)
+	all, err := l.subjectRoles(ctx, ss, tenant, subject)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +281,7 @@ func (l *Ledger) SubjectEvents(ctx context.Context, tenant, subject string, fn f
 		return err
 	}
 	ss := l.store
-	roles, err := ss.SubjectRoles(ctx, tenant, subject)
+	roles, err := l.subjectRoles(ctx, ss, tenant, subject)
 	if err != nil {
 		return err
 	}
@@ -379,4 +380,93 @@ func (l *Ledger) completeErasure(ctx context.Context, tenant string, a *hashtrai
 		}
 	}
 	return l.store.ErasePersonal(ctx, tenant, roles)
+}
+
+// maxAliases bounds how many identifiers of one person subjectRoles
+// follows.
+const maxAliases = 16
+
+// subjectRoles returns the roles of subject and of the other identifiers
+// the log knows for the same person: an actor "user:42" that the log also
+// shows with an e-mail address is looked up by that address too (where it
+// acted known only by the address), and an address by the user id of the
+// actors that had it (where the user is a target or an impersonator).
+// Sorted by seq and role, without duplicates.
+func (l *Ledger) subjectRoles(ctx context.Context, ss hashtrail.SubjectStore, tenant, subject string) ([]hashtrail.SubjectRole, error) {
+	first, email, err := hashtrail.ParseSubject(subject)
+	if err != nil {
+		return nil, err
+	}
+	if email {
+		first = "email:" + first
+	}
+	seen := map[string]bool{first: true}
+	queue := []string{first}
+	got := map[hashtrail.SubjectRole]bool{}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		roles, err := ss.SubjectRoles(ctx, tenant, id)
+		if err != nil {
+			return nil, err
+		}
+		var actorSeqs []int64
+		for _, r := range roles {
+			got[r] = true
+			if r.Role == hashtrail.PIIRoleActor && !r.Erased {
+				actorSeqs = append(actorSeqs, r.Seq)
+			}
+		}
+		addr, isEmail := strings.CutPrefix(id, "email:")
+		err = l.eventsAt(ctx, tenant, actorSeqs, func(e *hashtrail.Event) error {
+			a := e.Actor
+			if a == nil {
+				return nil
+			}
+			// Only the actor's own identifiers (not an impersonator's).
+			mine := (isEmail && strings.EqualFold(a.Email, addr)) || (!isEmail && e.ActorKey() == id)
+			if !mine {
+				return nil
+			}
+			var aliases []string
+			if a.Type == hashtrail.ActorUser && a.ID != "" {
+				aliases = append(aliases, e.ActorKey())
+			}
+			if a.Email != "" {
+				aliases = append(aliases, "email:"+strings.ToLower(a.Email))
+			}
+			for _, x := range aliases {
+				if !seen[x] && len(seen) < maxAliases {
+					seen[x] = true
+					queue = append(queue, x)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]hashtrail.SubjectRole, 0, len(got))
+	for r := range got {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b hashtrail.SubjectRole) int {
+		if a.Seq != b.Seq {
+			return int(min(max(a.Seq-b.Seq, -1), 1))
+		}
+		if c := hashtrail.CompareRoles(a.Role, b.Role); c != 0 {
+			return c
+		}
+		// The same role seen erased and not: keep one (the erased one last,
+		// then dropped below).
+		if a.Erased == b.Erased {
+			return 0
+		}
+		if a.Erased {
+			return 1
+		}
+		return -1
+	})
+	return slices.CompactFunc(out, func(a, b hashtrail.SubjectRole) bool { return a.Seq == b.Seq && a.Role == b.Role }), nil
 }

@@ -27,11 +27,13 @@ func TestEraseSubject(t *testing.T) {
 		`{"id":"a2","action":"user.view","actor":{"type":"user","id":"7","name":"Bob","email":"bob@example.com"},"targets":[{"type":"user","id":"42","name":"Alice Quokka"}],"context":{"ip":"192.0.2.7"}}`,
 		`{"id":"a3","action":"user.update","actor":{"type":"user","id":"7","email":"bob@example.com","impersonator":{"type":"user","id":"42","name":"Alice Quokka"}}}`,
 		`{"id":"a4","action":"project.create","actor":{"type":"user","id":"8","email":"carol@example.com"},"targets":[{"type":"project","id":"1"}]}`,
+		`{"id":"a5","action":"user.password_reset","actor":{"type":"user","email":"Alice@Example.com"}}`,
 	); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ingest(t, ctx, l, "beta",
-		`{"id":"b1","action":"user.login","actor":{"type":"user","id":"42","email":"alice@example.com"}}`); err != nil {
+		`{"id":"b1","action":"user.login","actor":{"type":"user","id":"42","email":"alice@example.com"}}`,
+		`{"id":"b2","action":"user.view","actor":{"type":"user","id":"9"},"targets":[{"type":"user","id":"42","name":"Alice Quokka"}]}`); err != nil {
 		t.Fatal(err)
 	}
 	admin := as(ctx, "acme", hashtrail.RoleAdmin)
@@ -55,8 +57,8 @@ func TestEraseSubject(t *testing.T) {
 	if err := l.SubjectEvents(admin, "acme", "user:42", func(e *hashtrail.Event) error {
 		got = append(got, e.ID)
 		return nil
-	}); err != nil || strings.Join(got, ",") != "a1,a2,a3" {
-		t.Errorf("SubjectEvents(user:42) = %v, %v; want a1,a2,a3", got, err)
+	}); err != nil || strings.Join(got, ",") != "a1,a2,a3,a5" {
+		t.Errorf("SubjectEvents(user:42) = %v, %v; want a1,a2,a3,a5 (a5: the actor known by the user's e-mail)", got, err)
 	}
 
 	// A legal hold wins.
@@ -75,15 +77,15 @@ func TestEraseSubject(t *testing.T) {
 	}
 
 	n, err := l.EraseSubject(admin, "acme", "user:42")
-	if err != nil || n != 3 {
-		t.Fatalf("EraseSubject(user:42) = %d, %v; want 3", n, err)
+	if err != nil || n != 4 {
+		t.Fatalf("EraseSubject(user:42) = %d, %v; want 4", n, err)
 	}
 	anns, err := st.Events(ctx, &hashtrail.Query{Tenant: "acme", Actions: []string{"system.subject_erased"}})
 	if err != nil || len(anns) != 1 {
 		t.Fatalf("announcements: %d, %v", len(anns), err)
 	}
 	m, err := client.ParseSubjectErased(anns[0])
-	if err != nil || len(m.Roles) != 3 || anns[0].Actor.ID != "key_test_admin" {
+	if err != nil || len(m.Roles) != 4 || anns[0].Actor.ID != "key_test_admin" {
 		t.Errorf("announcement: %+v, %v, actor %+v", m, err, anns[0].Actor)
 	}
 	if b := string(anns[0].Metadata) + anns[0].Description; strings.Contains(b, "42") || strings.Contains(b, "alice") {
@@ -101,8 +103,8 @@ func TestEraseSubject(t *testing.T) {
 		t.Errorf("another tenant's event changed: %+v, %v", b1, err)
 	}
 	waitCheckpoint(t, st, "acme", mustSize(t, st, "acme"))
-	if rep := verifyStore(t, st, "acme"); !rep.OK() || rep.ErasedRoles != 3 {
-		t.Errorf("verify after the erasure: %s (erased roles %d), want OK with 3", rep.Summary(), rep.ErasedRoles)
+	if rep := verifyStore(t, st, "acme"); !rep.OK() || rep.ErasedRoles != 4 {
+		t.Errorf("verify after the erasure: %s (erased roles %d), want OK with 4", rep.Summary(), rep.ErasedRoles)
 	}
 
 	// Again: nothing new, no announcement.
@@ -116,8 +118,8 @@ func TestEraseSubject(t *testing.T) {
 	// Installation-wide, by e-mail.
 	inst := as(ctx, hashtrail.AllTenants, hashtrail.RoleAdmin)
 	per, err := l.EraseSubjectEverywhere(inst, "Alice@Example.com")
-	if err != nil || len(per) != 1 || per["beta"] != 1 {
-		t.Errorf("EraseSubjectEverywhere(alice@) = %v, %v; want beta: 1", per, err)
+	if err != nil || len(per) != 1 || per["beta"] != 2 {
+		t.Errorf("EraseSubjectEverywhere(alice@) = %v, %v; want beta: 2 (b2: user:42, whose address it is, as a target)", per, err)
 	}
 	waitCheckpoint(t, st, "beta", mustSize(t, st, "beta"))
 	if rep := verifyStore(t, st, "beta"); !rep.OK() {
