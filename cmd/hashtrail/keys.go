@@ -22,7 +22,7 @@ once, when it is created; Hashtrail stores just its hash.
 Works offline on the data directory (--data) or through a running server
 (--url and --api-key, with an admin key).`,
 	}
-	cmd.AddCommand(newKeysCreateCmd(), newKeysListCmd(), newKeysRevokeCmd())
+	cmd.AddCommand(newKeysCreateCmd(), newKeysListCmd(), newKeysRevokeCmd(), newKeysRotateCmd())
 	return cmd
 }
 

@@ -37,12 +37,14 @@ type service interface {
 	Tenants(ctx context.Context) ([]*hashtrail.Tenant, error)
 	UpdateTenant(ctx context.Context, t *hashtrail.Tenant) (*hashtrail.Tenant, error)
 	DeleteTenant(ctx context.Context, id string) error
+	SuspendTenant(ctx context.Context, id string, suspended bool, reason string) (*hashtrail.Tenant, error)
 
 	CreateKey(ctx context.Context, req *hashtrail.KeyRequest) (*hashtrail.NewKey, error)
 	// Keys lists a tenant's keys, AllTenants for the installation-wide ones,
 	// or "" for every key the caller may see.
 	Keys(ctx context.Context, tenant string) ([]*hashtrail.APIKey, error)
 	RevokeKey(ctx context.Context, tenant, id string) error
+	RotateKey(ctx context.Context, tenant, id string, grace time.Duration) (*hashtrail.NewKey, error)
 }
 
 var (

@@ -14,13 +14,13 @@ import (
 func newTenantsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tenants",
-		Short: "Create, list, show, rename and delete tenants",
+		Short: "Create, list, show, rename, suspend, resume and delete tenants",
 		Long: `Manage tenants, the isolation units: each has its own log and keys.
 Works offline on the data directory (--data) or through a running server
 (--url and --api-key, with an installation-wide admin key for changes).`,
 	}
 	cmd.AddCommand(newTenantsCreateCmd(), newTenantsListCmd(), newTenantsShowCmd(),
-		newTenantsRenameCmd(), newTenantsDeleteCmd())
+		newTenantsRenameCmd(), newTenantsDeleteCmd(), newTenantsSuspendCmd(true), newTenantsSuspendCmd(false))
 	return cmd
 }
 

@@ -1,0 +1,111 @@
+package main
+
+// Access control commands: tenants suspend|resume and keys rotate.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"text/tabwriter"
+	"time"
+
+	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/api"
+	"github.com/spf13/cobra"
+)
+
+// SuspendTenant is PATCH /v1/tenants/{t} with suspended.
+func (c *httpService) SuspendTenant(ctx context.Context, id string, suspended bool, reason string) (*hashtrail.Tenant, error) {
+	var out hashtrail.Tenant
+	err := c.do(ctx, http.MethodPatch, tenantPath(id), api.TenantPatch{Suspended: &suspended, SuspendedReason: reason}, &out)
+	return &out, err
+}
+
+// RotateKey is POST .../keys/{key}/rotate.
+func (c *httpService) RotateKey(ctx context.Context, tenant, id string, grace time.Duration) (*hashtrail.NewKey, error) {
+	body := map[string]string{}
+	if grace > 0 {
+		body["grace"] = grace.String()
+	}
+	var out hashtrail.NewKey
+	err := c.do(ctx, http.MethodPost, keysPath(tenant)+"/"+url.PathEscape(id)+"/rotate", body, &out)
+	return &out, err
+}
+
+func newTenantsSuspendCmd(suspend bool) *cobra.Command {
+	var (
+		asJSON bool
+		reason string
+	)
+	use, short, example := "resume ID", "Resume a suspended tenant: writes are accepted again", `  hashtrail tenants resume acme`
+	if suspend {
+		use, short, example = "suspend ID", "Suspend a tenant: writes are refused (403), reads still work",
+			`  hashtrail tenants suspend acme --reason "contract ended; export before 2027-01-01"`
+	}
+	cmd := &cobra.Command{Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1)}
+	rf := addRemoteFlags(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the tenant as JSON")
+	if suspend {
+		cmd.Flags().StringVar(&reason, "reason", "", "why, shown to clients whose writes are refused")
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return rf.withService(cmd, func(svc service) error {
+			t, err := svc.SuspendTenant(cmd.Context(), args[0], suspend, reason)
+			if err != nil {
+				return err
+			}
+			verb := "resumed"
+			if suspend {
+				verb = "suspended"
+			}
+			return reportTenant(cmd, t, asJSON, verb)
+		})
+	}
+	return cmd
+}
+
+func newKeysRotateCmd() *cobra.Command {
+	var (
+		sf     scopeFlags
+		asJSON bool
+		grace  time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "rotate --tenant T|--installation KEY_ID",
+		Short: "Replace an API key: a new key like it, the old one revoked after a grace period",
+		Long: `Make a new key with the old key's tenant, role, name and expiry, and revoke
+the old key when the grace period ends (default 24h, at most 720h), so
+clients can switch without downtime. Revoking the old key meanwhile takes
+effect at once.`,
+		Example: `  hashtrail keys rotate --tenant acme --grace 1h key_3q2x7vbdw1az`,
+		Args:    cobra.ExactArgs(1),
+	}
+	rf := addRemoteFlags(cmd)
+	sf.add(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the new key as JSON")
+	cmd.Flags().DurationVar(&grace, "grace", 0, "how long the old key keeps working (default 24h)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		tenant, err := sf.scope(false)
+		if err != nil {
+			return readable(err)
+		}
+		return rf.withService(cmd, func(svc service) error {
+			k, err := svc.RotateKey(cmd.Context(), tenant, args[0], grace)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), k)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 1, ' ', 0)
+			fmt.Fprintf(tw, "id:\t%s\ntenant:\t%s\nrole:\t%s\nreplaces:\t%s\nsecret:\t%s\n", k.ID, keyTenant(k.Tenant), k.Role, args[0], k.Secret)
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "Store the secret now: it is shown only this once.")
+			return nil
+		})
+	}
+	return cmd
+}
