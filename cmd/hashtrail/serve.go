@@ -235,7 +235,7 @@ func openEngine(ctx context.Context, cfg *Config, log *slog.Logger, hooks *sinkH
 		RotateFrom:        old,
 		ServerName:        id.ServerName,
 		Cluster:           target.shared(),
-		Sinks:             sinkRegistry().Checker(cfg.sinkEnv(log)),
+		Sinks:             sinkRegistry(nil).Checker(cfg.sinkEnv(log)),
 		Committed:         hooks.committed,
 		SinksChanged:      hooks.changed,
 	})

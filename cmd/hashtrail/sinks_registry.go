@@ -16,14 +16,14 @@ import (
 // exports Destination() sink.Destination (its factory, settings
 // validation, secret settings and default batch size) and adds one line
 // here, keyed by its type name.
-func sinkRegistry() sink.Registry {
+//
+// checkpoints gives the S3 archive each object's covering checkpoint (the
+// store, when the registry delivers; nil when it only validates settings).
+func sinkRegistry(checkpoints s3.Checkpoints) sink.Registry {
 	return sink.Registry{
 		file.Type: file.Destination(),
 		nats.Type: nats.Destination(),
-		// The S3 archive writes each object's covering checkpoint when it
-		// is given a checkpoint source (the store); the registry has none
-		// to give yet, so archives carry no .checkpoint sidecar.
-		s3.Type:      s3.Destination(nil),
+		s3.Type:      s3.Destination(checkpoints),
 		syslog.Type:  syslog.Destination(),
 		webhook.Type: webhook.Destination(),
 		splunk.Type:  splunk.Destination(),

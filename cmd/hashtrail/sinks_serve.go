@@ -85,7 +85,7 @@ func (c *Config) sinkEnv(log *slog.Logger) sink.Env {
 // data directory): by the local operator, who is trusted, so private
 // addresses pass; the server's guard still checks every connection.
 func offlineSinkTypes() hashtrail.SinkTypes {
-	return sinkRegistry().Checker(sink.Env{Guard: &sink.Guard{AllowPrivate: true}, FileRoot: "(the server's sinks-file-root)"})
+	return sinkRegistry(nil).Checker(sink.Env{Guard: &sink.Guard{AllowPrivate: true}, FileRoot: "(the server's sinks-file-root)"})
 }
 
 // sinkHooks lets the ledger, made before the dispatcher, wake it.
@@ -107,7 +107,7 @@ func (h *sinkHooks) changed() {
 
 // startDispatcher starts delivering to sinks.
 func startDispatcher(cfg *Config, st hashtrail.Store, log *slog.Logger, hooks *sinkHooks) *sink.Dispatcher {
-	d := sink.New(sink.Config{Store: st, Registry: sinkRegistry(), Env: cfg.sinkEnv(log), Logger: log})
+	d := sink.New(sink.Config{Store: st, Registry: sinkRegistry(st), Env: cfg.sinkEnv(log), Logger: log})
 	hooks.d.Store(d)
 	return d
 }
