@@ -94,4 +94,17 @@ type LogService interface {
 	RedactionService
 	// TenantLifecycleService suspends and resumes tenants.
 	TenantLifecycleService
+	// ReadAuditService turns the audit of reads on and off per tenant.
+	ReadAuditService
+}
+
+// ReadAuditService turns the audit of reads (data.read events) on and off.
+type ReadAuditService interface {
+	ReadAudit(ctx context.Context, tenant string) (bool, error)
+	SetReadAudit(ctx context.Context, tenant string, enabled bool) error
+}
+
+// ReadAuditSetting is the body of GET/PUT /v1/tenants/{t}/read-audit.
+type ReadAuditSetting struct {
+	Enabled bool `json:"enabled"`
 }

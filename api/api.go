@@ -71,6 +71,8 @@ const (
 	PathTenantViewerToken  = "/v1/tenants/{tenant}/viewer-tokens/{token}"
 	// A tenant's redaction rules, applied at ingest.
 	PathTenantRedaction = "/v1/tenants/{tenant}/redaction"
+	// Whether reads by read keys and viewer tokens are recorded (data.read).
+	PathTenantReadAudit = "/v1/tenants/{tenant}/read-audit"
 
 	PathTenantSinks      = "/v1/tenants/{tenant}/sinks"
 	PathTenantSink       = "/v1/tenants/{tenant}/sinks/{sink}"

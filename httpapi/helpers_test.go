@@ -227,6 +227,14 @@ func (f *fakeService) RotateKey(ctx context.Context, tenant, id string, grace ti
 	return &hashtrail.NewKey{APIKey: hashtrail.APIKey{ID: "key_new", Tenant: tenant}, Secret: "htk_new"}, nil
 }
 
+func (f *fakeService) ReadAudit(ctx context.Context, tenant string) (bool, error) {
+	return false, f.record(ctx, "ReadAudit", tenant)
+}
+
+func (f *fakeService) SetReadAudit(ctx context.Context, tenant string, enabled bool) error {
+	return f.record(ctx, "SetReadAudit", tenant, enabled)
+}
+
 func (f *fakeService) Ready(ctx context.Context) error { return f.readyErr }
 
 // syncBuffer is a bytes.Buffer safe for the logger's concurrent use.

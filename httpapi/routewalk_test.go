@@ -111,6 +111,8 @@ var routeRules = map[string]routeRule{
 	"PUT /v1/tenants/{tenant}/redaction":                   {scopeTenant, hashtrail.PermManage},
 	"POST /v1/tenants/{tenant}/keys/{key}/rotate":          {scopeTenant, hashtrail.PermManage},
 	"POST /v1/keys/{key}/rotate":                           {scopeInstall, hashtrail.PermManage},
+	"GET /v1/tenants/{tenant}/read-audit":                  {scopeTenant, hashtrail.PermManage},
+	"PUT /v1/tenants/{tenant}/read-audit":                  {scopeTenant, hashtrail.PermManage},
 	"GET /v1/log/key":                                      {scopeOpen, 0},
 	"GET /v1/log/keys":                                     {scopeOpen, 0},
 	"GET /v1/log/installation/checkpoint":                  {scopeOpen, 0},

@@ -125,6 +125,8 @@ func (s *Server) routes() {
 	// Redaction rules.
 	s.authed("GET "+api.PathTenantRedaction, s.getRedaction)
 	s.authed("PUT "+api.PathTenantRedaction, s.putRedaction)
+	s.authed("GET "+api.PathTenantReadAudit, s.getReadAudit)
+	s.authed("PUT "+api.PathTenantReadAudit, s.putReadAudit)
 
 	// A tenant's action catalog.
 	s.authed("GET "+api.PathTenantCatalog, s.getTenantCatalog)

@@ -164,3 +164,38 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, tenant string
 	w.Header().Set("Location", keyPath(tenant, k.ID))
 	return writeJSON(w, http.StatusCreated, k)
 }
+
+// getReadAudit serves GET /v1/tenants/{tenant}/read-audit.
+func (s *Server) getReadAudit(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := pathTenant(r)
+	if err != nil {
+		return err
+	}
+	if err := noParams(r); err != nil {
+		return err
+	}
+	on, err := s.svc.ReadAudit(r.Context(), tenant)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, hashtrail.ReadAuditSetting{Enabled: on})
+}
+
+// putReadAudit serves PUT /v1/tenants/{tenant}/read-audit.
+func (s *Server) putReadAudit(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := pathTenant(r)
+	if err != nil {
+		return err
+	}
+	if err := noParams(r); err != nil {
+		return err
+	}
+	var req hashtrail.ReadAuditSetting
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := s.svc.SetReadAudit(r.Context(), tenant, req.Enabled); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, req)
+}

@@ -115,8 +115,10 @@ type Ledger struct {
 	limits limiter
 	// lifecycles caches tenants' suspension (lifecycle.go).
 	lifecycles lifecycleCache
-	queue      chan *pending
-	queued     atomic.Int64
+	// readAudit gathers reads into data.read events (readaudit.go).
+	readAudit readAuditor
+	queue     chan *pending
+	queued    atomic.Int64
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool
@@ -211,6 +213,7 @@ func New(store hashtrail.Store, cfg Config) *Ledger {
 // Acknowledged events are durable before Close returns; it does not close
 // the store.
 func (l *Ledger) Close(ctx context.Context) error {
+	l.flushReads(ctx)
 	l.mu.Lock()
 	if !l.closed {
 		l.closed = true

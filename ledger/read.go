@@ -47,6 +47,7 @@ func (l *Ledger) Events(ctx context.Context, q *hashtrail.Query) (*hashtrail.Eve
 		return nil, err
 	}
 	list.Events = viewerEvents(p, list.Events)
+	l.recordRead(ctx, p, q.Tenant, &qq, len(list.Events))
 	if list.Events == nil {
 		list.Events = []*hashtrail.Event{}
 	}
@@ -63,7 +64,11 @@ func (l *Ledger) Event(ctx context.Context, tenant, id string) (*hashtrail.Event
 	if err != nil {
 		return nil, err
 	}
-	return viewerEvent(p, e)
+	if e, err = viewerEvent(p, e); err != nil {
+		return nil, err
+	}
+	l.recordRead(ctx, p, tenant, &hashtrail.Query{Terms: []hashtrail.Term{{Field: hashtrail.TermID, Values: []string{id}}}}, 1)
+	return e, nil
 }
 
 // visibleEvent returns the stored event unless retention has ended for it
