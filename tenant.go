@@ -23,6 +23,10 @@ type Tenant struct {
 	// SuspendedReason says why. Kept in the tenant document "lifecycle".
 	Suspended       bool   `json:"suspended,omitempty"`
 	SuspendedReason string `json:"suspended_reason,omitempty"`
+	// EventsPerDay is the tenant's quota of events a UTC day (0: none);
+	// EventsToday how many its log gained today.
+	EventsPerDay int64 `json:"events_per_day,omitempty"`
+	EventsToday  int64 `json:"events_today,omitempty"`
 }
 
 // ConfigLifecycle is the tenant document of its suspension.
@@ -33,6 +37,9 @@ type TenantLifecycleService interface {
 	// SuspendTenant suspends (suspended true, with a reason) or resumes a
 	// tenant; installation-wide admin keys only.
 	SuspendTenant(ctx context.Context, id string, suspended bool, reason string) (*Tenant, error)
+	// SetTenantQuota sets a tenant's events-a-day quota (0: none);
+	// installation-wide admin keys only.
+	SetTenantQuota(ctx context.Context, id string, eventsPerDay int64) (*Tenant, error)
 }
 
 // ValidTenantID reports whether id matches [a-z0-9][a-z0-9._-]{0,62}.

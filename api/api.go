@@ -186,6 +186,8 @@ type TenantPatch struct {
 	// tenant refuses writes with 403 and still answers reads.
 	Suspended       *bool  `json:"suspended,omitempty"`
 	SuspendedReason string `json:"suspended_reason,omitempty"`
+	// EventsPerDay sets the tenant's quota of events a UTC day (0: none).
+	EventsPerDay *int64 `json:"events_per_day,omitempty"`
 }
 
 // KeyRequest asks for a new key (POST /v1/tenants/{t}/keys or /v1/keys).

@@ -235,6 +235,13 @@ func (f *fakeService) SetReadAudit(ctx context.Context, tenant string, enabled b
 	return f.record(ctx, "SetReadAudit", tenant, enabled)
 }
 
+func (f *fakeService) SetTenantQuota(ctx context.Context, id string, n int64) (*hashtrail.Tenant, error) {
+	if err := f.record(ctx, "SetTenantQuota", id, n); err != nil {
+		return nil, err
+	}
+	return &hashtrail.Tenant{ID: id, EventsPerDay: n}, nil
+}
+
 func (f *fakeService) Ready(ctx context.Context) error { return f.readyErr }
 
 // syncBuffer is a bytes.Buffer safe for the logger's concurrent use.

@@ -106,8 +106,8 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.Name == nil && req.Suspended == nil {
-		return hashtrail.InvalidFields([]hashtrail.FieldError{{Field: "name", Message: "is required unless suspended is given: name and suspended are the fields a tenant can change"}})
+	if req.Name == nil && req.Suspended == nil && req.EventsPerDay == nil {
+		return hashtrail.InvalidFields([]hashtrail.FieldError{{Field: "name", Message: "is required unless suspended or events_per_day is given: those are the fields a tenant can change"}})
 	}
 	if req.Suspended == nil && req.SuspendedReason != "" {
 		return hashtrail.InvalidFields([]hashtrail.FieldError{{Field: "suspended_reason", Message: "goes with suspended: true"}})
@@ -123,6 +123,11 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Suspended != nil {
 		if t, err = s.svc.SuspendTenant(r.Context(), id, *req.Suspended, req.SuspendedReason); err != nil {
+			return err
+		}
+	}
+	if req.EventsPerDay != nil {
+		if t, err = s.svc.SetTenantQuota(r.Context(), id, *req.EventsPerDay); err != nil {
 			return err
 		}
 	}

@@ -52,6 +52,9 @@ func (l *Ledger) Ingest(ctx context.Context, req *hashtrail.IngestRequest) ([]ha
 	if err != nil {
 		return nil, err
 	}
+	if err := l.checkQuotas(ctx, g); err != nil {
+		return nil, err
+	}
 	// Redaction comes before the leaf: the log proves the redacted event.
 	if err := l.redactEvents(ctx, g); err != nil {
 		return nil, err

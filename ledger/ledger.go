@@ -117,8 +117,10 @@ type Ledger struct {
 	lifecycles lifecycleCache
 	// readAudit gathers reads into data.read events (readaudit.go).
 	readAudit readAuditor
-	queue     chan *pending
-	queued    atomic.Int64
+	// quotas caches tenants' quotas and usage (quota.go).
+	quotas quotaCache
+	queue  chan *pending
+	queued atomic.Int64
 
 	mu     sync.RWMutex // guards closed against sends on queue
 	closed bool

@@ -79,7 +79,7 @@ func (l *Ledger) withLifecycle(ctx context.Context, t *hashtrail.Tenant) error {
 		return err
 	}
 	t.Suspended, t.SuspendedReason = lc.Suspended, lc.Reason
-	return nil
+	return l.withUsage(ctx, t)
 }
 
 // SuspendTenant suspends or resumes a tenant (installation-wide admin keys
