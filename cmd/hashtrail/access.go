@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -19,6 +20,13 @@ import (
 func (c *httpService) SuspendTenant(ctx context.Context, id string, suspended bool, reason string) (*hashtrail.Tenant, error) {
 	var out hashtrail.Tenant
 	err := c.do(ctx, http.MethodPatch, tenantPath(id), api.TenantPatch{Suspended: &suspended, SuspendedReason: reason}, &out)
+	return &out, err
+}
+
+// SetTenantQuota is PATCH /v1/tenants/{t} with events_per_day.
+func (c *httpService) SetTenantQuota(ctx context.Context, id string, eventsPerDay int64) (*hashtrail.Tenant, error) {
+	var out hashtrail.Tenant
+	err := c.do(ctx, http.MethodPatch, tenantPath(id), api.TenantPatch{EventsPerDay: &eventsPerDay}, &out)
 	return &out, err
 }
 
@@ -105,6 +113,43 @@ effect at once.`,
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "Store the secret now: it is shown only this once.")
 			return nil
+		})
+	}
+	return cmd
+}
+
+func newTenantsQuotaCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "quota ID EVENTS_PER_DAY",
+		Short: "Set a tenant's quota of events a UTC day (0: none)",
+		Long: `Cap the events a tenant's log may gain in a UTC day. Past it, ingest answers
+429 with Retry-After until midnight UTC. tenants show reports the quota and
+today's count.`,
+		Example: `  hashtrail tenants quota acme 1000000`,
+		Args:    cobra.ExactArgs(2),
+	}
+	rf := addRemoteFlags(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the tenant as JSON")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		n, err := strconv.ParseInt(args[1], 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("EVENTS_PER_DAY must be a whole number, 0 for no quota")
+		}
+		return rf.withService(cmd, func(svc service) error {
+			t, err := svc.SetTenantQuota(cmd.Context(), args[0], n)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), t)
+			}
+			if n == 0 {
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "tenant %s has no quota\n", t.ID)
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "tenant %s: %d events a day (%d today)\n", t.ID, t.EventsPerDay, t.EventsToday)
+			return err
 		})
 	}
 	return cmd

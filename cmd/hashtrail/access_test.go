@@ -27,6 +27,14 @@ func TestTenantsSuspendAndKeysRotate(t *testing.T) {
 				t.Errorf("show after resume: %+v", tn)
 			}
 
+			mustContain(t, cli(t, with("tenants", "quota", "acme", "1000")...), "tenant acme: 1000 events a day")
+			tn = hashtrail.Tenant{}
+			decode(t, cli(t, with("tenants", "show", "acme", "--json")...), &tn)
+			if tn.EventsPerDay != 1000 {
+				t.Errorf("show after quota: %+v", tn)
+			}
+			mustContain(t, cli(t, with("tenants", "quota", "acme", "0")...), "tenant acme has no quota")
+
 			var k hashtrail.NewKey
 			decode(t, cli(t, with("keys", "create", "--tenant", "acme", "--role", "ingest", "--json")...), &k)
 			out := cli(t, with("keys", "rotate", "--tenant", "acme", "--grace", "1h", k.ID)...)

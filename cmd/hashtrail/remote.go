@@ -38,6 +38,7 @@ type service interface {
 	UpdateTenant(ctx context.Context, t *hashtrail.Tenant) (*hashtrail.Tenant, error)
 	DeleteTenant(ctx context.Context, id string) error
 	SuspendTenant(ctx context.Context, id string, suspended bool, reason string) (*hashtrail.Tenant, error)
+	SetTenantQuota(ctx context.Context, id string, eventsPerDay int64) (*hashtrail.Tenant, error)
 
 	CreateKey(ctx context.Context, req *hashtrail.KeyRequest) (*hashtrail.NewKey, error)
 	// Keys lists a tenant's keys, AllTenants for the installation-wide ones,

@@ -20,7 +20,7 @@ Works offline on the data directory (--data) or through a running server
 (--url and --api-key, with an installation-wide admin key for changes).`,
 	}
 	cmd.AddCommand(newTenantsCreateCmd(), newTenantsListCmd(), newTenantsShowCmd(),
-		newTenantsRenameCmd(), newTenantsDeleteCmd(), newTenantsSuspendCmd(true), newTenantsSuspendCmd(false))
+		newTenantsRenameCmd(), newTenantsDeleteCmd(), newTenantsSuspendCmd(true), newTenantsSuspendCmd(false), newTenantsQuotaCmd())
 	return cmd
 }
 
