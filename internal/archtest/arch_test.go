@@ -65,6 +65,26 @@ func adapter(rel string) string {
 	return ""
 }
 
+// member returns the store driver or sink destination a package belongs to
+// ("sink/webhook", "store/sqlite"), or "" for the family's own package and
+// for packages outside store and sink.
+func member(rel string) string {
+	for _, fam := range []string{"store", "sink"} {
+		if rest, ok := strings.CutPrefix(rel, fam+"/"); ok {
+			first, _, _ := strings.Cut(rest, "/")
+			return fam + "/" + first
+		}
+	}
+	return ""
+}
+
+// shared reports whether a member of store or sink is a helper the drivers
+// or destinations of its family share rather than a driver or destination:
+// the conformance suites (…test), store/internal and sink/sinkutil.
+func shared(m string) bool {
+	return strings.HasSuffix(m, "test") || m == "store/internal" || m == "sink/sinkutil"
+}
+
 func TestImportRules(t *testing.T) {
 	for _, p := range listPackages(t) {
 		rel := project(p.ImportPath)
@@ -83,6 +103,12 @@ func TestImportRules(t *testing.T) {
 				t.Errorf("ledger imports %s: it talks only to root interfaces", imp)
 			case adapter(rel) != "" && adapter(irel) != "" && adapter(irel) != adapter(rel) && !strings.HasSuffix(irel, "test"):
 				t.Errorf("adapter %s imports adapter %s", rel, irel)
+			case member(rel) != "" && member(irel) != "" && member(irel) != member(rel) && !shared(member(irel)):
+				// Destinations (and store drivers) share code through the
+				// family's package or a shared helper, never each other.
+				t.Errorf("%s imports %s: %s and %s are separate adapters", rel, irel, member(rel), member(irel))
+			case member(rel) != "" && shared(member(rel)) && member(irel) != "" && !shared(member(irel)):
+				t.Errorf("%s imports %s: a shared helper imports no driver or destination", rel, irel)
 			case under(rel, "httpapi") && (under(irel, "store") || under(irel, "sink")):
 				t.Errorf("httpapi imports %s", irel)
 			case under(rel, "export") && irel != "" && irel != ".":

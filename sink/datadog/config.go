@@ -3,6 +3,7 @@ package datadog
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/hashtrail/hashtrail/sink/sinkutil"
 	"net/url"
 	"regexp"
 	"strings"
@@ -64,7 +65,7 @@ func ParseConfig(settings json.RawMessage) (*Config, error) {
 		"service": &c.Service, "hostname": &c.Hostname, "tags": &c.Tags, "gzip": &c.Gzip,
 		"timeout": &c.Timeout,
 	}
-	if err := decodeFields(settings, fields); err != nil {
+	if err := sinkutil.DecodeFields(settings, fields); err != nil {
 		return nil, err
 	}
 	if err := c.Validate(); err != nil {
@@ -78,38 +79,38 @@ var hostname = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-
 // Validate checks c, naming the first wrong setting.
 func (c *Config) Validate() error {
 	if c.Site != "" && c.URL != "" {
-		return invalid("url", "is not allowed with site")
+		return sinkutil.Invalid("url", "is not allowed with site")
 	}
 	if c.Site != "" && !hostname.MatchString(c.Site) {
-		return invalid("site", "must be a Datadog site such as datadoghq.com or datadoghq.eu")
+		return sinkutil.Invalid("site", "must be a Datadog site such as datadoghq.com or datadoghq.eu")
 	}
 	if c.URL != "" {
 		u, err := url.Parse(c.URL)
 		switch {
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			return invalid("url", "must be an absolute http or https URL")
+			return sinkutil.Invalid("url", "must be an absolute http or https URL")
 		case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-			return invalid("url", "must have no credentials, query or fragment")
+			return sinkutil.Invalid("url", "must have no credentials, query or fragment")
 		}
 	}
 	switch {
 	case c.APIKey == "":
-		return invalid("api_key", "is required")
+		return sinkutil.Invalid("api_key", "is required")
 	case strings.ContainsAny(c.APIKey, " \t\r\n\x00"):
-		return invalid("api_key", "must not contain spaces or control characters")
+		return sinkutil.Invalid("api_key", "must not contain spaces or control characters")
 	}
 	for name, v := range map[string]string{"ddsource": c.Source, "service": c.Service, "hostname": c.Hostname} {
 		if strings.ContainsAny(v, "\r\n\x00") || len(v) > 255 {
-			return invalid(name, "must be one line of at most 255 bytes")
+			return sinkutil.Invalid(name, "must be one line of at most 255 bytes")
 		}
 	}
 	for i, t := range c.Tags {
 		if t == "" || strings.ContainsAny(t, ", \t\r\n\x00") || len(t) > 200 {
-			return invalid(fmt.Sprintf("tags[%d]", i), "must be a tag such as env:prod (no commas or spaces, at most 200 bytes)")
+			return sinkutil.Invalid(fmt.Sprintf("tags[%d]", i), "must be a tag such as env:prod (no commas or spaces, at most 200 bytes)")
 		}
 	}
 	if c.Timeout < 0 {
-		return invalid("timeout", "must not be negative")
+		return sinkutil.Invalid("timeout", "must not be negative")
 	}
 	return nil
 }

@@ -35,6 +35,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/sink/sinkutil"
 )
 
 // Options are a sink's collaborators, which come from the program rather
@@ -345,14 +346,14 @@ func (s *Sink) post(ctx context.Context, body []byte) error {
 	}
 	ex, _ := io.ReadAll(io.LimitReader(resp.Body, bodyExcerpt*4))
 	status := fmt.Errorf("datadog: %s answered %s", s.host, resp.Status)
-	if t := excerpt(ex, bodyExcerpt); t != "" {
+	if t := sinkutil.Excerpt(ex, bodyExcerpt); t != "" {
 		status = fmt.Errorf("datadog: %s answered %s: %s", s.host, resp.Status, t)
 	}
 	switch c := resp.StatusCode; {
 	case c == http.StatusRequestEntityTooLarge:
 		return fmt.Errorf("%w: %w", errTooLarge, status)
 	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
-		return &RetryError{Err: status, After: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return &RetryError{Err: status, After: sinkutil.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	case c == http.StatusForbidden || c == http.StatusUnauthorized:
 		return &hashtrail.PermanentError{Err: fmt.Errorf("%w (check the API key and the site)", status)}
 	default:

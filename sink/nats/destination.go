@@ -2,14 +2,12 @@ package nats
 
 import (
 	"encoding/json"
-	"errors"
-	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/sink"
+	"github.com/hashtrail/hashtrail/sink/sinkutil"
 )
 
 // Destination returns the NATS destination for a sink.Registry. Its sinks
@@ -23,17 +21,11 @@ func Destination() sink.Destination {
 func Validate(settings json.RawMessage, env sink.Env) (json.RawMessage, []hashtrail.FieldError) {
 	c, err := ParseConfig(settings)
 	if err != nil {
-		return nil, fieldErrors(err)
+		return nil, sinkutil.FieldErrors(err)
 	}
-	for _, raw := range strings.Split(c.URL, ",") {
-		u, err := url.Parse(strings.TrimSpace(raw))
-		if err != nil {
-			continue
-		}
-		if addr, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil {
-			if err := env.Guard.Check(addr); err != nil {
-				return nil, []hashtrail.FieldError{{Field: "url", Message: strings.TrimPrefix(err.Error(), "sink: ")}}
-			}
+	for raw := range strings.SplitSeq(c.URL, ",") {
+		if fe := sinkutil.CheckURL("url", strings.TrimSpace(raw), env.Guard); fe != nil {
+			return nil, fe
 		}
 	}
 	return nil, nil
@@ -45,18 +37,4 @@ func newSink(cfg *hashtrail.SinkConfig, env sink.Env) (hashtrail.Sink, error) {
 		return nil, &hashtrail.PermanentError{Err: err}
 	}
 	return New(c, Options{Dialer: env.Guard.Dialer(5 * time.Second)})
-}
-
-// fieldErrors returns err's fields without the "settings." prefix.
-func fieldErrors(err error) []hashtrail.FieldError {
-	var he *hashtrail.Error
-	if !errors.As(err, &he) || len(he.Fields) == 0 {
-		return []hashtrail.FieldError{{Message: err.Error()}}
-	}
-	out := make([]hashtrail.FieldError, len(he.Fields))
-	for i, f := range he.Fields {
-		f.Field = strings.TrimPrefix(strings.TrimPrefix(f.Field, "settings"), ".")
-		out[i] = f
-	}
-	return out
 }

@@ -2,14 +2,11 @@ package s3
 
 import (
 	"encoding/json"
-	"errors"
-	"net/netip"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/sink"
+	"github.com/hashtrail/hashtrail/sink/sinkutil"
 )
 
 // Destination returns the S3 destination for a sink.Registry. Its sinks
@@ -36,28 +33,7 @@ func Destination(checkpoints Checkpoints) sink.Destination {
 func Validate(settings json.RawMessage, env sink.Env) (json.RawMessage, []hashtrail.FieldError) {
 	c, err := ParseConfig(settings)
 	if err != nil {
-		return nil, fieldErrors(err)
+		return nil, sinkutil.FieldErrors(err)
 	}
-	if u, err := url.Parse(c.Endpoint); err == nil {
-		if addr, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil {
-			if err := env.Guard.Check(addr); err != nil {
-				return nil, []hashtrail.FieldError{{Field: "endpoint", Message: strings.TrimPrefix(err.Error(), "sink: ")}}
-			}
-		}
-	}
-	return nil, nil
-}
-
-// fieldErrors returns err's fields without the "settings." prefix.
-func fieldErrors(err error) []hashtrail.FieldError {
-	var he *hashtrail.Error
-	if !errors.As(err, &he) || len(he.Fields) == 0 {
-		return []hashtrail.FieldError{{Message: err.Error()}}
-	}
-	out := make([]hashtrail.FieldError, len(he.Fields))
-	for i, f := range he.Fields {
-		f.Field = strings.TrimPrefix(strings.TrimPrefix(f.Field, "settings"), ".")
-		out[i] = f
-	}
-	return out
+	return nil, sinkutil.CheckURL("endpoint", c.Endpoint, env.Guard)
 }

@@ -3,6 +3,7 @@ package splunk
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/hashtrail/hashtrail/sink/sinkutil"
 	"net/url"
 	"regexp"
 	"strings"
@@ -79,7 +80,7 @@ func ParseConfig(settings json.RawMessage) (*Config, error) {
 		"ack_timeout": &c.AckTimeout, "ack_poll_interval": &c.AckPollInterval,
 		"timeout": &c.Timeout, "max_body_bytes": &c.MaxBodyBytes,
 	}
-	if err := decodeFields(settings, fields); err != nil {
+	if err := sinkutil.DecodeFields(settings, fields); err != nil {
 		return nil, err
 	}
 	if err := c.Validate(); err != nil {
@@ -95,33 +96,33 @@ func (c *Config) Validate() error {
 	u, err := url.Parse(c.URL)
 	switch {
 	case c.URL == "":
-		return invalid("url", "is required")
+		return sinkutil.Invalid("url", "is required")
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return invalid("url", "must be an absolute http or https URL")
+		return sinkutil.Invalid("url", "must be an absolute http or https URL")
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return invalid("url", "must have no credentials, query or fragment")
+		return sinkutil.Invalid("url", "must have no credentials, query or fragment")
 	}
 	switch {
 	case c.Token == "":
-		return invalid("token", "is required")
+		return sinkutil.Invalid("token", "is required")
 	case strings.ContainsAny(c.Token, " \t\r\n\x00"):
-		return invalid("token", "must not contain spaces or control characters")
+		return sinkutil.Invalid("token", "must not contain spaces or control characters")
 	}
 	for name, v := range map[string]string{"index": c.Index, "source": c.Source, "sourcetype": c.Sourcetype, "host": c.Host} {
 		if strings.ContainsAny(v, "\r\n\x00") || len(v) > 1024 {
-			return invalid(name, "must be one line of at most 1024 bytes")
+			return sinkutil.Invalid(name, "must be one line of at most 1024 bytes")
 		}
 	}
 	if c.Channel != "" && !guid.MatchString(c.Channel) {
-		return invalid("channel", "must be a GUID such as 0aeeac95-ac74-4aa9-b30d-6c4c0ac581ba")
+		return sinkutil.Invalid("channel", "must be a GUID such as 0aeeac95-ac74-4aa9-b30d-6c4c0ac581ba")
 	}
 	for name, d := range map[string]Duration{"ack_timeout": c.AckTimeout, "ack_poll_interval": c.AckPollInterval, "timeout": c.Timeout} {
 		if d < 0 {
-			return invalid(name, "must not be negative")
+			return sinkutil.Invalid(name, "must not be negative")
 		}
 	}
 	if c.MaxBodyBytes != 0 && (c.MaxBodyBytes < MinMaxBodyBytes || c.MaxBodyBytes > MaxMaxBodyBytes) {
-		return invalid("max_body_bytes", fmt.Sprintf("must be between %d and %d", MinMaxBodyBytes, MaxMaxBodyBytes))
+		return sinkutil.Invalid("max_body_bytes", fmt.Sprintf("must be between %d and %d", MinMaxBodyBytes, MaxMaxBodyBytes))
 	}
 	return nil
 }

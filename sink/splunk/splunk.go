@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/sink/sinkutil"
 )
 
 // Options are a sink's collaborators, which come from the program rather
@@ -332,7 +333,7 @@ func (s *Sink) post(ctx context.Context, url_ string, body []byte) (*hecAnswer, 
 	parsed := json.Unmarshal(raw, &ans) == nil
 	if resp.StatusCode == http.StatusOK && (!parsed || ans.Code == nil || *ans.Code == 0) {
 		if !parsed && s.cfg.Ack {
-			return nil, &RetryError{Err: fmt.Errorf("splunk: %s answered 200 with a body that is not HEC's JSON: %s", s.host, excerpt(raw, bodyExcerpt))}
+			return nil, &RetryError{Err: fmt.Errorf("splunk: %s answered 200 with a body that is not HEC's JSON: %s", s.host, sinkutil.Excerpt(raw, bodyExcerpt))}
 		}
 		return &ans, nil
 	}
@@ -341,7 +342,7 @@ func (s *Sink) post(ctx context.Context, url_ string, body []byte) (*hecAnswer, 
 	case parsed && ans.Code != nil:
 		status = fmt.Errorf("splunk: %s answered %s: %s (code %d)", s.host, resp.Status, ans.Text, *ans.Code)
 	case len(raw) > 0:
-		status = fmt.Errorf("splunk: %s answered %s: %s", s.host, resp.Status, excerpt(raw, bodyExcerpt))
+		status = fmt.Errorf("splunk: %s answered %s: %s", s.host, resp.Status, sinkutil.Excerpt(raw, bodyExcerpt))
 	default:
 		status = fmt.Errorf("splunk: %s answered %s", s.host, resp.Status)
 	}
@@ -349,7 +350,7 @@ func (s *Sink) post(ctx context.Context, url_ string, body []byte) (*hecAnswer, 
 	case c == http.StatusRequestEntityTooLarge:
 		return &ans, fmt.Errorf("%w: %w", errTooLarge, status)
 	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
-		return &ans, &RetryError{Err: status, After: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return &ans, &RetryError{Err: status, After: sinkutil.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	case c == http.StatusOK:
 		// 200 with a non-zero code: not documented; retry rather than lose.
 		return &ans, &RetryError{Err: status}

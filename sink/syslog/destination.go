@@ -2,13 +2,11 @@ package syslog
 
 import (
 	"encoding/json"
-	"errors"
 	"net"
-	"net/netip"
-	"strings"
 
 	"github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/sink"
+	"github.com/hashtrail/hashtrail/sink/sinkutil"
 )
 
 // Destination returns the syslog destination for a sink.Registry. Its
@@ -22,15 +20,10 @@ func Destination() sink.Destination {
 func Validate(settings json.RawMessage, env sink.Env) (json.RawMessage, []hashtrail.FieldError) {
 	c, err := ParseConfig(settings)
 	if err != nil {
-		return nil, fieldErrors(err)
+		return nil, sinkutil.FieldErrors(err)
 	}
 	host, _, _ := net.SplitHostPort(c.Address)
-	if addr, err := netip.ParseAddr(host); err == nil {
-		if err := env.Guard.Check(addr); err != nil {
-			return nil, []hashtrail.FieldError{{Field: "address", Message: strings.TrimPrefix(err.Error(), "sink: ")}}
-		}
-	}
-	return nil, nil
+	return nil, sinkutil.CheckHost("address", host, env.Guard)
 }
 
 func newSink(cfg *hashtrail.SinkConfig, env sink.Env) (hashtrail.Sink, error) {
@@ -44,18 +37,4 @@ func newSink(cfg *hashtrail.SinkConfig, env sink.Env) (hashtrail.Sink, error) {
 		return nil, &hashtrail.PermanentError{Err: err}
 	}
 	return s, nil
-}
-
-// fieldErrors returns err's fields without the "settings." prefix.
-func fieldErrors(err error) []hashtrail.FieldError {
-	var he *hashtrail.Error
-	if !errors.As(err, &he) || len(he.Fields) == 0 {
-		return []hashtrail.FieldError{{Message: err.Error()}}
-	}
-	out := make([]hashtrail.FieldError, len(he.Fields))
-	for i, f := range he.Fields {
-		f.Field = strings.TrimPrefix(strings.TrimPrefix(f.Field, "settings"), ".")
-		out[i] = f
-	}
-	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hashtrail/hashtrail/sink/sinkutil"
 	"net/http"
 	"net/url"
 	"strings"
@@ -65,7 +66,7 @@ func ParseConfig(settings json.RawMessage) (*Config, error) {
 		"url": &c.URL, "secrets": &c.Secrets, "per_event": &c.PerEvent, "headers": &c.Headers,
 		"timeout": &c.Timeout, "max_body_bytes": &c.MaxBodyBytes,
 	}
-	if err := decodeFields(settings, fields); err != nil {
+	if err := sinkutil.DecodeFields(settings, fields); err != nil {
 		return nil, err
 	}
 	if err := c.Validate(); err != nil {
@@ -79,41 +80,41 @@ func (c *Config) Validate() error {
 	u, err := url.Parse(c.URL)
 	switch {
 	case c.URL == "":
-		return invalid("url", "is required")
+		return sinkutil.Invalid("url", "is required")
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return invalid("url", "must be an absolute http or https URL")
+		return sinkutil.Invalid("url", "must be an absolute http or https URL")
 	case u.User != nil:
-		return invalid("url", "must not carry credentials; use headers")
+		return sinkutil.Invalid("url", "must not carry credentials; use headers")
 	case u.Fragment != "":
-		return invalid("url", "must not have a fragment")
+		return sinkutil.Invalid("url", "must not have a fragment")
 	}
 	if len(c.Secrets) == 0 {
-		return invalid("secrets", "needs at least one whsec_ secret")
+		return sinkutil.Invalid("secrets", "needs at least one whsec_ secret")
 	}
 	if len(c.Secrets) > MaxSecrets {
-		return invalid("secrets", fmt.Sprintf("holds at most %d secrets", MaxSecrets))
+		return sinkutil.Invalid("secrets", fmt.Sprintf("holds at most %d secrets", MaxSecrets))
 	}
 	for i, s := range c.Secrets {
 		if _, err := DecodeSecret(s); err != nil {
-			return invalid(fmt.Sprintf("secrets[%d]", i), err.Error())
+			return sinkutil.Invalid(fmt.Sprintf("secrets[%d]", i), err.Error())
 		}
 	}
 	for k, v := range c.Headers {
 		ck := http.CanonicalHeaderKey(k)
 		switch {
 		case k == "" || strings.ContainsAny(k, " \t\r\n:") || !validToken(k):
-			return invalid("headers", fmt.Sprintf("%q is not a header name", k))
+			return sinkutil.Invalid("headers", fmt.Sprintf("%q is not a header name", k))
 		case reservedHeaders[ck]:
-			return invalid("headers."+k, "is set by the sink")
+			return sinkutil.Invalid("headers."+k, "is set by the sink")
 		case strings.ContainsAny(v, "\r\n\x00"):
-			return invalid("headers."+k, "must not contain CR, LF or NUL")
+			return sinkutil.Invalid("headers."+k, "must not contain CR, LF or NUL")
 		}
 	}
 	if c.Timeout < 0 {
-		return invalid("timeout", "must not be negative")
+		return sinkutil.Invalid("timeout", "must not be negative")
 	}
 	if c.MaxBodyBytes != 0 && (c.MaxBodyBytes < MinMaxBodyBytes || c.MaxBodyBytes > MaxMaxBodyBytes) {
-		return invalid("max_body_bytes", fmt.Sprintf("must be between %d and %d", MinMaxBodyBytes, MaxMaxBodyBytes))
+		return sinkutil.Invalid("max_body_bytes", fmt.Sprintf("must be between %d and %d", MinMaxBodyBytes, MaxMaxBodyBytes))
 	}
 	return nil
 }

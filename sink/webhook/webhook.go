@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/sink/sinkutil"
 )
 
 // Options are a sink's collaborators, which come from the program rather
@@ -240,7 +241,7 @@ func (s *Sink) post(ctx context.Context, id string, body []byte) error {
 	}
 	ex, _ := io.ReadAll(io.LimitReader(resp.Body, bodyExcerpt*4))
 	status := fmt.Errorf("webhook: %s answered %s", s.host, resp.Status)
-	if t := excerpt(ex, bodyExcerpt); t != "" {
+	if t := sinkutil.Excerpt(ex, bodyExcerpt); t != "" {
 		status = fmt.Errorf("webhook: %s answered %s: %s", s.host, resp.Status, t)
 	}
 	switch c := resp.StatusCode; {
@@ -249,7 +250,7 @@ func (s *Sink) post(ctx context.Context, id string, body []byte) error {
 	case c == http.StatusRequestEntityTooLarge:
 		return fmt.Errorf("%w: %w", errTooLarge, status)
 	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
-		return &RetryError{Err: status, After: parseRetryAfter(resp.Header.Get("Retry-After"), s.now())}
+		return &RetryError{Err: status, After: sinkutil.ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())}
 	case c >= 300 && c < 400:
 		return &hashtrail.PermanentError{Err: fmt.Errorf("%w (redirects are not followed: configure the final URL)", status)}
 	default:
