@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 )
 
 // Sink delivers committed events to one destination (DESIGN §5: the log is
@@ -40,6 +41,18 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 func IsPermanent(err error) bool {
 	var p *PermanentError
 	return errors.As(err, &p)
+}
+
+// RetryAfter returns how long the destination asked to be left alone
+// before the next try (an HTTP receiver's Retry-After): the RetryAfter()
+// of the first error in err's chain that has one, or 0. The dispatcher
+// waits at least that long, up to its maximum backoff.
+func RetryAfter(err error) time.Duration {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) {
+		return max(ra.RetryAfter(), 0)
+	}
+	return 0
 }
 
 // SinkState is whether a sink delivers.

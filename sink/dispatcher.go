@@ -6,7 +6,9 @@
 // Registry); and advances the cursor only once a batch is accepted. A
 // failed delivery is retried with exponential backoff and jitter; after
 // MaxFailures failures in a row, or a hashtrail.PermanentError, the sink is
-// paused with the reason and keeps its position until resumed.
+// paused with the reason and keeps its position until resumed. A
+// destination's Retry-After (hashtrail.RetryAfter) lengthens the wait before
+// the next try, up to MaxBackoff.
 //
 // Each sink and tenant is delivered by its own goroutine, under a lease in
 // the store (hashtrail.LeaseSink + "<sink>/<tenant>"), so exactly one node
@@ -74,7 +76,9 @@ type Config struct {
 	// sets none (10).
 	MaxFailures int
 	// MinBackoff and MaxBackoff bound the wait before a retry (500ms and
-	// 5m); it doubles with each failure in a row, with jitter.
+	// 5m); it doubles with each failure in a row, with jitter. A
+	// destination's Retry-After (hashtrail.RetryAfter) lengthens the wait,
+	// up to MaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
 	// CursorInterval is the least time between two cursor writes while
 	// delivering (1s): a crash re-sends at most about this much. The cursor

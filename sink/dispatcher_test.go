@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -363,5 +364,51 @@ func TestGuard(t *testing.T) {
 	if err == nil {
 		resp.Body.Close()
 		t.Error("the guard's HTTP client reached loopback")
+	}
+}
+
+// retryLater is a failure that asks to be retried after a while, as an
+// HTTP destination's RetryError does with a Retry-After.
+type retryLater struct{ after time.Duration }
+
+func (e retryLater) Error() string             { return "429 Too Many Requests" }
+func (e retryLater) RetryAfter() time.Duration { return e.after }
+
+// TestRetryAfter: the wait before a retry is at least the destination's
+// Retry-After, even when wrapped, but never more than MaxBackoff.
+func TestRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		after    time.Duration
+		min, max time.Duration
+	}{
+		// MinBackoff 20ms: without Retry-After the first wait is 10-20ms.
+		{"honoured", 150 * time.Millisecond, 150 * time.Millisecond, 2 * time.Second},
+		// MaxBackoff 200ms caps an hour's Retry-After.
+		{"capped", time.Hour, 200 * time.Millisecond, 2 * time.Second},
+		// A Retry-After shorter than the backoff does not shorten it.
+		{"short", time.Millisecond, 10 * time.Millisecond, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := sinktest.NewMemStore()
+			st.Append("acme")
+			addSink(t, st, "s", "acme", 10)
+			d := &dest{fail: func(call int, _ []*hashtrail.Event) error {
+				if call == 1 {
+					return fmt.Errorf("deliver: %w", retryLater{tc.after})
+				}
+				return nil
+			}}
+			newDispatcher(t, st, sink.Registry{"test": d.destination("a")}, "node-1")
+			events(st, "acme", 0, 3)
+			eventually(t, "delivery after the failure", func() bool { return d.count() == 3 })
+			calls := d.callTimes()
+			if len(calls) != 2 {
+				t.Fatalf("%d calls, want a failure and a success", len(calls))
+			}
+			if gap := calls[1].Sub(calls[0]); gap < tc.min || gap > tc.max {
+				t.Errorf("waited %v after Retry-After %v; want %v to %v", gap, tc.after, tc.min, tc.max)
+			}
+		})
 	}
 }

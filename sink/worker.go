@@ -319,7 +319,7 @@ func (w *worker) deliver(ctx context.Context, batch []*hashtrail.Event) error {
 		if err := w.save(ctx); err != nil {
 			return err
 		}
-		if !w.sleep(ctx, w.backoff(w.cursor.Failures), false) {
+		if !w.sleep(ctx, w.retryWait(w.cursor.Failures, err), false) {
 			return errStop
 		}
 		if !w.holdLease(ctx) {
@@ -375,6 +375,13 @@ func (w *worker) backoff(n int) time.Duration {
 	}
 	d = min(d, w.d.cfg.MaxBackoff)
 	return d/2 + rand.N(d/2+1)
+}
+
+// retryWait is the wait before retry n after err: the backoff, or longer
+// if the destination asked for longer (hashtrail.RetryAfter), up to
+// MaxBackoff.
+func (w *worker) retryWait(n int, err error) time.Duration {
+	return max(w.backoff(n), min(hashtrail.RetryAfter(err), w.d.cfg.MaxBackoff))
 }
 
 // sleep waits for d, or, with wakeable, until poked; it reports false when

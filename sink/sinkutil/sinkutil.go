@@ -26,7 +26,7 @@ import (
 // RetryError is a failure that a later attempt may not meet: a network
 // error, a timeout, 408, 429 or 5xx. After, when not zero, is how long the
 // receiver asked the sender to wait (Retry-After); the dispatcher finds it
-// with sink.RetryAfter.
+// with hashtrail.RetryAfter and waits that long, up to its MaxBackoff.
 type RetryError struct {
 	Err   error
 	After time.Duration
