@@ -39,7 +39,7 @@ type runOptions struct {
 // Defaults and limits of `hashtrail run`.
 const (
 	defaultRunOutput = 64 << 10
-	redacted         = "[REDACTED]"
+	redacted         = hashtrail.RedactedValue // the one marker, as ingest redaction writes it
 	// recordAttempts bounds how often the event is sent (RecordSync
 	// semantics: the same event id every time, so a retry never doubles it).
 	recordAttempts = 5

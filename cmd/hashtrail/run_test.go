@@ -111,10 +111,10 @@ func TestRunRedactsSecrets(t *testing.T) {
 			t.Errorf("%q leaked: %s", secret, all)
 		}
 	}
-	mustContain(t, ev.Output.Command, "--password=[REDACTED]", "--api-key [REDACTED]", "PGPASSWORD=[REDACTED]",
-		"postgres://app:[REDACTED]@db/x", "'Authorization: [REDACTED]'", "-p 5432")
-	mustContain(t, ev.Output.Stdout, "token=[REDACTED]")
-	mustContain(t, string(ev.Metadata), `"DEPLOY_ENV":"production"`, `"DEPLOY_TOKEN":"[REDACTED]"`)
+	mustContain(t, ev.Output.Command, "--password=[redacted]", "--api-key [redacted]", "PGPASSWORD=[redacted]",
+		"postgres://app:[redacted]@db/x", "'Authorization: [redacted]'", "-p 5432")
+	mustContain(t, ev.Output.Stdout, "token=[redacted]")
+	mustContain(t, string(ev.Metadata), `"DEPLOY_ENV":"production"`, `"DEPLOY_TOKEN":"[redacted]"`)
 }
 
 func TestRunRetriesAndReportsFailure(t *testing.T) {
@@ -209,7 +209,7 @@ func TestCapture(t *testing.T) {
 func TestRedactArgs(t *testing.T) {
 	got := commandLine(redactArgs([]string{"deploy", "--token", "abc", "-p", "22", "--token-type", "bearer", "--secret=x",
 		"GITHUB_TOKEN=ghp_x", "HOME=/root", "https://u:p@h/x", "curl://nouser@h", "app:web"}))
-	want := "deploy --token [REDACTED] -p 22 --token-type bearer --secret=[REDACTED] GITHUB_TOKEN=[REDACTED] HOME=/root https://u:[REDACTED]@h/x curl://nouser@h app:web"
+	want := "deploy --token [redacted] -p 22 --token-type bearer --secret=[redacted] GITHUB_TOKEN=[redacted] HOME=/root https://u:[redacted]@h/x curl://nouser@h app:web"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

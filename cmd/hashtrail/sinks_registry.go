@@ -21,8 +21,8 @@ import (
 // store, when the registry delivers; nil when it only validates settings).
 func sinkRegistry(checkpoints s3.Checkpoints) sink.Registry {
 	return sink.Registry{
-		file.Type: file.Destination(),
-		nats.Type: nats.Destination(),
+		file.Type:    file.Destination(),
+		nats.Type:    nats.Destination(),
 		s3.Type:      s3.Destination(checkpoints),
 		syslog.Type:  syslog.Destination(),
 		webhook.Type: webhook.Destination(),
