@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 )
 
@@ -66,6 +67,29 @@ type APIKey struct {
 	ExpiresAt  Time   `json:"expires_at,omitzero"`
 	RevokedAt  Time   `json:"revoked_at,omitzero"`
 	LastUsedAt Time   `json:"last_used_at,omitzero"`
+	// Scope narrows what the key may do within its role; nil for none.
+	Scope *KeyScope `json:"scope,omitempty"`
+}
+
+// KeyScope narrows a key: Actions are the action patterns it may write
+// ("user.*" a prefix, else exact; empty: any), Filter a search (DESIGN §4)
+// every read with the key is AND-ed with ("": everything).
+type KeyScope struct {
+	Actions []string `json:"actions,omitempty"`
+	Filter  string   `json:"filter,omitempty"`
+}
+
+// AllowsAction reports whether the scope lets a key write action.
+func (s *KeyScope) AllowsAction(action string) bool {
+	if s == nil || len(s.Actions) == 0 {
+		return true
+	}
+	for _, p := range s.Actions {
+		if p == action || strings.HasSuffix(p, "*") && strings.HasPrefix(action, strings.TrimSuffix(p, "*")) {
+			return true
+		}
+	}
+	return false
 }
 
 // Installation reports whether the key is installation-wide.
@@ -121,6 +145,8 @@ type Principal struct {
 	// Viewer is set for a viewer token (always RoleRead): every read is
 	// limited to its filter and its hidden fields are removed.
 	Viewer *ViewerScope
+	// Scope is the key's narrower scope, if any.
+	Scope *KeyScope
 }
 
 // Sees reports whether the principal may see tenant at all.
@@ -139,4 +165,29 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 func PrincipalFrom(ctx context.Context) *Principal {
 	p, _ := ctx.Value(principalKey{}).(*Principal)
 	return p
+}
+
+// EncodeKeyScope returns the stored form of a scope: JSON, or nil (NULL)
+// for none.
+func EncodeKeyScope(s *KeyScope) (any, error) {
+	if s == nil || len(s.Actions) == 0 && s.Filter == "" {
+		return nil, nil
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// DecodeKeyScope reads a stored scope; "" is none.
+func DecodeKeyScope(s string) (*KeyScope, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var ks KeyScope
+	if err := json.Unmarshal([]byte(s), &ks); err != nil {
+		return nil, err
+	}
+	return &ks, nil
 }

@@ -35,6 +35,8 @@ type KeyRequest struct {
 	Role      Role   `json:"role"`
 	Name      string `json:"name,omitempty"`
 	ExpiresAt Time   `json:"expires_at,omitzero"`
+	// Scope narrows the key (KeyScope); nil for none.
+	Scope *KeyScope `json:"scope,omitempty"`
 	// Secret, if set, becomes the key's secret instead of a random one (used
 	// for HASHTRAIL_BOOTSTRAP_KEY); it must be at least 32 characters.
 	Secret string `json:"-"`

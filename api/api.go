@@ -195,6 +195,9 @@ type KeyRequest struct {
 	Role      hashtrail.Role `json:"role"`
 	Name      string         `json:"name,omitempty"`
 	ExpiresIn string         `json:"expires_in,omitempty"` // a Go duration such as 720h
+	// Scope narrows the key: the actions it may write, a search its reads
+	// are AND-ed with.
+	Scope *hashtrail.KeyScope `json:"scope,omitempty"`
 }
 
 // KeyList answers GET .../keys.

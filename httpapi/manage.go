@@ -222,7 +222,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, tenant string
 	if len(errs) > 0 {
 		return hashtrail.InvalidFields(errs)
 	}
-	k, err := s.svc.CreateKey(r.Context(), &hashtrail.KeyRequest{Tenant: tenant, Role: req.Role, Name: req.Name, ExpiresAt: expires})
+	k, err := s.svc.CreateKey(r.Context(), &hashtrail.KeyRequest{Tenant: tenant, Role: req.Role, Name: req.Name, ExpiresAt: expires, Scope: req.Scope})
 	if err != nil {
 		return err
 	}

@@ -132,6 +132,20 @@ type credential struct {
 	tenant string
 	role   hashtrail.Role
 	viewer bool // a viewer token: reads events within its filter, nothing else
+	// filtered is a key with a read filter (KeyScope.Filter): like its role,
+	// but no proofs, tiles, checkpoints or exports.
+	filtered bool
+}
+
+// logReads are the read routes whose answers reach past a filter.
+var logReads = map[string]bool{
+	"GET /v1/tenants/{tenant}/events/{id}/receipt":   true,
+	"GET /v1/tenants/{tenant}/log/checkpoint":        true,
+	"GET /v1/tenants/{tenant}/log/witnessed":         true,
+	"GET /v1/tenants/{tenant}/log/proof/inclusion":   true,
+	"GET /v1/tenants/{tenant}/log/proof/consistency": true,
+	"GET /v1/tenants/{tenant}/log/tile/{path...}":    true,
+	"GET /v1/tenants/{tenant}/export":                true,
 }
 
 // viewerReads are the routes a viewer token may call (with role read);
@@ -261,6 +275,11 @@ func walkRoutes(t *testing.T, st walkStore) {
 			creds = append(creds, credential{name: name, header: "Bearer " + k.Secret, tenant: tenant, role: role})
 		}
 	}
+	filtered, err := l.CreateKey(ctx, &hashtrail.KeyRequest{Tenant: walkTenant, Role: hashtrail.RoleRead, Scope: &hashtrail.KeyScope{Filter: "action:user.*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds = append(creds, credential{name: "acme read with a filter", header: "Bearer " + filtered.Secret, tenant: walkTenant, role: hashtrail.RoleRead, filtered: true})
 	expired := key(walkTenant, hashtrail.RoleAdmin, time.Hour)
 	expiredInstall := key(hashtrail.AllTenants, hashtrail.RoleAdmin, time.Hour)
 	revoked := key(walkTenant, hashtrail.RoleAdmin, 0)
@@ -419,6 +438,8 @@ func checkWalk(t *testing.T, pattern string, rule routeRule, c credential, rec *
 	case !c.role.Allows(rule.perm):
 		want = http.StatusForbidden
 	case c.viewer && !viewerReads[pattern]:
+		want = http.StatusForbidden
+	case c.filtered && logReads[pattern]:
 		want = http.StatusForbidden
 	}
 	if want != 0 {

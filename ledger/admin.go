@@ -159,6 +159,7 @@ func (l *Ledger) CreateKey(ctx context.Context, req *hashtrail.KeyRequest) (*has
 	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(now.Time) {
 		fields = append(fields, hashtrail.FieldError{Field: "expires_in", Message: "must lie in the future"})
 	}
+	fields = checkKeyScope(req.Scope, fields)
 	if len(fields) > 0 {
 		return nil, hashtrail.InvalidFields(fields)
 	}
@@ -169,7 +170,7 @@ func (l *Ledger) CreateKey(ctx context.Context, req *hashtrail.KeyRequest) (*has
 	k := hashtrail.APIKey{
 		ID: hashtrail.NewKeyID(), Tenant: req.Tenant, Role: req.Role, Name: req.Name,
 		Hint: hashtrail.KeyHint(secret), Hash: hashtrail.HashKey(secret),
-		CreatedAt: now, CreatedBy: keyID(p), ExpiresAt: req.ExpiresAt,
+		CreatedAt: now, CreatedBy: keyID(p), ExpiresAt: req.ExpiresAt, Scope: req.Scope,
 	}
 	if err := l.store.CreateKey(ctx, &k); err != nil {
 		return nil, err

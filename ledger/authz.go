@@ -30,6 +30,9 @@ func notViewer(p *hashtrail.Principal) error {
 	if p != nil && p.Viewer != nil {
 		return hashtrail.Errorf(hashtrail.EFORBIDDEN, "a viewer token may read events only, not proofs, tiles, checkpoints or exports")
 	}
+	if p != nil && p.Scope != nil && p.Scope.Filter != "" {
+		return hashtrail.Errorf(hashtrail.EFORBIDDEN, "a key with a read filter may read events only, not proofs, tiles, checkpoints or exports")
+	}
 	return nil
 }
 

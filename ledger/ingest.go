@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"strings"
 
 	hashtrail "github.com/hashtrail/hashtrail"
 )
@@ -40,6 +41,9 @@ func (l *Ledger) Ingest(ctx context.Context, req *hashtrail.IngestRequest) ([]ha
 			}
 			if err := l.notSuspended(ctx, t); err != nil {
 				return nil, err
+			}
+			if p != nil && !p.Scope.AllowsAction(sub.Event.Action) {
+				return nil, hashtrail.Errorf(hashtrail.EFORBIDDEN, "this key may write only the actions %s, not %q", strings.Join(p.Scope.Actions, ", "), sub.Event.Action)
 			}
 			ev := *sub.Event
 			ev.Tenant, ev.ID = t, id

@@ -107,7 +107,7 @@ func (l *Ledger) Authenticate(ctx context.Context, secret string) (*hashtrail.Pr
 		return nil, denied
 	}
 	l.keys.touch(k.ID, now)
-	p := &hashtrail.Principal{KeyID: k.ID, Tenant: k.Tenant, Role: k.Role}
+	p := &hashtrail.Principal{KeyID: k.ID, Tenant: k.Tenant, Role: k.Role, Scope: k.Scope}
 	if err := l.allow(p); err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func (l *Ledger) RotateKey(ctx context.Context, tenant, id string, grace time.Du
 	if !k.Active(now) {
 		return nil, hashtrail.Errorf(hashtrail.ECONFLICT, "key %q is revoked or expired: create a new key instead", id)
 	}
-	nk, err := l.CreateKey(ctx, &hashtrail.KeyRequest{Tenant: k.Tenant, Role: k.Role, Name: k.Name, ExpiresAt: k.ExpiresAt})
+	nk, err := l.CreateKey(ctx, &hashtrail.KeyRequest{Tenant: k.Tenant, Role: k.Role, Name: k.Name, ExpiresAt: k.ExpiresAt, Scope: k.Scope})
 	if err != nil {
 		return nil, err
 	}

@@ -317,6 +317,13 @@ func (l *Ledger) viewerRevoked(ctx context.Context, tenant, id string, now time.
 // searches on hidden fields (they would let the caller infer them) and ANDs
 // the token's filter into q. Other principals' queries are unchanged.
 func scopeQuery(p *hashtrail.Principal, q *hashtrail.Query) error {
+	if p != nil && p.Scope != nil && p.Scope.Filter != "" {
+		s, err := query.ParseField("filter", p.Scope.Filter)
+		if err != nil {
+			return err
+		}
+		s.Apply(q)
+	}
 	if p == nil || p.Viewer == nil {
 		return nil
 	}
@@ -379,6 +386,17 @@ func hiddenTermField(v *hashtrail.ViewerScope, t hashtrail.Term) string {
 // viewerEvent returns e as p may see it: for a viewer token, ENOTFOUND
 // outside its filter and a copy without its hidden fields.
 func viewerEvent(p *hashtrail.Principal, e *hashtrail.Event) (*hashtrail.Event, error) {
+	if p != nil && p.Scope != nil && p.Scope.Filter != "" {
+		s, err := query.ParseField("filter", p.Scope.Filter)
+		if err != nil {
+			return nil, err
+		}
+		q := &hashtrail.Query{Tenant: e.Tenant}
+		s.Apply(q)
+		if !q.Match(e) {
+			return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "event %q not found", e.ID)
+		}
+	}
 	if p == nil || p.Viewer == nil {
 		return e, nil
 	}
@@ -417,4 +435,25 @@ func viewerEvents(p *hashtrail.Principal, events []*hashtrail.Event) []*hashtrai
 		}
 	}
 	return out
+}
+
+// checkKeyScope validates a key's scope.
+func checkKeyScope(s *hashtrail.KeyScope, fields []hashtrail.FieldError) []hashtrail.FieldError {
+	if s == nil {
+		return fields
+	}
+	if len(s.Actions) > 64 {
+		fields = append(fields, hashtrail.FieldError{Field: "scope.actions", Message: "has more than 64 patterns"})
+	}
+	for i, a := range s.Actions {
+		if a == "" || len(a) > 256 || strings.Contains(strings.TrimSuffix(a, "*"), "*") {
+			fields = append(fields, hashtrail.FieldError{Field: fmt.Sprintf("scope.actions[%d]", i), Message: "must be an action or a prefix ending in * (user.*)"})
+		}
+	}
+	if s.Filter != "" {
+		if _, err := query.ParseField("scope.filter", s.Filter); err != nil {
+			fields = append(fields, hashtrail.FieldError{Field: "scope.filter", Message: err.Error()})
+		}
+	}
+	return fields
 }

@@ -13,10 +13,14 @@ func (s *Store) CreateKey(ctx context.Context, k *hashtrail.APIKey) error {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = hashtrail.NewTime(s.now())
 	}
+	scope, err := hashtrail.EncodeKeyScope(k.Scope)
+	if err != nil {
+		return err
+	}
 	tag, err := s.pool.Exec(ctx, `INSERT INTO api_keys (id, tenant, role, name, hint, hash, created_at, created_by,
-		expires_at, revoked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+		expires_at, revoked_at, last_used_at, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
 		k.ID, k.Tenant, string(k.Role), k.Name, k.Hint, k.Hash, k.CreatedAt.Time, k.CreatedBy,
-		nullTime(k.ExpiresAt), nullTime(k.RevokedAt), nullTime(k.LastUsedAt))
+		nullTime(k.ExpiresAt), nullTime(k.RevokedAt), nullTime(k.LastUsedAt), scope)
 	if err != nil {
 		return wrap("create key", err)
 	}
@@ -27,7 +31,7 @@ func (s *Store) CreateKey(ctx context.Context, k *hashtrail.APIKey) error {
 }
 
 const keySelect = `SELECT id, tenant, role, name, hint, hash, created_at, created_by, expires_at, revoked_at,
-	last_used_at FROM api_keys`
+	last_used_at, scope FROM api_keys`
 
 // KeyByHash returns the key whose secret hashes to hash, or ENOTFOUND.
 func (s *Store) KeyByHash(ctx context.Context, hash []byte) (*hashtrail.APIKey, error) {
@@ -71,9 +75,16 @@ func (s *Store) keys(ctx context.Context, query string, args ...any) ([]*hashtra
 		var role string
 		var created time.Time
 		var expires, revoked, used *time.Time
+		var scope *string
 		if err := rows.Scan(&k.ID, &k.Tenant, &role, &k.Name, &k.Hint, &k.Hash, &created, &k.CreatedBy,
-			&expires, &revoked, &used); err != nil {
+			&expires, &revoked, &used, &scope); err != nil {
 			return nil, wrap("keys", err)
+		}
+		if scope != nil {
+			var err error
+			if k.Scope, err = hashtrail.DecodeKeyScope(*scope); err != nil {
+				return nil, wrap("keys", err)
+			}
 		}
 		k.Role, k.CreatedAt = hashtrail.Role(role), hashtrail.NewTime(created)
 		k.ExpiresAt, k.RevokedAt, k.LastUsedAt = timeOf(expires), timeOf(revoked), timeOf(used)

@@ -16,10 +16,14 @@ func (s *Store) CreateKey(ctx context.Context, k *hashtrail.APIKey) error {
 		k.CreatedAt = hashtrail.NewTime(s.now())
 	}
 	return s.write(ctx, func(tx *wtx) error {
+		scope, err := hashtrail.EncodeKeyScope(k.Scope)
+		if err != nil {
+			return err
+		}
 		res, err := tx.exec(`INSERT INTO api_keys (id, tenant, role, name, hint, hash, created_at, created_by,
-			expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			expires_at, revoked_at, last_used_at, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			k.ID, k.Tenant, string(k.Role), k.Name, k.Hint, k.Hash, k.CreatedAt.Micros(), k.CreatedBy,
-			nullTime(k.ExpiresAt), nullTime(k.RevokedAt), nullTime(k.LastUsedAt))
+			nullTime(k.ExpiresAt), nullTime(k.RevokedAt), nullTime(k.LastUsedAt), scope)
 		if err != nil {
 			return err
 		}
@@ -31,7 +35,7 @@ func (s *Store) CreateKey(ctx context.Context, k *hashtrail.APIKey) error {
 }
 
 const keySelect = `SELECT id, tenant, role, name, hint, hash, created_at, created_by, expires_at, revoked_at,
-	last_used_at FROM api_keys`
+	last_used_at, scope FROM api_keys`
 
 // KeyByHash returns the key whose secret hashes to hash, or ENOTFOUND.
 func (s *Store) KeyByHash(ctx context.Context, hash []byte) (*hashtrail.APIKey, error) {
@@ -82,8 +86,9 @@ func scanKey(r scanner) (*hashtrail.APIKey, error) {
 	var role string
 	var created int64
 	var expires, revoked, used sql.NullInt64
+	var scope sql.NullString
 	if err := r.Scan(&k.ID, &k.Tenant, &role, &k.Name, &k.Hint, &k.Hash, &created, &k.CreatedBy,
-		&expires, &revoked, &used); err != nil {
+		&expires, &revoked, &used, &scope); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
@@ -91,6 +96,10 @@ func scanKey(r scanner) (*hashtrail.APIKey, error) {
 	}
 	k.Role, k.CreatedAt = hashtrail.Role(role), hashtrail.TimeFromMicros(created)
 	k.ExpiresAt, k.RevokedAt, k.LastUsedAt = timeOf(expires), timeOf(revoked), timeOf(used)
+	var err error
+	if k.Scope, err = hashtrail.DecodeKeyScope(scope.String); err != nil {
+		return nil, fmt.Errorf("sqlite: read key: %w", err)
+	}
 	return &k, nil
 }
 

@@ -1,0 +1,4 @@
+-- 0005: a key's optional narrower scope (hashtrail.KeyScope: the actions it
+-- may write, a search every read is AND-ed with), as JSON text; NULL for
+-- none.
+ALTER TABLE api_keys ADD COLUMN scope text;
