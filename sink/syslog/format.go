@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/export"
 )
 
 // Formatter writes events as RFC 5424 messages (without the transport's
@@ -68,22 +68,6 @@ func Severity(s hashtrail.Severity) int {
 		return 5
 	}
 	return 6
-}
-
-// CEFSeverity returns the CEF severity (0-10) of an event's severity:
-// info 1, low 3, medium 5, high 8, critical 10.
-func CEFSeverity(s hashtrail.Severity) int {
-	switch s {
-	case hashtrail.SeverityCritical:
-		return 10
-	case hashtrail.SeverityHigh:
-		return 8
-	case hashtrail.SeverityMedium:
-		return 5
-	case hashtrail.SeverityLow:
-		return 3
-	}
-	return 1
 }
 
 // Append appends the RFC 5424 message of e to b:
@@ -337,148 +321,21 @@ func flatten(raw json.RawMessage, path string, emit func(name, value string)) er
 	return nil
 }
 
-// appendCEF appends the event as an ArcSight CEF record:
-//
-//	CEF:0|Hashtrail|Hashtrail|<version>|<action>|<name>|<severity>|<extension>
-//
-// Header fields escape '\' and '|' and turn line breaks into spaces;
-// extension values escape '\' and '=' and write CR and LF as \r and \n
-// (CEF's rules). The name is the description, else the action.
+// appendCEF appends the event's ArcSight CEF record (export.AppendCEF, the
+// one CEF encoder; see docs/exports.md), as MSG text: CEF already writes CR
+// and LF as \r and \n in extensions and as spaces in the header, and here
+// any other control character, U+2028 and U+2029 become spaces and invalid
+// UTF-8 becomes U+FFFD, so the record is one line of valid UTF-8.
 func (f *Formatter) appendCEF(b []byte, e *hashtrail.Event) []byte {
-	name := e.Description
-	if name == "" {
-		name = e.Action
-	}
-	b = append(b, "CEF:0|Hashtrail|Hashtrail|"...)
-	b = appendCEFHeader(b, f.version)
-	b = append(b, '|')
-	b = appendCEFHeader(b, e.Action)
-	b = append(b, '|')
-	b = appendCEFHeader(b, name)
-	b = append(b, '|')
-	b = strconv.AppendInt(b, int64(CEFSeverity(e.Severity)), 10)
-	b = append(b, '|')
-
-	first := true
-	ext := func(key, value string) {
-		if value == "" {
-			return
+	start := len(b)
+	b = export.AppendCEF(b, e, f.version)
+	rec := string(b[start:])
+	b = b[:start]
+	for _, r := range strings.ToValidUTF8(rec, "\uFFFD") {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 {
+			r = ' '
 		}
-		if !first {
-			b = append(b, ' ')
-		}
-		first = false
-		b = append(b, key...)
-		b = append(b, '=')
-		b = appendCEFValue(b, value)
-	}
-	ms := func(t hashtrail.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return strconv.FormatInt(t.UnixMilli(), 10)
-	}
-	ext("rt", ms(e.ReceivedAt))
-	ext("start", ms(e.Time))
-	ext("externalId", e.ID)
-	ext("act", e.Action)
-	ext("cat", string(e.Category))
-	ext("outcome", string(e.Outcome))
-	ext("reason", e.Reason)
-	ext("msg", e.Description)
-	if a := e.Actor; a != nil {
-		ext("suid", a.ID)
-		user := a.Email
-		if user == "" {
-			user = a.Name
-		}
-		ext("suser", user)
-		ext("spriv", strings.Join(a.Roles, ","))
-	}
-	for _, t := range e.Targets {
-		if t.Type == "user" {
-			ext("duid", t.ID)
-			ext("duser", t.Name)
-			break
-		}
-	}
-	if c := e.Context; c != nil {
-		if ip, err := netip.ParseAddr(c.IP); err == nil && ip.Unmap().Is4() {
-			ext("src", ip.Unmap().String())
-		} else if err == nil {
-			ext("c6a2", ip.String())
-			ext("c6a2Label", "Source IPv6 Address")
-		}
-		ext("requestClientApplication", c.UserAgent)
-		ext("requestMethod", c.Method)
-		ext("request", c.Path)
-	}
-	if s := e.Service; s != nil {
-		ext("dvchost", s.Host)
-		ext("deviceProcessName", s.Name)
-	}
-	ext("cs1Label", "tenant")
-	ext("cs1", e.Tenant)
-	ext("cn1Label", "seq")
-	ext("cn1", strconv.FormatInt(e.Seq, 10))
-	if len(e.Targets) > 0 {
-		keys := make([]string, len(e.Targets))
-		for i, t := range e.Targets {
-			keys[i] = t.Key()
-		}
-		ext("cs2Label", "targets")
-		ext("cs2", strings.Join(keys, ","))
-	}
-	if e.LeafHash != "" {
-		ext("cs3Label", "leafHash")
-		ext("cs3", e.LeafHash)
-	}
-	if e.Error != "" {
-		ext("cs4Label", "error")
-		ext("cs4", e.Error)
-	}
-	if e.Context != nil && e.Context.SessionID != "" {
-		ext("cs5Label", "sessionId")
-		ext("cs5", e.Context.SessionID)
-	}
-	if len(e.Metadata) > 0 {
-		var buf bytes.Buffer
-		if json.Compact(&buf, e.Metadata) == nil && buf.String() != "null" {
-			ext("cs6Label", "metadata")
-			ext("cs6", buf.String())
-		}
-	}
-	return b
-}
-
-func appendCEFHeader(b []byte, v string) []byte {
-	for _, r := range strings.ToValidUTF8(v, "\uFFFD") {
-		switch {
-		case r == '\\' || r == '|':
-			b = append(b, '\\', byte(r))
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029:
-			b = append(b, ' ')
-		default:
-			b = utf8.AppendRune(b, r)
-		}
-	}
-	return b
-}
-
-func appendCEFValue(b []byte, v string) []byte {
-	for _, r := range strings.ToValidUTF8(v, "\uFFFD") {
-		switch {
-		case r == '\\' || r == '=':
-			b = append(b, '\\', byte(r))
-		case r == '\n':
-			b = append(b, '\\', 'n')
-		case r == '\r':
-			b = append(b, '\\', 'r')
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029:
-			b = append(b, ' ')
-		default:
-			b = utf8.AppendRune(b, r)
-		}
+		b = utf8.AppendRune(b, r)
 	}
 	return b
 }

@@ -99,7 +99,7 @@ func TestRsyslogFormats(t *testing.T) {
 				t.Errorf("sd: MSG %q", got)
 			}
 		case "cef":
-			if !strings.HasPrefix(strings.TrimPrefix(f[0][7], " "), "CEF:0|Hashtrail|Hashtrail|dev|user.login|user.login|8|rt=") {
+			if !strings.HasPrefix(strings.TrimPrefix(f[0][7], " "), "CEF:0|Hashtrail|Hashtrail|dev|user.login|a user signed in|8|rt=") {
 				t.Errorf("cef: MSG %q", f[0][7])
 			}
 		}

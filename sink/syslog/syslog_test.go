@@ -86,13 +86,20 @@ func TestFormatCEF(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `<83>1 2026-11-23T09:00:00.123456Z web-1 hashtrail 4242 user.login [hashtrail@32473 tenant="acme" id="evt-7" seq="7"] ` +
-		`CEF:0|Hashtrail|Hashtrail|dev|user.login|user.login|8|rt=1795424401000 start=1795424400123 externalId=evt-7 act=user.login` +
-		` cat=authentication outcome=failure suid=42 suser=alice@example.com spriv=admin,dev duid=42 duser=Alice src=203.0.113.9` +
-		` requestClientApplication=curl/8 requestMethod=POST request=/login cs1Label=tenant cs1=acme cn1Label=seq cn1=7` +
-		` cs2Label=targets cs2=user:42,project:7 cs3Label=leafHash cs3=` + strings.Repeat("ab", 32) +
-		` cs4Label=error cs4=bad password cs6Label=metadata cs6={"k":"v","n":1}`
+		// export.AppendCEF, the one CEF encoder (docs/exports.md).
+		`CEF:0|Hashtrail|Hashtrail|dev|user.login|a user signed in|8|rt=1795424400123 externalId=evt-7 act=user.login` +
+		` cat=authentication outcome=failure suid=42 suser=alice@example.com duid=42 duser=Alice src=203.0.113.9` +
+		` requestClientApplication=curl/8 requestMethod=POST request=/login cs1Label=tenant cs1=acme` +
+		` cs2Label=actorType cs2=user cs3Label=actorEmail cs3=alice@example.com cs4Label=targets cs4=user:42 project:7` +
+		` cs5Label=error cs5=bad password cs6Label=leafHash cs6=` + strings.Repeat("ab", 32) + ` cn1Label=seq cn1=7`
 	if string(got) != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	// An event without a severity is CEF severity 0 (unknown), as in export.
+	e := event(8)
+	e.Severity = ""
+	if got, _ := formatter(t, "cef").Append(nil, e); !bytes.Contains(got, []byte("|a user signed in|0|rt=")) {
+		t.Errorf("no severity: %s", got)
 	}
 }
 
@@ -128,7 +135,7 @@ func TestFormatHostile(t *testing.T) {
 				`|user.login <13>1 2026-01-01T00:00:00Z forged evil - - - pwned|a  b <13>1 2026-01-01T00:00:00Z forged evil - - - pwned ] " \\ \| = end x |8|`,
 				` msg=a\r\nb\n<13>1 2026-01-01T00:00:00Z forged evil - - - pwned ] " \\ | \= end x  `,
 				` suser=Mallory|CEF:0|x\=y `,
-				` cs4=e\=1\nCEF:0|forged`,
+				` cs5=e\=1\nCEF:0|forged`,
 			} {
 				if !bytes.Contains(got, []byte(want)) {
 					t.Errorf("cef: %s\nmissing %s", got, want)
