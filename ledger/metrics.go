@@ -14,6 +14,11 @@ type metrics struct {
 	witnessLag      *prometheus.GaugeVec
 	witnessErrors   *prometheus.CounterVec
 	witnessCosigned *prometheus.CounterVec
+
+	quotaToday  *prometheus.GaugeVec
+	quotaLimit  *prometheus.GaugeVec
+	rateLimited *prometheus.CounterVec
+	redacted    prometheus.Counter
 }
 
 func newMetrics() metrics {
@@ -61,10 +66,26 @@ func newMetrics() metrics {
 			Name: "hashtrail_witness_cosignatures_total",
 			Help: "Installation checkpoints cosigned by a witness and kept.",
 		}, []string{"witness"}),
+		quotaToday: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hashtrail_tenant_events_today",
+			Help: "Events a tenant's log gained today (UTC), for tenants with a quota, as this node last saw it.",
+		}, []string{"tenant"}),
+		quotaLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hashtrail_tenant_events_per_day",
+			Help: "A tenant's quota of events a UTC day (tenants with a quota).",
+		}, []string{"tenant"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hashtrail_rate_limited_total",
+			Help: "Requests refused with 429: by a key's token bucket (kind key) or a tenant's daily quota (kind quota).",
+		}, []string{"kind"}),
+		redacted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hashtrail_redacted_values_total",
+			Help: "Values redacted at ingest by tenants' redaction rules.",
+		}),
 	}
 }
 
 func (m metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.ingested, m.rejected, m.commitSeconds, m.commitEvents, m.signed, m.signErrors, m.signSeconds,
-		m.witnessLag, m.witnessErrors, m.witnessCosigned}
+		m.witnessLag, m.witnessErrors, m.witnessCosigned, m.quotaToday, m.quotaLimit, m.rateLimited, m.redacted}
 }

@@ -143,7 +143,10 @@ func (l *Ledger) checkQuotas(ctx context.Context, g *hashtrail.AppendGroup) erro
 			continue
 		}
 		used := q.size - q.start
+		l.metrics.quotaLimit.WithLabelValues(tenant).Set(float64(q.limit))
+		l.metrics.quotaToday.WithLabelValues(tenant).Set(float64(used))
 		if used+n > q.limit {
+			l.metrics.rateLimited.WithLabelValues("quota").Inc()
 			now := l.now().UTC()
 			midnight := now.Truncate(24 * time.Hour).Add(24 * time.Hour)
 			return &rateLimitError{hashtrail.Errorf(hashtrail.ERATELIMIT,

@@ -139,6 +139,7 @@ func (l *Ledger) allow(p *hashtrail.Principal) error {
 		b.tokens--
 		return nil
 	}
+	l.metrics.rateLimited.WithLabelValues("key").Inc()
 	after := time.Duration((1 - b.tokens) / lim.Rate * float64(time.Second))
 	return &rateLimitError{hashtrail.Errorf(hashtrail.ERATELIMIT, "this key made more than %g requests a second (bursts of %d); retry after the Retry-After seconds", lim.Rate, lim.Burst), after}
 }

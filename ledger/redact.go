@@ -74,7 +74,9 @@ func (l *Ledger) redactEvents(ctx context.Context, g *hashtrail.AppendGroup) err
 			}
 			last = e.Event.Tenant
 		}
-		r.Redact(e.Event)
+		if paths := r.Redact(e.Event); len(paths) > 0 {
+			l.metrics.redacted.Add(float64(len(paths)))
+		}
 	}
 	return nil
 }
