@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/hashtrail/hashtrail"
-	"github.com/hashtrail/hashtrail/store/internal/ingest"
 )
 
 // searchVersion is the migration that brought search; events stored before
@@ -49,7 +48,7 @@ func searchColumns(e *hashtrail.Event) searchCols {
 			c.tags = append(c.tags, t)
 		}
 	}
-	c.doc = docOf(ingest.SearchText(e))
+	c.doc = docOf(hashtrail.SearchText(e))
 	return c
 }
 
