@@ -35,6 +35,12 @@ func TestTenantsSuspendAndKeysRotate(t *testing.T) {
 			}
 			mustContain(t, cli(t, with("tenants", "quota", "acme", "0")...), "tenant acme has no quota")
 
+			var scoped hashtrail.NewKey
+			decode(t, cli(t, with("keys", "create", "--tenant", "acme", "--role", "read", "--filter", "target:project:7", "--json")...), &scoped)
+			if scoped.Scope == nil || scoped.Scope.Filter != "target:project:7" {
+				t.Errorf("scoped key: %+v", scoped.APIKey)
+			}
+
 			var k hashtrail.NewKey
 			decode(t, cli(t, with("keys", "create", "--tenant", "acme", "--role", "ingest", "--json")...), &k)
 			out := cli(t, with("keys", "rotate", "--tenant", "acme", "--grace", "1h", k.ID)...)

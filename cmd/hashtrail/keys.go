@@ -59,13 +59,17 @@ func newKeysCreateCmd() *cobra.Command {
 		name      string
 		expiresIn string
 		asJSON    bool
+		actions   []string
+		filter    string
 	)
 	cmd := &cobra.Command{
 		Use:   "create --tenant T|--installation --role ingest|read|admin",
 		Short: "Create an API key and print its secret, once",
 		Example: `  hashtrail keys create --tenant acme --role ingest --name "web app"
   hashtrail keys create --installation --role admin --expires-in 720h
-  hashtrail keys create --tenant acme --role read --json | jq -r .secret`,
+  hashtrail keys create --tenant acme --role read --json | jq -r .secret
+  hashtrail keys create --tenant acme --role ingest --actions 'user.*' --actions billing.charge
+  hashtrail keys create --tenant acme --role read --filter 'target:project:7'`,
 		Args: cobra.NoArgs,
 	}
 	rf := addRemoteFlags(cmd)
@@ -75,6 +79,8 @@ func newKeysCreateCmd() *cobra.Command {
 	f.StringVar(&name, "name", "", "what the key is for")
 	f.StringVar(&expiresIn, "expires-in", "", "lifetime such as 720h or 90d (default: never expires)")
 	f.BoolVar(&asJSON, "json", false, "print the key, with its secret, as JSON")
+	f.StringSliceVar(&actions, "actions", nil, "scope: the only actions the key may write (user.* is a prefix; repeatable or comma-separated)")
+	f.StringVar(&filter, "filter", "", "scope: a search every read with the key is AND-ed with (no proofs or exports then)")
 	_ = cmd.MarkFlagRequired("role")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		tenant, err := sf.scope(false)
@@ -82,6 +88,9 @@ func newKeysCreateCmd() *cobra.Command {
 			return readable(err)
 		}
 		req := &hashtrail.KeyRequest{Tenant: tenant, Role: hashtrail.Role(role), Name: name}
+		if len(actions) > 0 || filter != "" {
+			req.Scope = &hashtrail.KeyScope{Actions: actions, Filter: filter}
+		}
 		if !req.Role.Valid() {
 			return readable(invalidFlag("--role", "must be ingest, read or admin"))
 		}

@@ -347,7 +347,7 @@ func (c *httpService) DeleteTenant(ctx context.Context, id string) error {
 // installation-wide key. The API takes a lifetime, so the expiry is sent
 // as the time left until it, to the second.
 func (c *httpService) CreateKey(ctx context.Context, req *hashtrail.KeyRequest) (*hashtrail.NewKey, error) {
-	body := api.KeyRequest{Role: req.Role, Name: req.Name}
+	body := api.KeyRequest{Role: req.Role, Name: req.Name, Scope: req.Scope}
 	if !req.ExpiresAt.IsZero() {
 		body.ExpiresIn = req.ExpiresAt.Sub(c.now()).Round(time.Second).String()
 	}
