@@ -154,3 +154,90 @@ today's count.`,
 	}
 	return cmd
 }
+
+// CreateViewerToken is POST /v1/tenants/{t}/viewer-tokens.
+func (c *httpService) CreateViewerToken(ctx context.Context, req *hashtrail.ViewerTokenRequest) (*hashtrail.ViewerToken, error) {
+	var out hashtrail.ViewerToken
+	err := c.do(ctx, http.MethodPost, tenantPath(req.Tenant)+"/viewer-tokens", req, &out)
+	return &out, err
+}
+
+// RevokeViewerToken is DELETE /v1/tenants/{t}/viewer-tokens/{id}.
+func (c *httpService) RevokeViewerToken(ctx context.Context, tenant, id string) error {
+	return c.do(ctx, http.MethodDelete, tenantPath(tenant)+"/viewer-tokens/"+url.PathEscape(id), nil, nil)
+}
+
+func newViewerTokensCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "viewer-tokens",
+		Short: "Mint and revoke viewer tokens (read-only, filtered, for embedding the log in an app)",
+		Long: `A viewer token reads one tenant's events within a fixed filter, without its
+hidden fields (default context.ip and context.user_agent), until it expires
+(default 15m). See docs/security.md.`,
+	}
+	cmd.AddCommand(newViewerTokensCreateCmd(), newViewerTokensRevokeCmd())
+	return cmd
+}
+
+func newViewerTokensCreateCmd() *cobra.Command {
+	var (
+		req    hashtrail.ViewerTokenRequest
+		hidden []string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:     "create TENANT",
+		Short:   "Mint a viewer token and print it, once",
+		Example: `  hashtrail viewer-tokens create acme --filter 'target:project:7' --origin https://app.example.com --expires-in 15m`,
+		Args:    cobra.ExactArgs(1),
+	}
+	rf := addRemoteFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&req.Filter, "filter", "", "the search every read is AND-ed with (default: the whole tenant)")
+	f.StringSliceVar(&hidden, "hide", nil, "fields to hide (repeatable; default context.ip,context.user_agent; \"none\" hides nothing)")
+	f.StringSliceVar(&req.AllowedOrigins, "origin", nil, "an origin that gets CORS headers (repeatable)")
+	f.StringVar(&req.ExpiresIn, "expires-in", "", "lifetime such as 15m (default 15m)")
+	f.BoolVar(&asJSON, "json", false, "print {token, token_id, expires_at} as JSON")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		req.Tenant = args[0]
+		switch {
+		case len(hidden) == 1 && hidden[0] == "none":
+			req.HiddenFields = []string{}
+		case len(hidden) > 0:
+			req.HiddenFields = hidden
+		}
+		return rf.withService(cmd, func(svc service) error {
+			tok, err := svc.CreateViewerToken(cmd.Context(), &req)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), tok)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 1, ' ', 0)
+			fmt.Fprintf(tw, "id:\t%s\nexpires:\t%s\ntoken:\t%s\n", tok.TokenID, when(tok.ExpiresAt), tok.Token)
+			return tw.Flush()
+		})
+	}
+	return cmd
+}
+
+func newViewerTokensRevokeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "revoke TENANT TOKEN_ID",
+		Short:   "Revoke a viewer token (every server refuses it within 2s)",
+		Example: `  hashtrail viewer-tokens revoke acme vt_3q2x7vbdw1az`,
+		Args:    cobra.ExactArgs(2),
+	}
+	rf := addRemoteFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return rf.withService(cmd, func(svc service) error {
+			if err := svc.RevokeViewerToken(cmd.Context(), args[0], args[1]); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "revoked viewer token %s (tenant %s)\n", args[1], args[0])
+			return err
+		})
+	}
+	return cmd
+}

@@ -35,6 +35,13 @@ func TestTenantsSuspendAndKeysRotate(t *testing.T) {
 			}
 			mustContain(t, cli(t, with("tenants", "quota", "acme", "0")...), "tenant acme has no quota")
 
+			var vt hashtrail.ViewerToken
+			decode(t, cli(t, with("viewer-tokens", "create", "acme", "--filter", "target:project:7", "--origin", "https://app.example.com", "--json")...), &vt)
+			if !strings.HasPrefix(vt.Token, hashtrail.ViewerTokenPrefix) || vt.TokenID == "" {
+				t.Errorf("viewer token %+v", vt)
+			}
+			mustContain(t, cli(t, with("viewer-tokens", "revoke", "acme", vt.TokenID)...), "revoked viewer token "+vt.TokenID)
+
 			var scoped hashtrail.NewKey
 			decode(t, cli(t, with("keys", "create", "--tenant", "acme", "--role", "read", "--filter", "target:project:7", "--json")...), &scoped)
 			if scoped.Scope == nil || scoped.Scope.Filter != "target:project:7" {

@@ -44,6 +44,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newServeCmd(),
 		newKeysCmd(),
+		newViewerTokensCmd(),
 		newSinksCmd(),
 		newTenantsCmd(),
 		newEventsCmd(),

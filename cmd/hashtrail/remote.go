@@ -46,6 +46,9 @@ type service interface {
 	Keys(ctx context.Context, tenant string) ([]*hashtrail.APIKey, error)
 	RevokeKey(ctx context.Context, tenant, id string) error
 	RotateKey(ctx context.Context, tenant, id string, grace time.Duration) (*hashtrail.NewKey, error)
+
+	CreateViewerToken(ctx context.Context, req *hashtrail.ViewerTokenRequest) (*hashtrail.ViewerToken, error)
+	RevokeViewerToken(ctx context.Context, tenant, id string) error
 }
 
 var (
