@@ -37,6 +37,9 @@ type Config struct {
 	// value is no limit (cmd uses DefaultRateLimits and the rate-limits
 	// option).
 	RateLimits RateLimits
+	// ViewerMaxTTL is the longest lifetime of a viewer token; 0 reads the
+	// store setting viewer_token_max_ttl, else DefaultViewerMaxTTL.
+	ViewerMaxTTL time.Duration
 
 	// Signer is the installation's checkpoint signing key (DESIGN §2), an
 	// Ed25519 key behind the crypto.Signer seam. Nil signs no checkpoints,

@@ -187,6 +187,9 @@ func validOrigin(o string) bool {
 }
 
 func (l *Ledger) viewerMaxTTL(ctx context.Context) time.Duration {
+	if l.cfg.ViewerMaxTTL > 0 {
+		return l.cfg.ViewerMaxTTL
+	}
 	v, err := l.store.Setting(ctx, SettingViewerMaxTTL)
 	if err != nil {
 		return DefaultViewerMaxTTL

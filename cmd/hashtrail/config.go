@@ -49,6 +49,7 @@ type Config struct {
 
 	PurgeInterval time.Duration `yaml:"purge-interval"`
 	RateLimits    string        `yaml:"rate-limits"`
+	ViewerMaxTTL  time.Duration `yaml:"viewer-token-max-ttl"`
 
 	PGMaxConns         int           `yaml:"pg-max-conns"`
 	PGStatementTimeout time.Duration `yaml:"pg-statement-timeout"`
@@ -102,6 +103,7 @@ var settings = []setting{
 	{"server-name", "the installation's name in checkpoint origins (<server-name>/<tenant>), fixed on the first start; default hashtrail-<random>.local", func(c *Config) any { return &c.ServerName }},
 	{"rotate-from", "previous signing key file while rotating to a new signing-key (or \"lost\" to accept a new key without it)", func(c *Config) any { return &c.RotateFrom }},
 	{"purge-interval", "how often each tenant's retention purge runs (docs/retention.md)", func(c *Config) any { return &c.PurgeInterval }},
+	{"viewer-token-max-ttl", "the longest lifetime an admin may give a viewer token (default 24h)", func(c *Config) any { return &c.ViewerMaxTTL }},
 	{"rate-limits", "requests a second per key, by kind: ingest=N,read=N,admin=N,viewer=N (burst twice the rate, or N:BURST; 0 no limit; per server: see docs/security.md); default viewer=20", func(c *Config) any { return &c.RateLimits }},
 	{"pg-max-conns", "PostgreSQL store: most connections each server opens", func(c *Config) any { return &c.PGMaxConns }},
 	{"pg-statement-timeout", "PostgreSQL store: longest a statement may run before the database cancels it", func(c *Config) any { return &c.PGStatementTimeout }},
@@ -290,6 +292,9 @@ func (c *Config) validate() error {
 	}
 	if c.PurgeInterval < time.Second {
 		bad("purge-interval", "must be at least 1s, such as 1h")
+	}
+	if c.ViewerMaxTTL < 0 {
+		bad("viewer-token-max-ttl", "must not be negative")
 	}
 	if _, err := ledger.ParseRateLimits(c.RateLimits); err != nil {
 		bad("rate-limits", "%v", err)

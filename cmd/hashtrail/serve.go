@@ -226,6 +226,7 @@ func openEngine(ctx context.Context, cfg *Config, log *slog.Logger, hooks *sinkH
 	}
 	led := ledger.New(st, ledger.Config{
 		RateLimits:        limits,
+		ViewerMaxTTL:      cfg.ViewerMaxTTL,
 		Witnesses:         witnesses,
 		Logger:            log,
 		AutoCreateTenants: !cfg.NoAutoTenants,
