@@ -119,7 +119,7 @@ var DefaultRedactor, _ = (&RedactionRules{}).Compile()
 // and metadata) and returns the paths it redacted; it tags e as described
 // at RedactedTag when there are any.
 func (r *Redactor) Redact(e *Event) []string {
-	if r == nil {
+	if r == nil || !r.secretNames && len(r.fields) == 0 && len(r.patterns) == 0 && !r.card {
 		return nil
 	}
 	var paths []string
