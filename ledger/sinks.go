@@ -30,6 +30,17 @@ func (l *Ledger) sinkAuthz(ctx context.Context, tenant string) (hashtrail.SinkSt
 	return l.store, nil
 }
 
+// authorizedSink authorizes the caller for tenant's sinks and returns the
+// sink id of that scope.
+func (l *Ledger) authorizedSink(ctx context.Context, tenant, id string) (hashtrail.SinkStore, *hashtrail.SinkConfig, error) {
+	ss, err := l.sinkAuthz(ctx, tenant)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := loadSink(ctx, ss, tenant, id)
+	return ss, s, err
+}
+
 // loadSink returns the sink id of scope tenant; ENOTFOUND for a sink of
 // another scope.
 func loadSink(ctx context.Context, ss hashtrail.SinkStore, tenant, id string) (*hashtrail.SinkConfig, error) {
@@ -141,11 +152,7 @@ func (l *Ledger) Sinks(ctx context.Context, tenant string) ([]*hashtrail.SinkInf
 
 // Sink returns one sink with its status.
 func (l *Ledger) Sink(ctx context.Context, tenant, id string) (*hashtrail.SinkInfo, error) {
-	ss, err := l.sinkAuthz(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	s, err := loadSink(ctx, ss, tenant, id)
+	ss, s, err := l.authorizedSink(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
@@ -156,11 +163,7 @@ func (l *Ledger) Sink(ctx context.Context, tenant, id string) (*hashtrail.SinkIn
 // failures. Secret settings sent back as hashtrail.RedactedSecret keep
 // their stored values.
 func (l *Ledger) UpdateSink(ctx context.Context, tenant, id string, p *hashtrail.SinkPatch) (*hashtrail.SinkInfo, error) {
-	ss, err := l.sinkAuthz(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	s, err := loadSink(ctx, ss, tenant, id)
+	ss, s, err := l.authorizedSink(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
@@ -226,11 +229,7 @@ func (l *Ledger) keepSecrets(typ string, old, next json.RawMessage) (json.RawMes
 
 // PauseSink stops a sink's delivery, keeping its position.
 func (l *Ledger) PauseSink(ctx context.Context, tenant, id, reason string) (*hashtrail.SinkInfo, error) {
-	ss, err := l.sinkAuthz(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	s, err := loadSink(ctx, ss, tenant, id)
+	ss, s, err := l.authorizedSink(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
@@ -253,11 +252,7 @@ func (l *Ledger) PauseSink(ctx context.Context, tenant, id, reason string) (*has
 // ResumeSink restarts a paused sink from its position, forgetting its
 // failures.
 func (l *Ledger) ResumeSink(ctx context.Context, tenant, id string) (*hashtrail.SinkInfo, error) {
-	ss, err := l.sinkAuthz(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	s, err := loadSink(ctx, ss, tenant, id)
+	ss, s, err := l.authorizedSink(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
@@ -287,11 +282,7 @@ func (l *Ledger) ResumeSink(ctx context.Context, tenant, id string) (*hashtrail.
 // ReplaySink moves a sink's cursor to a seq, or to the first event
 // received at or after a time, in one tenant's log or all it covers.
 func (l *Ledger) ReplaySink(ctx context.Context, tenant, id string, r *hashtrail.SinkReplay) (*hashtrail.SinkInfo, error) {
-	ss, err := l.sinkAuthz(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	s, err := loadSink(ctx, ss, tenant, id)
+	ss, s, err := l.authorizedSink(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}

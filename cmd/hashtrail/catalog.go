@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"text/tabwriter"
 
 	hashtrail "github.com/hashtrail/hashtrail"
@@ -120,24 +117,24 @@ a document without a version replaces whatever is current.`,
 	cmd.MarkFlagRequired("tenant")
 	cmd.MarkFlagRequired("file")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		doc, err := readCatalogFile(cmd.InOrStdin(), file)
-		if err != nil {
-			return err
+		doc := &hashtrail.TenantCatalog{}
+		if err := readJSONFile(cmd.InOrStdin(), file, doc); err != nil {
+			return fmt.Errorf("not a catalog document: %w", err)
 		}
 		return rf.withService(cmd, func(svc service) error {
 			cs, err := catalogOf(svc)
 			if err != nil {
 				return err
 			}
-			switch {
-			case cmd.Flags().Changed("version"):
-				doc.Version = version
-			case doc.Version == 0:
+			doc.Version, err = replacedVersion(cmd, version, doc.Version, func() (int64, error) {
 				cur, err := cs.TenantCatalog(cmd.Context(), tenant)
 				if err != nil {
-					return err
+					return 0, err
 				}
-				doc.Version = cur.Version
+				return cur.Version, nil
+			})
+			if err != nil {
+				return err
 			}
 			c, err := cs.PutTenantCatalog(cmd.Context(), tenant, doc)
 			if err != nil {
@@ -156,26 +153,6 @@ func catalogOf(svc service) (catalogService, error) {
 		return nil, fmt.Errorf("this connection cannot manage catalogs")
 	}
 	return cs, nil
-}
-
-func readCatalogFile(stdin io.Reader, file string) (*hashtrail.TenantCatalog, error) {
-	var data []byte
-	var err error
-	if file == "-" {
-		data, err = io.ReadAll(io.LimitReader(stdin, 8<<20))
-	} else {
-		data, err = os.ReadFile(file)
-	}
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var doc hashtrail.TenantCatalog
-	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("%s is not a catalog document: %v", file, err)
-	}
-	return &doc, nil
 }
 
 func printCatalog(w io.Writer, tenant string, c *hashtrail.TenantCatalog) error {

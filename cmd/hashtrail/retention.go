@@ -117,15 +117,15 @@ replaces whatever is current.`,
 			if err != nil {
 				return err
 			}
-			switch {
-			case cmd.Flags().Changed("version"):
-				doc.Version = version
-			case doc.Version == 0:
+			doc.Version, err = replacedVersion(cmd, version, doc.Version, func() (int64, error) {
 				cur, err := rs.Retention(cmd.Context(), tenant)
 				if err != nil {
-					return err
+					return 0, err
 				}
-				doc.Version = cur.Version
+				return cur.Version, nil
+			})
+			if err != nil {
+				return err
 			}
 			p, err := rs.PutRetention(cmd.Context(), tenant, &doc)
 			if err != nil {
@@ -289,6 +289,19 @@ func newHoldsRemoveCmd() *cobra.Command {
 
 // readJSONFile decodes the JSON document in file ("-" for stdin) into v,
 // refusing unknown members.
+// replacedVersion returns the version of a versioned tenant document that
+// a `set` replaces: --version if given, else the document's own, else the
+// one stored now (current).
+func replacedVersion(cmd *cobra.Command, flag, doc int64, current func() (int64, error)) (int64, error) {
+	switch {
+	case cmd.Flags().Changed("version"):
+		return flag, nil
+	case doc != 0:
+		return doc, nil
+	}
+	return current()
+}
+
 func readJSONFile(stdin io.Reader, file string, v any) error {
 	var data []byte
 	var err error

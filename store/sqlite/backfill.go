@@ -28,25 +28,8 @@ func (s *Store) sealUnsealed(tx *wtx) error {
 	if err := row.Scan(&exists); err != nil || !exists {
 		return err
 	}
-	rows, err := tx.query(`SELECT num, id, next_seq FROM tenants WHERE next_seq > 0 ORDER BY num`)
+	ts, err := tenantsWithEvents(tx)
 	if err != nil {
-		return err
-	}
-	type tenant struct {
-		num, size int64
-		id        string
-	}
-	var ts []tenant
-	for rows.Next() {
-		var t tenant
-		if err := rows.Scan(&t.num, &t.id, &t.size); err != nil {
-			rows.Close()
-			return fmt.Errorf("sqlite: backfill: %w", err)
-		}
-		ts = append(ts, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sqlite: backfill: %w", err)
 	}
 	for _, t := range ts {
@@ -120,4 +103,28 @@ func sealTenant(tx *wtx, num int64, id string, size int64) error {
 		}
 	}
 	return nil
+}
+
+// storedTenant is a tenant whose log holds events, as upgrades walk them.
+type storedTenant struct {
+	num, size int64
+	id        string
+}
+
+// tenantsWithEvents lists the tenants whose logs hold events, by num.
+func tenantsWithEvents(tx *wtx) ([]storedTenant, error) {
+	rows, err := tx.query(`SELECT num, id, next_seq FROM tenants WHERE next_seq > 0 ORDER BY num`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ts []storedTenant
+	for rows.Next() {
+		var t storedTenant
+		if err := rows.Scan(&t.num, &t.id, &t.size); err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	return ts, rows.Err()
 }

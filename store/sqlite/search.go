@@ -84,25 +84,8 @@ func nullIfEmpty(s string) any {
 // transaction: actor_type, country, tags and text, from each event read
 // whole.
 func (s *Store) indexForSearch(tx *wtx) error {
-	rows, err := tx.query(`SELECT num, id, next_seq FROM tenants WHERE next_seq > 0 ORDER BY num`)
+	ts, err := tenantsWithEvents(tx)
 	if err != nil {
-		return err
-	}
-	type tenant struct {
-		num, size int64
-		id        string
-	}
-	var ts []tenant
-	for rows.Next() {
-		var t tenant
-		if err := rows.Scan(&t.num, &t.id, &t.size); err != nil {
-			rows.Close()
-			return fmt.Errorf("sqlite: index for search: %w", err)
-		}
-		ts = append(ts, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sqlite: index for search: %w", err)
 	}
 	for _, t := range ts {
