@@ -196,21 +196,9 @@ func (s *Sink) Deliver(ctx context.Context, batch []*hashtrail.Event) error {
 	if err := s.encode(batch); err != nil {
 		return err
 	}
-	start, size := 0, 2
-	for i := range batch {
-		n := s.ends[i+1] - s.ends[i]
-		if i > start && (i-start >= MaxEntries || size+1+n > MaxPayloadBytes) {
-			if err := s.sendRange(ctx, batch, start, i); err != nil {
-				return err
-			}
-			start, size = i, 2
-		}
-		if i > start {
-			size++
-		}
-		size += n
-	}
-	return s.sendRange(ctx, batch, start, len(batch))
+	return sinkutil.Chunks(s.ends[:len(batch)+1], 2, 1, MaxPayloadBytes, MaxEntries, func(lo, hi int) error { // [a,b]
+		return s.sendRange(ctx, batch, lo, hi)
+	})
 }
 
 // encode writes each event's entry into s.all, event i at s.ends[i]:s.ends[i+1].

@@ -207,3 +207,33 @@ func CheckURL(field, raw string, g *sink.Guard) []hashtrail.FieldError {
 	}
 	return CheckHost(field, u.Hostname(), g)
 }
+
+// Chunks sends encoded items in consecutive chunks, in order, stopping at
+// the first error. Item i is ends[i]:ends[i+1] of one buffer (len(ends) is
+// the item count plus one). A chunk holds at most maxCount items (0: no
+// limit) and its body — frame bytes (such as the brackets of a JSON
+// array), the items, and sep bytes between two items — at most maxBytes,
+// except that an item too large on its own is sent alone. send gets the
+// item range [lo, hi).
+func Chunks(ends []int, frame, sep, maxBytes, maxCount int, send func(lo, hi int) error) error {
+	items := len(ends) - 1
+	if items <= 0 {
+		return nil
+	}
+	start, size := 0, frame
+	for i := range items {
+		n := ends[i+1] - ends[i]
+		full := maxCount > 0 && i-start >= maxCount
+		if i > start && (full || size+sep+n > maxBytes) {
+			if err := send(start, i); err != nil {
+				return err
+			}
+			start, size = i, frame
+		}
+		if i > start {
+			size += sep
+		}
+		size += n
+	}
+	return send(start, items)
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -171,5 +172,35 @@ func TestCheckHost(t *testing.T) {
 	fe := sinkutil.CheckHost("address", "127.0.0.1", g)
 	if len(fe) != 1 || fe[0].Field != "address" || fe[0].Message == "" {
 		t.Errorf("got %+v", fe)
+	}
+}
+
+func TestChunks(t *testing.T) {
+	// Items of sizes 3, 3, 3, 10, 1 in a JSON array ([a,b]: frame 2, sep 1).
+	ends := []int{0, 3, 6, 9, 19, 20}
+	for _, tc := range []struct {
+		maxBytes, maxCount int
+		want               [][2]int
+	}{
+		{100, 0, [][2]int{{0, 5}}},
+		{9, 0, [][2]int{{0, 2}, {2, 3}, {3, 4}, {4, 5}}}, // [3,3] is 9 bytes; 10 alone exceeds and goes alone
+		{100, 2, [][2]int{{0, 2}, {2, 4}, {4, 5}}},
+	} {
+		var got [][2]int
+		err := sinkutil.Chunks(ends, 2, 1, tc.maxBytes, tc.maxCount, func(lo, hi int) error {
+			got = append(got, [2]int{lo, hi})
+			return nil
+		})
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Chunks(max %d bytes, %d items) = %v, %v; want %v", tc.maxBytes, tc.maxCount, got, err, tc.want)
+		}
+	}
+	if err := sinkutil.Chunks([]int{0}, 2, 1, 10, 0, func(int, int) error { t.Error("send called for no items"); return nil }); err != nil {
+		t.Error(err)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := sinkutil.Chunks(ends, 0, 0, 3, 0, func(int, int) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Errorf("Chunks after a failed send: %v, %d calls; want the error after one call", err, calls)
 	}
 }

@@ -149,19 +149,10 @@ func (s *Sink) Deliver(ctx context.Context, batch []*hashtrail.Event) error {
 		return err
 	}
 	var acks []int64
-	max := or(s.cfg.MaxBodyBytes, DefaultMaxBodyBytes)
-	start, size := 0, 0
-	for i := range batch {
-		n := s.ends[i+1] - s.ends[i]
-		if i > start && size+n > max {
-			if err := s.sendRange(ctx, batch, start, i, &acks); err != nil {
-				return err
-			}
-			start, size = i, 0
-		}
-		size += n
-	}
-	if err := s.sendRange(ctx, batch, start, len(batch), &acks); err != nil {
+	// HEC takes events concatenated, with nothing around or between them.
+	if err := sinkutil.Chunks(s.ends[:len(batch)+1], 0, 0, or(s.cfg.MaxBodyBytes, DefaultMaxBodyBytes), 0, func(lo, hi int) error {
+		return s.sendRange(ctx, batch, lo, hi, &acks)
+	}); err != nil {
 		return err
 	}
 	if s.cfg.Ack {

@@ -141,22 +141,9 @@ func (s *Sink) Deliver(ctx context.Context, batch []*hashtrail.Event) error {
 		}
 		return nil
 	}
-	max := s.cfg.maxBody()
-	start, size := 0, 2 // the brackets
-	for i := range batch {
-		n := s.ends[i+1] - s.ends[i]
-		if i > start && size+1+n > max {
-			if err := s.sendRange(ctx, batch, start, i); err != nil {
-				return err
-			}
-			start, size = i, 2
-		}
-		if i > start {
-			size++
-		}
-		size += n
-	}
-	return s.sendRange(ctx, batch, start, len(batch))
+	return sinkutil.Chunks(s.ends[:len(batch)+1], 2, 1, s.cfg.maxBody(), 0, func(lo, hi int) error { // [a,b]
+		return s.sendRange(ctx, batch, lo, hi)
+	})
 }
 
 // encode writes each event's JSON into s.all, event i at s.ends[i]:s.ends[i+1].
