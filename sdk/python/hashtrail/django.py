@@ -1,0 +1,665 @@
+"""Django integration: request context, sign-in signals and model changes.
+
+Add the app and the middleware (after Django's ``AuthenticationMiddleware``,
+so the logged-in user is known) and configure the client in settings::
+
+    INSTALLED_APPS = [..., "hashtrail.django"]
+    MIDDLEWARE = [..., "django.contrib.auth.middleware.AuthenticationMiddleware",
+                  "hashtrail.django.HashtrailMiddleware", ...]
+    HASHTRAIL = {
+        "URL": "https://audit.example.com",
+        "API_KEY": os.environ["HASHTRAIL_API_KEY"],
+        "TENANT": "acme",                 # leave out with an installation-wide key
+        "TRUSTED_PROXIES": ["10.0.0.0/8"],
+    }
+
+What it gives:
+
+- :class:`HashtrailMiddleware` puts the client IP (through trusted proxies
+  only), user agent, request id (``X-Request-ID`` or a new one, echoed on the
+  response), method, path and the logged-in user (as the actor) into the
+  Hashtrail request context, so every event recorded while the request runs
+  carries them.
+- Receivers for ``user_logged_in``, ``user_logged_out`` and
+  ``user_login_failed`` record ``user.login``, ``user.logout`` and
+  ``user.login_failed``; the app config connects them (or call
+  :func:`connect_auth_signals`). :func:`set_login_method` tells them how the
+  user signed in (``password+totp``, ``oauth:github``, ``saml``...).
+- :func:`record_on_commit` records an event through
+  ``transaction.on_commit``: nothing is recorded for a change that rolls back.
+- :func:`audit_model` records creates, updates (field diffs, secrets such as
+  ``password`` redacted) and deletes of a model, each on commit.
+
+Settings (``settings.HASHTRAIL``): ``URL``, ``API_KEY``, ``TENANT``,
+``TRUSTED_PROXIES``, ``SERVICE`` (``{"name": ..., "version": ...}``),
+``SOURCE`` (``context.source``, default ``"web"``), ``REQUEST_ID_HEADER``
+(default ``X-Request-ID``), ``ACTOR`` (a callable or dotted path: user ->
+actor dict), ``USER_TENANTS`` (callable or dotted path: user -> tenant ids,
+for an installation-wide key: sign-in events go to each of them),
+``FALLBACK_TENANT`` (installation-wide key: where a failed sign-in for an
+unknown account goes), ``AUTH_SIGNALS`` (default ``True``),
+``AUTH_METHODS`` (authentication backend path -> ``actor.auth.method``) and
+``CLIENT_OPTIONS`` (more keyword arguments for :class:`hashtrail.Client`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import decimal
+import re
+import threading
+import uuid
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
+
+import hashtrail
+
+try:  # Django is optional for the SDK; this module needs it.
+    from django.apps import AppConfig
+    from django.conf import settings as dj_settings
+    from django.db import transaction
+    from django.utils.module_loading import import_string
+except ImportError as exc:  # pragma: no cover - only without Django
+    raise ImportError("hashtrail.django needs Django (Debian: python3-django)") from exc
+
+__all__ = [
+    "HashtrailConfig",
+    "HashtrailMiddleware",
+    "audit_model",
+    "connect_auth_signals",
+    "disconnect_auth_signals",
+    "get_client",
+    "login_event",
+    "login_failed_event",
+    "logout_event",
+    "model_changes",
+    "record",
+    "record_on_commit",
+    "set_client",
+    "set_login_method",
+    "snapshot",
+    "user_actor",
+]
+
+_REQUEST_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
+# True while HashtrailMiddleware handles a request: only then does a sign-in
+# make the user the actor of what follows (never for a login() in a script).
+_in_request: contextvars.ContextVar[bool] = contextvars.ContextVar("hashtrail_django_request", default=False)
+_client_lock = threading.Lock()
+_client: Optional["hashtrail.Client"] = None
+
+
+def _conf() -> Dict[str, Any]:
+    return dict(getattr(dj_settings, "HASHTRAIL", {}) or {})
+
+
+def _callable(value: Any) -> Optional[Callable[..., Any]]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return import_string(value)
+    return value
+
+
+def get_client() -> "hashtrail.Client":
+    """Return the process's client, built from ``settings.HASHTRAIL`` on first use.
+
+    Raises ``django.core.exceptions.ImproperlyConfigured`` when neither a
+    client was set with :func:`set_client` nor ``URL`` and ``API_KEY`` are set.
+    """
+    global _client
+    with _client_lock:
+        if _client is None:
+            conf = _conf()
+            if not conf.get("URL") or not conf.get("API_KEY"):
+                from django.core.exceptions import ImproperlyConfigured
+
+                raise ImproperlyConfigured("settings.HASHTRAIL needs URL and API_KEY (or call hashtrail.django.set_client)")
+            opts = dict(conf.get("CLIENT_OPTIONS") or {})
+            if conf.get("TENANT"):
+                opts["tenant"] = conf["TENANT"]
+            if conf.get("SERVICE"):
+                opts["service"] = conf["SERVICE"]
+            opts.setdefault("trusted_proxies", tuple(conf.get("TRUSTED_PROXIES") or ()))
+            _client = hashtrail.Client(conf["URL"], conf["API_KEY"], **opts)
+        return _client
+
+
+def set_client(client: Optional["hashtrail.Client"]) -> Optional["hashtrail.Client"]:
+    """Use ``client`` from now on (None: build one from settings again); returns the previous one.
+
+    The caller owns the previous client (close it when it is done with it).
+    """
+    global _client
+    with _client_lock:
+        old, _client = _client, client
+    return old
+
+
+# ---------------------------------------------------------------- actors
+
+
+def user_actor(user: Any) -> Optional[Dict[str, Any]]:
+    """The actor for a Django user: ``{"type": "user", "id", "name", "email"}``.
+
+    ``settings.HASHTRAIL["ACTOR"]`` (a callable or dotted path) replaces this
+    rule. None for an anonymous or missing user.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    custom = _callable(_conf().get("ACTOR"))
+    if custom is not None:
+        return custom(user)
+    actor: Dict[str, Any] = {"type": "user", "id": str(user.pk)}
+    name = ""
+    if hasattr(user, "get_full_name"):
+        name = user.get_full_name() or ""
+    if not name and hasattr(user, "get_username"):
+        name = user.get_username() or ""
+    if name:
+        actor["name"] = name
+    email = getattr(user, "email", "") or ""
+    if email:
+        actor["email"] = email
+    return actor
+
+
+# ---------------------------------------------------------------- middleware
+
+
+def _client_ip(request: Any, trusted: Sequence[str]) -> str:
+    meta = request.META
+    return hashtrail.client_ip(meta.get("REMOTE_ADDR", "") or "", meta.get("HTTP_X_FORWARDED_FOR"), trusted)
+
+
+def _request_id(request: Any, header: str) -> str:
+    key = "HTTP_" + header.upper().replace("-", "_")
+    rid = request.META.get(key, "")
+    if rid and _REQUEST_ID_RE.match(rid):
+        return rid
+    return hashtrail.ULID()
+
+
+class HashtrailMiddleware:
+    """Request context for every event recorded while a request runs.
+
+    Place it after ``AuthenticationMiddleware``. It sets ``request.hashtrail``
+    (the client) and ``request.hashtrail_request_id``, and answers with the
+    request id in the ``X-Request-ID`` header (or ``REQUEST_ID_HEADER``).
+    """
+
+    def __init__(self, get_response: Callable[[Any], Any]):
+        self.get_response = get_response
+        conf = _conf()
+        self.trusted = tuple(conf.get("TRUSTED_PROXIES") or ())
+        self.header = conf.get("REQUEST_ID_HEADER") or "X-Request-ID"
+        self.source = conf.get("SOURCE", "web")
+
+    def __call__(self, request: Any) -> Any:
+        rid = _request_id(request, self.header)
+        ip = _client_ip(request, self.trusted)
+        ctx: Dict[str, Any] = {"request_id": rid, "method": request.method, "path": request.path}
+        if ip:
+            ctx["ip"] = ip
+        ua = request.META.get("HTTP_USER_AGENT", "")
+        if ua:
+            ctx["user_agent"] = ua
+        if self.source:
+            ctx["source"] = self.source
+        session = getattr(request, "session", None)
+        if session is not None and getattr(session, "session_key", None):
+            # An identifier of the session, never the session key (a secret).
+            ctx["session_id"] = _session_id(session.session_key)
+        request.hashtrail_request_id = rid
+        request.hashtrail = _LazyClient()
+        # Lazy: the user is looked up only when an event is recorded.
+        token = _in_request.set(True)
+        try:
+            with hashtrail.request_context(actor=lambda: user_actor(getattr(request, "user", None)), **ctx):
+                response = self.get_response(request)
+        finally:
+            _in_request.reset(token)
+        response[self.header] = rid
+        return response
+
+
+class _LazyClient:
+    """``request.hashtrail``: the client, built on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(get_client(), name)
+
+
+def _session_id(session_key: str) -> str:
+    import hashlib
+
+    return "s_" + hashlib.sha256(session_key.encode()).hexdigest()[:24]
+
+
+# ---------------------------------------------------------------- recording
+
+
+def _tenants_for(user: Any) -> List[str]:
+    fn = _callable(_conf().get("USER_TENANTS"))
+    if fn is None or user is None:
+        return []
+    return [t for t in fn(user) if t]
+
+
+def _snapshot_context(event: Dict[str, Any]) -> Dict[str, Any]:
+    """The event with the current actor and request context filled in where it has none.
+
+    ``record_on_commit`` sends later (at commit); this keeps what was current
+    when the change was made.
+    """
+    ev = dict(event)
+    if "actor" not in ev:
+        actor = hashtrail.get_actor()
+        if actor:
+            ev["actor"] = dict(actor)
+    cur = hashtrail.get_context() or {}
+    if cur:
+        ctx = dict(cur)
+        ctx.update(ev.get("context") or {})
+        ev["context"] = ctx
+    return ev
+
+
+def record(event: Dict[str, Any], *, tenants: Optional[Sequence[str]] = None, client: Any = None) -> None:
+    """Record ``event`` now (queued; never raises for the server's answer).
+
+    ``tenants``: with an installation-wide key, the tenants to write it into
+    (one event, fanned out by the server). Without, the event goes to the
+    client's tenant, or the event's own ``tenant``.
+    """
+    c = client or get_client()
+    if tenants:
+        tenants = list(dict.fromkeys(tenants))
+        if len(tenants) == 1:
+            ev = dict(event)
+            ev["tenant"] = tenants[0]
+            c.record(ev)
+        else:
+            c.record_fan_out(tenants, event)
+    else:
+        c.record(event)
+
+
+def record_on_commit(
+    event: Dict[str, Any],
+    using: Optional[str] = None,
+    *,
+    tenants: Optional[Sequence[str]] = None,
+    client: Any = None,
+) -> Dict[str, Any]:
+    """Record ``event`` once the current transaction on ``using`` commits.
+
+    Nothing is recorded when it rolls back. Outside a transaction (autocommit)
+    it is recorded at once. The actor and request context current at the call
+    are captured now, and the event id is fixed now (returned in the event),
+    so the caller can quote it.
+    """
+    ev = _snapshot_context(event)
+    ev.setdefault("id", hashtrail.ULID())
+    ev.setdefault("time", _now())
+    ts = list(tenants) if tenants else None
+    transaction.on_commit(lambda: record(ev, tenants=ts, client=client), using=using)
+    return ev
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------- sign-in events
+
+
+def set_login_method(
+    request: Any, method: str, *, provider: Optional[str] = None, mfa: Optional[bool] = None
+) -> None:
+    """Say how the user signs in on this request, before calling ``login()``.
+
+    ``method`` is ``actor.auth.method`` (docs/events.md): ``password``,
+    ``password+totp``, ``oauth:google``, ``oauth:github``, ``saml``...
+    Without it, ``AUTH_METHODS`` maps the authentication backend, else
+    ``password``.
+    """
+    request.hashtrail_auth = _auth(method, provider=provider, mfa=mfa)
+
+
+def _auth(method: str, *, provider: Optional[str] = None, mfa: Optional[bool] = None) -> Dict[str, Any]:
+    auth: Dict[str, Any] = {"method": method}
+    if mfa is None:
+        mfa = "+" in method or method == "webauthn"
+    auth["mfa"] = bool(mfa)
+    if provider is None and method.startswith("oauth:"):
+        provider = method.split(":", 1)[1]
+    if provider:
+        auth["provider"] = provider
+    return auth
+
+
+def _auth_for(request: Any, user: Any) -> Dict[str, Any]:
+    auth = getattr(request, "hashtrail_auth", None) if request is not None else None
+    if auth:
+        return dict(auth)
+    backend = getattr(user, "backend", None)
+    methods = _conf().get("AUTH_METHODS") or {}
+    return _auth(methods.get(backend, "password"))
+
+
+def _user_target(user: Any) -> Dict[str, Any]:
+    t = {"type": "user", "id": str(user.pk)}
+    name = user.get_username() if hasattr(user, "get_username") else ""
+    if name:
+        t["name"] = name
+    return t
+
+
+def login_event(user: Any, auth: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """A ``user.login`` event for ``user`` (``auth``: ``actor.auth``, default password)."""
+    actor = user_actor(user) or {"type": "user", "id": str(user.pk)}
+    actor["auth"] = dict(auth or _auth("password"))
+    return {
+        "action": "user.login",
+        "category": "authentication",
+        "severity": "info",
+        "outcome": "success",
+        "actor": actor,
+        "targets": [_user_target(user)],
+    }
+
+
+def logout_event(user: Any) -> Dict[str, Any]:
+    """A ``user.logout`` event for ``user``."""
+    return {
+        "action": "user.logout",
+        "category": "authentication",
+        "severity": "info",
+        "outcome": "success",
+        "actor": user_actor(user) or {"type": "user", "id": str(user.pk)},
+        "targets": [_user_target(user)],
+    }
+
+
+def login_failed_event(
+    user: Any = None,
+    *,
+    identifier: str = "",
+    reason: str = "invalid_credentials",
+    auth: Optional[Mapping[str, Any]] = None,
+) -> Dict[str, Any]:
+    """A ``user.login_failed`` event (severity medium, outcome failure, ``error`` = reason).
+
+    ``user`` is the account tried, when it exists; else ``identifier`` (the
+    address or user name typed) names the actor, as docs/events.md asks.
+    """
+    if user is not None:
+        actor = {"type": "user", "id": str(user.pk)}
+        email = getattr(user, "email", "")
+        if email:
+            actor["email"] = email
+        targets = [_user_target(user)]
+    elif "@" in identifier:
+        actor, targets = {"type": "user", "email": identifier}, []
+    else:
+        actor, targets = {"type": "user", "id": "username:" + (identifier or "unknown")}, []
+    actor["auth"] = dict(auth or _auth("password"))
+    ev: Dict[str, Any] = {
+        "action": "user.login_failed",
+        "category": "authentication",
+        "severity": "medium",
+        "outcome": "failure",
+        "error": reason,
+        "actor": actor,
+    }
+    if targets:
+        ev["targets"] = targets
+    return ev
+
+
+def _auth_tenants(user: Any) -> Optional[List[str]]:
+    """Where a sign-in event goes: None for a tenant key, else the user's tenants (or the fallback)."""
+    conf = _conf()
+    if conf.get("TENANT"):
+        return None
+    ts = _tenants_for(user) if user is not None else []
+    if not ts and conf.get("FALLBACK_TENANT"):
+        ts = [conf["FALLBACK_TENANT"]]
+    return ts
+
+
+def _record_auth(event: Dict[str, Any], user: Any) -> None:
+    tenants = _auth_tenants(user)
+    if tenants is not None and not tenants:
+        return  # an installation-wide key and nowhere to put it
+    try:
+        record(_snapshot_context(event), tenants=tenants)
+    except Exception:  # never break a sign-in over the audit log
+        import logging
+
+        logging.getLogger("hashtrail.django").warning("hashtrail: could not queue %s", event.get("action"), exc_info=True)
+
+
+def _on_logged_in(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
+    if user is None:
+        return
+    ev = login_event(user, _auth_for(request, user))
+    if _in_request.get():
+        hashtrail.set_actor(ev["actor"])  # what the rest of this request records
+    _record_auth(ev, user)
+
+
+def _on_logged_out(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return
+    _record_auth(logout_event(user), user)
+    if _in_request.get():
+        hashtrail.set_actor(None)
+
+
+def _on_login_failed(sender: Any, credentials: Optional[Mapping[str, Any]] = None, request: Any = None, **kwargs: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    creds = credentials or {}
+    model = get_user_model()
+    identifier = str(creds.get(model.USERNAME_FIELD) or creds.get("username") or creds.get("email") or "")
+    user = None
+    if identifier:
+        user = model._default_manager.filter(**{model.USERNAME_FIELD: identifier}).first()
+    reason = getattr(request, "hashtrail_failure", None) if request is not None else None
+    auth = getattr(request, "hashtrail_auth", None) if request is not None else None
+    ev = login_failed_event(
+        user,
+        identifier=identifier,
+        reason=reason or ("invalid_credentials" if user is not None else "unknown_user"),
+        auth=auth,
+    )
+    _record_auth(ev, user)
+
+
+_DISPATCH = {
+    "logged_in": "hashtrail.django.user_logged_in",
+    "logged_out": "hashtrail.django.user_logged_out",
+    "failed": "hashtrail.django.user_login_failed",
+}
+
+
+def connect_auth_signals() -> None:
+    """Connect the receivers of ``user_logged_in``, ``user_logged_out`` and ``user_login_failed``.
+
+    Idempotent. The app config does it when ``hashtrail.django`` is installed
+    (unless ``settings.HASHTRAIL["AUTH_SIGNALS"]`` is false).
+    """
+    from django.contrib.auth import signals
+
+    signals.user_logged_in.connect(_on_logged_in, dispatch_uid=_DISPATCH["logged_in"])
+    signals.user_logged_out.connect(_on_logged_out, dispatch_uid=_DISPATCH["logged_out"])
+    signals.user_login_failed.connect(_on_login_failed, dispatch_uid=_DISPATCH["failed"])
+
+
+def disconnect_auth_signals() -> None:
+    """Undo :func:`connect_auth_signals`."""
+    from django.contrib.auth import signals
+
+    signals.user_logged_in.disconnect(dispatch_uid=_DISPATCH["logged_in"])
+    signals.user_logged_out.disconnect(dispatch_uid=_DISPATCH["logged_out"])
+    signals.user_login_failed.disconnect(dispatch_uid=_DISPATCH["failed"])
+
+
+# ---------------------------------------------------------------- model changes
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID, datetime.timedelta)):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def snapshot(instance: Any, fields: Optional[Iterable[str]] = None, exclude: Iterable[str] = ()) -> Dict[str, Any]:
+    """The instance's concrete field values as JSON values, keyed by field name.
+
+    Foreign keys are their raw id (``owner`` -> the owner's pk), so taking a
+    snapshot never queries the database. ``fields`` keeps only those names.
+    """
+    keep = set(fields) if fields is not None else None
+    skip = set(exclude)
+    out: Dict[str, Any] = {}
+    for f in instance._meta.concrete_fields:
+        if (keep is not None and f.name not in keep) or f.name in skip:
+            continue
+        out[f.name] = _jsonable(getattr(instance, f.attname))
+    return out
+
+
+def _is_secret(name: str) -> bool:
+    fn = getattr(hashtrail, "is_secret_name", None)
+    if fn is not None:
+        return bool(fn(name))
+    return bool(re.search(r"(?i)(password|passwd|secret|token|api_?key|private_?key)", name))
+
+
+def model_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, secret: Iterable[str] = ()
+) -> List[Dict[str, Any]]:
+    """Wire ``changes`` between two snapshots: ``[{"field", "old", "new"}]``.
+
+    A field whose name is secret (``hashtrail.is_secret_name``: password,
+    token, api_key...) or listed in ``secret`` is ``{"field", "redacted":
+    true}`` with neither value. A field on one side only has no ``old``
+    (added) or no ``new`` (removed). Unchanged fields are left out.
+    """
+    extra = set(secret)
+    out: List[Dict[str, Any]] = []
+    for name in list(before) + [k for k in after if k not in before]:
+        had, has = name in before, name in after
+        old, new = before.get(name), after.get(name)
+        if had and has and old == new:
+            continue
+        if name in extra or _is_secret(name):
+            out.append({"field": name, "redacted": True})
+            continue
+        ch: Dict[str, Any] = {"field": name}
+        if had:
+            ch["old"] = old
+        if has:
+            ch["new"] = new
+        out.append(ch)
+    return out
+
+
+def _default_target(instance: Any, object_type: str) -> Dict[str, Any]:
+    t = {"type": object_type, "id": str(instance.pk)}
+    name = str(instance)
+    if name:
+        t["name"] = name[:200]
+    return t
+
+
+def audit_model(
+    model: Any,
+    *,
+    object_type: Optional[str] = None,
+    fields: Optional[Iterable[str]] = None,
+    exclude: Iterable[str] = (),
+    secret: Iterable[str] = (),
+    targets: Optional[Callable[[Any], List[Dict[str, Any]]]] = None,
+    tenants: Optional[Callable[[Any], Sequence[str]]] = None,
+    category: Optional[str] = None,
+) -> None:
+    """Record ``<type>.create``, ``<type>.update`` and ``<type>.delete`` for ``model``, on commit.
+
+    ``object_type`` defaults to the model name (``user``); an update carries
+    the changed fields (:func:`model_changes`, secrets redacted) and is not
+    recorded when nothing audited changed. ``targets(instance)`` names the
+    targets (default ``[{type, id: pk, name: str(instance)}]``);
+    ``tenants(instance)`` the tenants for an installation-wide key. The old
+    values are read from the database before the save (one query per update).
+    """
+    kind = object_type or model._meta.model_name
+    keep = list(fields) if fields is not None else None
+    skip = list(exclude)
+    uid = "hashtrail.audit_model.%s.%s" % (model._meta.label_lower, kind)
+    from django.db.models import signals
+
+    def target_list(instance: Any) -> List[Dict[str, Any]]:
+        return list(targets(instance)) if targets else [_default_target(instance, kind)]
+
+    def emit(instance: Any, verb: str, changes: Optional[List[Dict[str, Any]]], using: str) -> None:
+        ev: Dict[str, Any] = {"action": "%s.%s" % (kind, verb), "targets": target_list(instance)}
+        if category:
+            ev["category"] = category
+        if changes:
+            ev["changes"] = changes
+        ts = list(tenants(instance)) if tenants else None
+        record_on_commit(ev, using=using, tenants=ts)
+
+    def pre_save(sender: Any, instance: Any, raw: bool = False, using: Optional[str] = None, **kw: Any) -> None:
+        if raw or instance.pk is None:
+            instance._hashtrail_before = None
+            return
+        old = sender._default_manager.using(using).filter(pk=instance.pk).first()
+        instance._hashtrail_before = snapshot(old, keep, skip) if old is not None else None
+
+    def post_save(sender: Any, instance: Any, created: bool = False, raw: bool = False, using: str = "default", **kw: Any) -> None:
+        if raw:
+            return
+        before = getattr(instance, "_hashtrail_before", None)
+        if created or before is None:
+            emit(instance, "create", None, using)
+            return
+        changes = model_changes(before, snapshot(instance, keep, skip), secret=secret)
+        if changes:
+            emit(instance, "update", changes, using)
+
+    def post_delete(sender: Any, instance: Any, using: str = "default", **kw: Any) -> None:
+        emit(instance, "delete", None, using)
+
+    signals.pre_save.connect(pre_save, sender=model, weak=False, dispatch_uid=uid + ".pre")
+    signals.post_save.connect(post_save, sender=model, weak=False, dispatch_uid=uid + ".post")
+    signals.post_delete.connect(post_delete, sender=model, weak=False, dispatch_uid=uid + ".delete")
+
+
+class HashtrailConfig(AppConfig):
+    """The ``hashtrail.django`` app: connects the sign-in receivers when ready."""
+
+    name = "hashtrail.django"
+    label = "hashtrail"
+    verbose_name = "Hashtrail audit log"
+
+    def ready(self) -> None:
+        if _conf().get("AUTH_SIGNALS", True):
+            connect_auth_signals()
+
+
+default_app_config = "hashtrail.django.HashtrailConfig"  # Django < 3.2
