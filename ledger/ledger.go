@@ -93,6 +93,15 @@ type Config struct {
 	// Signer: a deletion waits for a signed checkpoint over its
 	// announcement.
 	PurgeInterval time.Duration
+	// Notifier sends alert notifications and digests (package notify,
+	// wired by cmd); nil refuses webhook rules and sends no email.
+	Notifier hashtrail.Notifier
+	// PublicURL is the server's address as users reach it, for links to
+	// events in alerts and digests ("https://audit.example.com").
+	PublicURL string
+	// AlertInterval is how often each tenant's alert rules look at new
+	// events and digests fall due (alerts.go; default 1s).
+	AlertInterval time.Duration
 	// PurgeBatch is the most events one purge announcement round covers
 	// (default 10,000); a run goes on round after round until nothing
 	// expired is left.
@@ -203,6 +212,7 @@ func New(store hashtrail.Store, cfg Config) *Ledger {
 		l.wg.Add(1)
 		go l.upkeepLoop(up)
 	}
+	l.startAlerts()
 	if l.sig != nil {
 		l.wg.Add(1)
 		l.startWitnesses() // before signLoop, which kicks the witness loop

@@ -1,0 +1,288 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	hashtrail "github.com/hashtrail/hashtrail"
+)
+
+// The alert loop: after commit, never in the ingest path. Every
+// AlertInterval, for each tenant with rules, the node holding the lease
+// "alerts/<tenant>" reads the events after the tenant's alert cursor,
+// evaluates them (alerts_eval.go), stores the cursor, the rules' memory and
+// the new firings (the outbox) in one versioned document, and only then
+// records and notifies the firings. A node that dies after storing resumes
+// from the outbox; one that dies before evaluates the same events again
+// with the same memory and decides the same firings, whose event ids are
+// stable, so the log records each firing once. A notification may be sent
+// twice only if a node dies between sending it and clearing it from the
+// outbox (webhooks carry a stable webhook-id for that).
+
+// Lease names of alerts and digests, + tenant.
+const (
+	leaseAlerts = "alerts/"
+	leaseDigest = "digest/"
+)
+
+// Limits of one round of one tenant.
+const (
+	alertPage         = 1000
+	alertPagesPerTick = 20
+	alertMaxAttempts  = 6
+	alertRulesTTL     = 10 * time.Second
+)
+
+// alertTenant is this node's memory of one tenant between rounds.
+type alertTenant struct {
+	rules   []*hashtrail.AlertRule
+	fetched time.Time
+	digest  *hashtrail.DigestSettings
+	state   *alertState
+	version int64 // of state; 0 when not loaded
+}
+
+func (l *Ledger) startAlerts() {
+	if l.cfg.AlertInterval <= 0 {
+		l.cfg.AlertInterval = time.Second
+	}
+	l.wg.Add(1)
+	go l.alertLoop()
+}
+
+func (l *Ledger) alertLoop() {
+	defer l.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-l.stop
+		cancel()
+	}()
+	known := map[string]*alertTenant{}
+	tick := time.NewTicker(l.cfg.AlertInterval)
+	defer tick.Stop()
+	for {
+		if err := l.alertRound(ctx, known); err != nil && ctx.Err() == nil {
+			l.log.Warn("alerts: round failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// alertRound evaluates and sends what is due in every tenant.
+func (l *Ledger) alertRound(ctx context.Context, known map[string]*alertTenant) error {
+	tenants, err := l.store.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, t := range tenants {
+		seen[t.ID] = true
+		at := known[t.ID]
+		if at == nil {
+			at = &alertTenant{}
+			known[t.ID] = at
+		}
+		if time.Since(at.fetched) >= min(alertRulesTTL, 10*l.cfg.AlertInterval) {
+			d, _, err := l.loadAlerts(ctx, t.ID)
+			if err != nil {
+				l.log.Warn("alerts: loading rules", "tenant", t.ID, "err", err)
+				continue
+			}
+			at.rules, at.fetched = d.Rules, time.Now()
+			at.digest, _ = l.loadDigest(ctx, t.ID)
+		}
+		if len(at.rules) > 0 || at.state != nil && len(at.state.Outbox) > 0 {
+			if err := l.alertTenantRound(ctx, t, at); err != nil && ctx.Err() == nil {
+				at.version, at.state = 0, nil // reload: another node may have moved on
+				l.log.Warn("alerts: evaluation failed", "tenant", t.ID, "err", err)
+			}
+		}
+		if at.digest != nil && at.digest.Schedule != "" && at.digest.Schedule != "off" {
+			if err := l.digestRound(ctx, t.ID, at.digest); err != nil && ctx.Err() == nil {
+				l.log.Warn("digest: sending failed", "tenant", t.ID, "err", err)
+			}
+		}
+	}
+	for id := range known {
+		if !seen[id] {
+			delete(known, id)
+		}
+	}
+	return nil
+}
+
+// alertTenantRound evaluates tenant's new events and flushes its outbox,
+// if this node holds the tenant's alert lease.
+func (l *Ledger) alertTenantRound(ctx context.Context, t *hashtrail.Tenant, at *alertTenant) error {
+	if !l.leases.hold(ctx, leaseAlerts+t.ID) {
+		at.version, at.state = 0, nil
+		return nil
+	}
+	if at.state == nil {
+		if err := l.loadAlertState(ctx, t, at); err != nil {
+			return err
+		}
+	}
+	rules := compileAlertRules(at.rules)
+	for range alertPagesPerTick {
+		if at.state.Next >= t.Size || len(rules) == 0 {
+			break
+		}
+		after := at.state.Next - 1
+		evs, err := l.store.Events(ctx, &hashtrail.Query{Tenant: t.ID, AfterSeq: &after, Order: hashtrail.OrderAsc, Limit: alertPage})
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		firings := evaluate(at.state, rules, evs, l.now())
+		at.state.Next = evs[len(evs)-1].Seq + 1
+		at.state.Outbox = append(at.state.Outbox, firings...)
+		if err := l.saveAlertState(ctx, t.ID, at); err != nil {
+			return err
+		}
+		if len(evs) < alertPage {
+			break
+		}
+	}
+	return l.flushOutbox(ctx, t.ID, at)
+}
+
+// loadAlertState reads tenant's alert state, or starts one at the first
+// event received since its oldest rule was created.
+func (l *Ledger) loadAlertState(ctx context.Context, t *hashtrail.Tenant, at *alertTenant) error {
+	c, err := l.store.TenantConfig(ctx, t.ID, configAlertState)
+	if err == nil {
+		var st alertState
+		if err := json.Unmarshal(c.Value, &st); err != nil {
+			return fmt.Errorf("alert state of %s: %w", t.ID, err)
+		}
+		at.state, at.version = &st, c.Version
+		return nil
+	}
+	if hashtrail.ErrorCode(err) != hashtrail.ENOTFOUND {
+		return err
+	}
+	oldest := l.clock()
+	for _, r := range at.rules {
+		if r.CreatedAt.Before(oldest.Time) {
+			oldest = r.CreatedAt
+		}
+	}
+	next, err := l.firstReceived(ctx, t, oldest)
+	if err != nil {
+		return err
+	}
+	at.state, at.version = &alertState{Next: next}, 0
+	return nil
+}
+
+// saveAlertState stores at.state over the version this node last read or
+// wrote; ECONFLICT means another node moved on.
+func (l *Ledger) saveAlertState(ctx context.Context, tenant string, at *alertTenant) error {
+	b, err := json.Marshal(at.state)
+	if err != nil {
+		return err
+	}
+	c := &hashtrail.TenantConfig{Tenant: tenant, Kind: configAlertState, Version: at.version, Value: b, UpdatedAt: l.clock(), UpdatedBy: "alerts"}
+	if err := l.store.PutTenantConfig(ctx, c); err != nil {
+		return err
+	}
+	at.version = c.Version
+	return nil
+}
+
+// flushOutbox records and notifies the outbox's firings that are due.
+func (l *Ledger) flushOutbox(ctx context.Context, tenant string, at *alertTenant) error {
+	if len(at.state.Outbox) == 0 {
+		return nil
+	}
+	now := l.now()
+	rules := map[string]*hashtrail.AlertRule{}
+	for _, r := range at.rules {
+		rules[r.ID] = r
+	}
+	keep := at.state.Outbox[:0]
+	changed := false
+	for _, p := range at.state.Outbox {
+		if p.NextTry != 0 && now.UnixMicro() < p.NextTry {
+			keep = append(keep, p)
+			continue
+		}
+		changed = true
+		r := rules[p.Firing.Rule]
+		if r != nil && p.Firing.Notified {
+			if err := l.notifyFiring(ctx, r, p); err != nil {
+				p.Attempts++
+				p.Errors = err.Error()
+				if p.Attempts < alertMaxAttempts && ctx.Err() == nil {
+					p.NextTry = now.Add(time.Duration(1<<p.Attempts) * time.Second).UnixMicro()
+					keep = append(keep, p)
+					continue
+				}
+				l.log.Error("alerts: notification failed for good", "tenant", tenant, "rule", p.Firing.Rule, "err", err)
+			} else {
+				p.Errors = ""
+			}
+		}
+		if err := l.recordFiring(ctx, r, p); err != nil {
+			keep = append(keep, p)
+			at.state.Outbox = keep
+			return err
+		}
+	}
+	at.state.Outbox = keep
+	if !changed {
+		return nil
+	}
+	return l.saveAlertState(ctx, tenant, at)
+}
+
+// recordFiring appends a firing's system.alert_fired event; its stable id
+// makes a second recording a replay.
+func (l *Ledger) recordFiring(ctx context.Context, r *hashtrail.AlertRule, p *pendingFiring) error {
+	f := p.Firing
+	meta := struct {
+		hashtrail.AlertFiring
+		DeliveryError string `json:"delivery_error,omitempty"`
+	}{f, p.Errors}
+	meta.ID, meta.Tenant, meta.FiredAt = "", "", hashtrail.Time{}
+	b, err := json.Marshal(meta)
+	if err != nil {
+		return err
+	}
+	target := hashtrail.Target{Type: "alert", ID: f.Rule}
+	if r != nil {
+		target.Name = r.Name
+	}
+	sev := hashtrail.SeverityMedium
+	if !f.Notified {
+		sev = hashtrail.SeverityLow
+	}
+	ev := &hashtrail.Event{
+		ID: f.ID, Tenant: f.Tenant, Time: f.FiredAt, Action: hashtrail.ActionAlertFired,
+		Category: hashtrail.CategorySystem, Severity: sev, Outcome: hashtrail.OutcomeSuccess,
+		Actor: &hashtrail.Actor{Type: hashtrail.ActorSystem, ID: "hashtrail"}, Targets: []hashtrail.Target{target},
+		Context: &hashtrail.Context{Source: "hashtrail"}, Metadata: b, KeyID: "alerts",
+	}
+	if p.Errors != "" {
+		ev.Outcome, ev.Error = hashtrail.OutcomeFailure, "notification failed: "+p.Errors
+	}
+	g := &hashtrail.AppendGroup{CreateTenants: false, Entries: []*hashtrail.Entry{{Event: ev, ContentHash: hashtrail.HashKey(ev.ID)}}}
+	if err := l.append(ctx, g); err != nil {
+		return err
+	}
+	if g.Err != nil && !errors.Is(g.Err, context.Canceled) {
+		return g.Err
+	}
+	return nil
+}
