@@ -93,7 +93,9 @@ type ConsistencyProof struct {
 // leaf bytes, an inclusion proof and the signed checkpoint it is proved
 // against.
 type EventProof struct {
-	Event      *Event         `json:"-"`
+	Event *Event `json:"-"`
+	// Leaf is nil when withheld from a viewer token that hides a field the
+	// leaf holds: the proof then proves Event.LeafHash.
 	Leaf       []byte         `json:"leaf"`
 	Proof      InclusionProof `json:"proof"`
 	Checkpoint string         `json:"checkpoint"`

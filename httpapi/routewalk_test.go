@@ -152,9 +152,11 @@ var logReads = map[string]bool{
 // every other route answers it 403, or 404 for another tenant.
 var viewerReads = map[string]bool{
 	"GET /v1/tenants/{tenant}/events":      true,
-	"GET /v1/tenants/{tenant}/events/{id}": true,
+	"GET /v1/tenants/{tenant}/events/{id}": true, // ?proof=true too
 	"GET /v1/tenants":                      true,
 	"GET /v1/tenants/{tenant}":             true,
+	// the receipt of an event inside the filter whose leaf shows no hidden field
+	"GET /v1/tenants/{tenant}/events/{id}/receipt": true,
 }
 
 // walkTenant is the tenant every tenant route is called on; otherTenant is

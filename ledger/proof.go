@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -124,12 +125,24 @@ func (l *Ledger) ConsistencyProof(ctx context.Context, tenant string, from, to i
 // answers EUNAVAILABLE. It checks the proof before answering, so an event
 // whose stored body no longer matches its leaf hash is an internal error
 // (logged as such) rather than a proof that fails for the caller.
+//
+// A viewer token may prove the events it may read (ENOTFOUND outside its
+// filter): the answer's event has its hidden fields removed, and when any of
+// them is in the leaf (personal values are not: the leaf holds only their
+// salted commitment) the leaf is withheld (Leaf nil) and the verifier proves
+// the answer's leaf_hash instead, which shows that the event is in the log,
+// not what its hidden fields held.
 func (l *Ledger) EventProof(ctx context.Context, tenant, id string, wait time.Duration) (*hashtrail.EventProof, error) {
-	ls, err := l.readLog(ctx, tenant)
+	who := hashtrail.PrincipalFrom(ctx)
+	ls, err := l.proofLog(ctx, who, tenant)
 	if err != nil {
 		return nil, err
 	}
 	ev, err := l.visibleEvent(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	shown, err := viewerEvent(who, ev)
 	if err != nil {
 		return nil, err
 	}
@@ -153,12 +166,35 @@ func (l *Ledger) EventProof(ctx context.Context, tenant, id string, wait time.Du
 		l.log.Error("an event does not match its log: tampering or corruption; run hashtrail verify", "tenant", tenant, "seq", ev.Seq, "checkpoint_size", cp.Size)
 		return nil, fmt.Errorf("ledger: event %s/%d does not match checkpoint %d: %w", tenant, ev.Seq, cp.Size, err)
 	}
+	if shown != ev && !leafShows(shown, leaf) {
+		leaf = nil
+	}
 	return &hashtrail.EventProof{
-		Event:      ev,
+		Event:      shown,
 		Leaf:       leaf,
 		Proof:      hashtrail.InclusionProof{LeafIndex: ev.Seq, TreeSize: cp.Size, Hashes: hashBytes(p)},
 		Checkpoint: string(cp.Note),
 	}, nil
+}
+
+// proofLog authorizes an event proof: as readLog, but a viewer token may
+// too (EventProof scopes it to its filter and hidden fields).
+func (l *Ledger) proofLog(ctx context.Context, p *hashtrail.Principal, tenant string) (hashtrail.LogStore, error) {
+	if p == nil || p.Viewer == nil {
+		return l.readLog(ctx, tenant)
+	}
+	if err := l.authorize(p, tenant, hashtrail.PermRead); err != nil {
+		return nil, err
+	}
+	return l.store, nil
+}
+
+// leafShows reports whether the leaf reveals nothing that shown, an event
+// with fields hidden from a viewer token, lacks: the leaf rebuilt from shown
+// (its personal values taken on their commitments) is the leaf itself.
+func leafShows(shown *hashtrail.Event, leaf []byte) bool {
+	rebuilt, _, err := hashtrail.RebuildLeaf(shown, shown.PII, nil)
+	return err == nil && bytes.Equal(rebuilt, leaf)
 }
 
 // waitCovering returns the latest checkpoint of tenant once it covers seq,

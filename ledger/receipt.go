@@ -32,6 +32,9 @@ func (l *Ledger) Receipt(ctx context.Context, tenant, id string, wait time.Durat
 	if err != nil {
 		return nil, err
 	}
+	if ep.Leaf == nil {
+		return nil, hashtrail.Errorf(hashtrail.EFORBIDDEN, "this event's leaf holds fields this viewer token hides, so it has no receipt for it; ?proof=true proves its leaf_hash")
+	}
 	return FormatReceipt(ep), nil
 }
 
