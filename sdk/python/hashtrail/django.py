@@ -403,7 +403,8 @@ def login_failed_event(
     elif "@" in identifier:
         actor, targets = {"type": "user", "email": identifier}, []
     else:
-        actor, targets = {"type": "user", "id": "username:" + (identifier or "unknown")}, []
+        # A user name that matches no account (or nothing typed at all).
+        actor, targets = {"type": "user", "id": "username:" + identifier if identifier else "unknown"}, []
     actor["auth"] = dict(auth or _auth("password"))
     ev: Dict[str, Any] = {
         "action": "user.login_failed",

@@ -1,0 +1,1 @@
+"""Organisations, projects, environments, roles and groups: the audited domain."""
