@@ -44,8 +44,8 @@ func TestParseURL(t *testing.T) {
 func TestComposeIsMultipartAlternative(t *testing.T) {
 	m := &hashtrail.Mail{
 		To: []string{"a@example.com", "b@example.com"}, Subject: "Alerte: connexion échouée ✓",
-		Text: "line one\nline two with a very long line " + strings.Repeat("x", 120),
-		HTML: `<p>Voir <a href="https://audit.example.com/ui/t/acme/events/ev1?x=1&amp;y=2">l'événement</a></p>`,
+		Text:    "line one\nline two with a very long line " + strings.Repeat("x", 120),
+		HTML:    `<p>Voir <a href="https://audit.example.com/ui/t/acme/events/ev1?x=1&amp;y=2">l'événement</a></p>`,
 		Headers: map[string]string{"X-Hashtrail-Alert": "alr_1"},
 	}
 	raw, err := smtp.Compose("audit@example.com", m, time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
