@@ -98,6 +98,8 @@ type LogService interface {
 	TenantLifecycleService
 	// ReadAuditService turns the audit of reads on and off per tenant.
 	ReadAuditService
+	// StatsService counts events (GET /v1/tenants/{t}/stats).
+	StatsService
 }
 
 // ReadAuditService turns the audit of reads (data.read events) on and off.

@@ -122,6 +122,7 @@ type Store interface {
 	EventPurger
 	SinkStore
 	SubjectStore
+	StatsStore
 	// Ping reports whether the store can serve requests (for /readyz).
 	Ping(ctx context.Context) error
 	// Size returns the store's size on disk in bytes, for metrics.

@@ -61,6 +61,11 @@ const (
 	// with its inclusion proof in a cosigned installation checkpoint.
 	PathInstallationCheckpoint = "/v1/log/installation/checkpoint"
 	PathWitnessed              = "/v1/tenants/{tenant}/log/witnessed"
+	// PathTenantStats counts events (group_by, bucket and the listing's filters).
+	PathTenantStats = "/v1/tenants/{tenant}/stats"
+	// Saved searches of a tenant, all or one.
+	PathTenantSearches = "/v1/tenants/{tenant}/searches"
+	PathTenantSearch   = "/v1/tenants/{tenant}/searches/{search}"
 )
 
 // Routes of sinks (streaming to other systems): a tenant's, and the

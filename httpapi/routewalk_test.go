@@ -59,6 +59,7 @@ var routeRules = map[string]routeRule{
 	"GET /v1/tenants/{tenant}/events/{id}":                 {scopeTenant, hashtrail.PermRead},
 	"GET /v1/tenants/{tenant}/events/{id}/receipt":         {scopeTenant, hashtrail.PermRead},
 	"GET /v1/tenants/{tenant}/export":                      {scopeTenant, hashtrail.PermRead},
+	"GET /v1/tenants/{tenant}/stats":                       {scopeTenant, hashtrail.PermRead},
 	"GET /v1/tenants/{tenant}/log/checkpoint":              {scopeTenant, hashtrail.PermRead},
 	"GET /v1/tenants/{tenant}/log/witnessed":               {scopeTenant, hashtrail.PermRead},
 	"GET /v1/tenants/{tenant}/log/proof/inclusion":         {scopeTenant, hashtrail.PermRead},
@@ -152,6 +153,7 @@ var logReads = map[string]bool{
 // every other route answers it 403, or 404 for another tenant.
 var viewerReads = map[string]bool{
 	"GET /v1/tenants/{tenant}/events":      true,
+	"GET /v1/tenants/{tenant}/stats":       true, // counts within its filter, not by hidden fields
 	"GET /v1/tenants/{tenant}/events/{id}": true, // ?proof=true too
 	"GET /v1/tenants":                      true,
 	"GET /v1/tenants/{tenant}":             true,

@@ -93,6 +93,7 @@ func (s *Server) routes() {
 	s.authed("GET "+api.PathTenantEvent, s.getEvent)
 	s.authed("GET "+api.PathEventReceipt, s.eventReceipt)
 	s.authed("GET "+api.PathTenantExport, s.exportTenant)
+	s.authed("GET "+api.PathTenantStats, s.getStats)
 
 	// The tenant's log: checkpoint, proofs and tiles.
 	s.authed("GET "+api.PathLogCheckpoint, s.logCheckpoint)

@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) hashtrail.Store) {
 		{"Limits", testLimits},
 		{"PagingUnderConcurrentWrites", testPagingUnderConcurrentWrites},
 		{"TenantIsolation", testTenantIsolation},
+		{"Stats", testStats},
 		{"Tenants", testTenants},
 		{"DeleteTenant", testDeleteTenant},
 		{"Keys", testKeys},
