@@ -1,0 +1,201 @@
+"""HTTP transport of the SDK: one persistent connection, JSON in and out,
+problem+json errors, ``Retry-After``. Standard library only."""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from . import __about__
+from .errors import APIError
+
+USER_AGENT = "hashtrail-python/" + __about__.VERSION
+
+
+class NetworkError(Exception):
+    """The server could not be reached or did not answer in time."""
+
+
+class Response:
+    """A server answer: status, headers and body bytes."""
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self) -> Any:
+        """The body as JSON."""
+        return json.loads(self.body.decode("utf-8"))
+
+    def problem(self) -> Dict[str, Any]:
+        """The body as an RFC 9457 problem (a made-up one when it is not)."""
+        try:
+            p = self.json()
+            if isinstance(p, dict) and p.get("status"):
+                return p
+        except ValueError:
+            pass
+        text = self.body.decode("utf-8", "replace").strip()[:200]
+        return {"status": self.status, "title": http.client.responses.get(self.status, ""), "detail": text}
+
+    def error(self, **kw: Any) -> APIError:
+        """An APIError for this (non-2xx) answer."""
+        return APIError(self.status, self.problem(), **kw)
+
+    def retry_after(self, now: Optional[float] = None) -> float:
+        """The Retry-After header in seconds (0 when absent or invalid)."""
+        return parse_retry_after(self.headers.get("retry-after", ""), now)
+
+
+def parse_retry_after(v: str, now: Optional[float] = None) -> float:
+    """Read a Retry-After value: seconds, or an HTTP date."""
+    v = (v or "").strip()
+    if not v:
+        return 0.0
+    if v.isdigit():
+        return float(int(v))
+    try:
+        t = email.utils.parsedate_to_datetime(v)
+    except (TypeError, ValueError, IndexError):
+        return 0.0
+    if t is None:
+        return 0.0
+    return max(t.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+class Transport:
+    """Sends requests to one server with one kept-alive connection per
+    thread. Safe for concurrent use."""
+
+    def __init__(self, url: str, api_key: str, timeout: float = 10.0,
+                 ssl_context: Optional[ssl.SSLContext] = None, user_agent: str = USER_AGENT) -> None:
+        u = urllib.parse.urlsplit(url)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ValueError("hashtrail: the server URL %r must be http(s)://host[:port]" % url)
+        if not api_key:
+            raise ValueError("hashtrail: an API key is required")
+        self.base_url = url.rstrip("/")
+        self._scheme = u.scheme
+        self._host = u.hostname
+        self._port = u.port
+        self._prefix = u.path.rstrip("/")
+        self._key = api_key
+        self.timeout = timeout
+        self._ssl = ssl_context
+        self._ua = user_agent
+        self._local = threading.local()
+
+    def _conn(self, timeout: float) -> http.client.HTTPConnection:
+        c = getattr(self._local, "conn", None)
+        if c is None:
+            if self._scheme == "https":
+                c = http.client.HTTPSConnection(self._host, self._port, timeout=timeout,
+                                                context=self._ssl or ssl.create_default_context())
+            else:
+                c = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+            self._local.conn = c
+        c.timeout = timeout
+        if c.sock is not None:
+            c.sock.settimeout(timeout)
+        return c
+
+    def _drop(self) -> None:
+        c = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if c is not None:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        self._drop()
+
+    def request(self, method: str, path: str, *, params: Optional[Mapping[str, Any]] = None,
+                body: Optional[bytes] = None, json_body: Any = None, timeout: Optional[float] = None,
+                headers: Optional[Mapping[str, str]] = None, auth: bool = True) -> Response:
+        """Send one request; raises NetworkError when no answer came."""
+        if json_body is not None:
+            body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        target = self._prefix + path
+        if params:
+            q = [(k, _param(v)) for k, v in params.items() if v is not None]
+            if q:
+                target += ("&" if "?" in target else "?") + urllib.parse.urlencode(q)
+        h = {"User-Agent": self._ua, "Accept": "application/json"}
+        if auth:
+            h["Authorization"] = "Bearer " + self._key
+        if body is not None:
+            h["Content-Type"] = "application/json"
+        if headers:
+            h.update(headers)
+        t = self.timeout if timeout is None else timeout
+        # A kept-alive connection the server closed fails on first use: one
+        # more try on a fresh connection (the request is idempotent by ids).
+        for fresh in (False, True):
+            if fresh:
+                self._drop()
+            conn = self._conn(t)
+            reused = conn.sock is not None
+            try:
+                conn.request(method, target, body=body, headers=h)
+                r = conn.getresponse()
+                data = r.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
+                self._drop()
+                if reused and not fresh:
+                    continue
+                raise NetworkError(str(e) or type(e).__name__) from e
+            except (OSError, http.client.HTTPException, socket.timeout) as e:
+                self._drop()
+                raise NetworkError(str(e) or type(e).__name__) from e
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            if hdrs.get("connection", "").lower() == "close":
+                self._drop()
+            return Response(r.status, hdrs, data)
+        raise NetworkError("unreachable")  # pragma: no cover
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        """Send a request and return its JSON answer (None when empty);
+        raises APIError for a non-2xx answer, NetworkError without one."""
+        r = self.request(method, path, **kw)
+        if r.status >= 300:
+            raise r.error()
+        if not r.body:
+            return None
+        ctype = r.headers.get("content-type", "")
+        if "json" in ctype:
+            return r.json()
+        return r.body.decode("utf-8", "replace")
+
+
+def _param(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def quote(segment: str) -> str:
+    """Escape one path segment."""
+    return urllib.parse.quote(segment, safe="")
+
+
+def split_answer(ans: Any) -> Tuple[Dict[int, list], Dict[int, list]]:
+    """An ingest answer as {index: [receipts]} and {index: field errors}."""
+    receipts: Dict[int, list] = {}
+    rejected: Dict[int, list] = {}
+    if isinstance(ans, dict):
+        for r in ans.get("events") or []:
+            receipts.setdefault(int(r.get("index", 0)), []).append(r)
+        for r in ans.get("rejected") or []:
+            rejected[int(r.get("index", 0))] = list(r.get("errors") or [])
+    return receipts, rejected
