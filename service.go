@@ -100,6 +100,8 @@ type LogService interface {
 	ReadAuditService
 	// StatsService counts events (GET /v1/tenants/{t}/stats).
 	StatsService
+	// SavedSearchService keeps tenants' saved searches.
+	SavedSearchService
 }
 
 // ReadAuditService turns the audit of reads (data.read events) on and off.

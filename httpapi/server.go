@@ -95,6 +95,13 @@ func (s *Server) routes() {
 	s.authed("GET "+api.PathTenantExport, s.exportTenant)
 	s.authed("GET "+api.PathTenantStats, s.getStats)
 
+	// Saved searches.
+	s.authed("GET "+api.PathTenantSearches, s.listSearches)
+	s.authed("POST "+api.PathTenantSearches, s.createSearch)
+	s.authed("GET "+api.PathTenantSearch, s.getSearch)
+	s.authed("PUT "+api.PathTenantSearch, s.putSearch)
+	s.authed("DELETE "+api.PathTenantSearch, s.deleteSearch)
+
 	// The tenant's log: checkpoint, proofs and tiles.
 	s.authed("GET "+api.PathLogCheckpoint, s.logCheckpoint)
 	s.authed("GET "+api.PathWitnessed, s.witnessed)
