@@ -48,6 +48,7 @@ func newRootCmd() *cobra.Command {
 		newSinksCmd(),
 		newTenantsCmd(),
 		newEventsCmd(),
+		newStatsCmd(),
 		newTailCmd(),
 		newBenchCmd(),
 		newVerifyCmd(),
