@@ -17,6 +17,7 @@ import decimal
 import enum
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -98,6 +99,17 @@ def _close_all() -> None:  # pragma: no cover - runs at interpreter exit
             c.close()
         except Exception:
             pass
+
+
+def _after_fork_in_child() -> None:
+    """A forked worker (gunicorn --preload, uWSGI, multiprocessing) inherits
+    the client but not its sender thread: give each client a new one."""
+    for c in list(_clients):
+        c._restart_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Client(Sender):
@@ -194,6 +206,29 @@ class Client(Sender):
         self._thread = threading.Thread(target=self._run, name="hashtrail-sender", daemon=True)
         self._thread.start()
         _clients.add(self)
+
+    def _restart_after_fork(self) -> None:
+        """In a forked child: fresh locks, an empty queue (what the parent
+        queued is the parent's to send), new connections and a new sender.
+        The spool stays with the parent (one spool, one client); the child
+        runs without one."""
+        self._lock = threading.Lock()
+        self._not_empty = threading.Condition(self._lock)
+        self._not_full = threading.Condition(self._lock)
+        self._queue = collections.deque()
+        self._queued = 0
+        self._abort = threading.Event()
+        self._counters = {k: 0 for k in self._counters}
+        self._lost = 0
+        if self.spool is not None:
+            log.warning("hashtrail: a forked process does not share the spool %s; it runs without one",
+                        self.spool.path)
+            self.spool = None
+        self.transport._local = threading.local()
+        if self._closed:
+            return
+        self._thread = threading.Thread(target=self._run, name="hashtrail-sender", daemon=True)
+        self._thread.start()
 
     # ---- recording -------------------------------------------------------
 

@@ -54,6 +54,7 @@ def record_after_commit(session: Any, client: Optional[Client], event: Mapping[s
     commits; drop it if it rolls back. ``client`` None uses the one given
     to ``install``. Never raises for a bad event: it reaches the client's
     ``on_error`` at commit."""
+    session = _resolve(session)
     if client is None:
         client = session.info.get(_CLIENT)
         if client is None:
@@ -68,7 +69,15 @@ def record_after_commit(session: Any, client: Optional[Client], event: Mapping[s
 
 def pending_events(session: Any) -> List[Dict[str, Any]]:
     """The events waiting for the session's commit (for tests and debugging)."""
-    return [dict(ev) for _, _, ev in session.info.get(_PENDING, [])]
+    return [dict(ev) for _, _, ev in _resolve(session).info.get(_PENDING, [])]
+
+
+def _resolve(session: Any) -> Any:
+    """The current Session of a scoped_session (Flask-SQLAlchemy's
+    ``db.session``), or session itself."""
+    if hasattr(session, "registry") and callable(session) and not hasattr(session, "get_transaction"):
+        return session()
+    return session
 
 
 def _hook(session: Any) -> None:

@@ -375,3 +375,26 @@ def test_on_error_that_raises_does_not_stop_the_sender(fake):
     assert c.flush(5)
     assert len(fake.events("acme")) == 1
     c.close()
+
+
+def test_forked_child_gets_its_own_sender(fake):
+    import os
+    c, _ = mk(fake)
+    c.record_sync(ev("parent"))
+    pid = os.fork()
+    if pid == 0:  # the child: record through the inherited client, then exit
+        code = 1
+        try:
+            c.record(ev("child"))
+            code = 0 if c.flush(10) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert ids_of(fake.events("acme")) == ["parent", "child"]
+    c.record_sync(ev("parent-again"))
+    c.close()
+
+
+def ids_of(events):
+    return [e["targets"][0]["id"] for e in events]

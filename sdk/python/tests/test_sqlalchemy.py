@@ -123,7 +123,7 @@ def test_install_on_a_sessionmaker_and_scoped_session(db, fake, client):
     scoped = scoped_session(sessionmaker(db))
     hsa.install(scoped, client)
     scoped.add(Group(name="y"))
-    hsa.record_after_commit(scoped(), None, {"action": "group.update"})
+    hsa.record_after_commit(scoped, None, {"action": "group.update"})  # the scoped_session itself
     scoped.commit()
     scoped.remove()
     assert client.flush(5)
