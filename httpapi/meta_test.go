@@ -216,6 +216,10 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"SinkReplay": api.SinkReplay{}, "RetentionPolicy": hashtrail.RetentionPolicy{},
 		"RetentionRule": hashtrail.RetentionRule{}, "LegalHold": hashtrail.LegalHold{}, "LegalHolds": hashtrail.LegalHolds{},
 		"RetentionFloor": hashtrail.RetentionFloor{},
+		"AlertRule":      hashtrail.AlertRule{}, "AlertRequest": api.AlertRequest{}, "AlertPatch": api.AlertPatch{},
+		"AlertThreshold": hashtrail.AlertThreshold{}, "AlertNovelty": hashtrail.AlertNovelty{}, "AlertWebhook": hashtrail.AlertWebhook{},
+		"AlertList": api.AlertList{}, "AlertFiring": hashtrail.AlertFiring{}, "FiringList": api.FiringList{},
+		"DigestRequest": api.DigestRequest{}, "DigestSettings": hashtrail.DigestSettings{}, "DigestReport": hashtrail.DigestReport{},
 	}
 	for name, v := range types {
 		schema, ok := doc.Components.Schemas[name]

@@ -93,6 +93,15 @@ var routeRules = map[string]routeRule{
 	"POST /v1/tenants/{tenant}/sinks/{sink}/pause":         {scopeTenant, hashtrail.PermManage},
 	"POST /v1/tenants/{tenant}/sinks/{sink}/resume":        {scopeTenant, hashtrail.PermManage},
 	"POST /v1/tenants/{tenant}/sinks/{sink}/replay":        {scopeTenant, hashtrail.PermManage},
+	"GET /v1/tenants/{tenant}/alerts":                      {scopeTenant, hashtrail.PermManage},
+	"POST /v1/tenants/{tenant}/alerts":                     {scopeTenant, hashtrail.PermManage},
+	"GET /v1/tenants/{tenant}/alerts/{alert}":              {scopeTenant, hashtrail.PermManage},
+	"PATCH /v1/tenants/{tenant}/alerts/{alert}":            {scopeTenant, hashtrail.PermManage},
+	"DELETE /v1/tenants/{tenant}/alerts/{alert}":           {scopeTenant, hashtrail.PermManage},
+	"GET /v1/tenants/{tenant}/alerts/{alert}/firings":      {scopeTenant, hashtrail.PermManage},
+	"GET /v1/tenants/{tenant}/digest":                      {scopeTenant, hashtrail.PermManage},
+	"PUT /v1/tenants/{tenant}/digest":                      {scopeTenant, hashtrail.PermManage},
+	"POST /v1/tenants/{tenant}/digest/send":                {scopeTenant, hashtrail.PermManage},
 	"GET /v1/sinks":                                        {scopeInstall, hashtrail.PermManage},
 	"POST /v1/sinks":                                       {scopeInstall, hashtrail.PermManage},
 	"GET /v1/sinks/{sink}":                                 {scopeInstall, hashtrail.PermManage},
@@ -161,9 +170,9 @@ var viewerReads = map[string]bool{
 	"GET /v1/tenants/{tenant}/stats":       true, // counts within its filter, not by hidden fields
 	"GET /v1/tenants/{tenant}/events/{id}": true, // ?proof=true too
 	"GET /v1/tenants":                      true,
-	"GET /v1/tenants/{tenant}":             true,
 	// the receipt of an event inside the filter whose leaf shows no hidden field
 	"GET /v1/tenants/{tenant}/events/{id}/receipt": true,
+	"GET /v1/tenants/{tenant}":                     true,
 }
 
 // walkTenant is the tenant every tenant route is called on; otherTenant is
@@ -338,21 +347,36 @@ func walkRoutes(t *testing.T, st walkStore) {
 			continue
 		}
 		method, path, _ := strings.Cut(pattern, " ")
-		for _, c := range creds {
-			t.Run(pattern+"/"+c.name, func(t *testing.T) {
-				target := walkTarget(path) + walkQuery[pattern]
-				body := walkBody(pattern, created.Add(1))
-				r := httptest.NewRequest(method, target, strings.NewReader(body))
-				if body != "" {
-					r.Header.Set("Content-Type", "application/json")
+		for _, bad := range []bool{false, true} {
+			for _, c := range creds {
+				name := pattern + "/" + c.name
+				if bad {
+					name += "/bad input"
 				}
-				if c.header != "" {
-					r.Header.Set("Authorization", c.header)
-				}
-				rec := httptest.NewRecorder()
-				s.ServeHTTP(rec, r)
-				checkWalk(t, pattern, rule, c, rec)
-			})
+				t.Run(name, func(t *testing.T) {
+					target := walkTarget(path) + walkQuery[pattern]
+					body := walkBody(pattern, created.Add(1))
+					if bad {
+						// Input the handler would refuse: the caller must still
+						// learn only what its credentials allow (401, 403,
+						// 404), never a validation detail.
+						target += map[bool]string{true: "&", false: "?"}[strings.Contains(target, "?")] + "no_such_param=1"
+						if body != "" {
+							body = `{"truncated": `
+						}
+					}
+					r := httptest.NewRequest(method, target, strings.NewReader(body))
+					if body != "" {
+						r.Header.Set("Content-Type", "application/json")
+					}
+					if c.header != "" {
+						r.Header.Set("Authorization", c.header)
+					}
+					rec := httptest.NewRecorder()
+					s.ServeHTTP(rec, r)
+					checkWalk(t, pattern, rule, c, rec, bad)
+				})
+			}
 		}
 	}
 	for p := range routeRules {
@@ -385,6 +409,8 @@ func walkTarget(path string) string {
 			return "key_missing"
 		case "{sink}":
 			return "snk_missing"
+		case "{alert}":
+			return "alr_missing"
 		case "{hold}":
 			return "hold_missing"
 		case "{token}":
@@ -415,6 +441,10 @@ func walkBody(pattern string, n int64) string {
 		return `{"filter":"action:user.*"}`
 	case "PATCH /v1/tenants/{tenant}":
 		return `{"name":"Acme"}`
+	case "POST /v1/tenants/{tenant}/alerts":
+		return `{"filter":"action:user.login outcome:failure","threshold":{"count":5,"window":"10m","group_by":"actor"},"email":["sec@example.com"]}`
+	case "PUT /v1/tenants/{tenant}/digest":
+		return `{"schedule":"weekly","to":["sec@example.com"],"hour":7}`
 	case "POST /v1/tenants/{tenant}/sinks", "POST /v1/sinks":
 		return `{"type":"file","settings":{"path":"/nonexistent/walk.jsonl"}}`
 	}
@@ -424,7 +454,9 @@ func walkBody(pattern string, n int64) string {
 	return ""
 }
 
-func checkWalk(t *testing.T, pattern string, rule routeRule, c credential, rec *httptest.ResponseRecorder) {
+// checkWalk checks one answer; with bad input an allowed caller may get a
+// 400 (or 404 for the missing key or sink the walk names), nothing more.
+func checkWalk(t *testing.T, pattern string, rule routeRule, c credential, rec *httptest.ResponseRecorder, bad bool) {
 	t.Helper()
 	got := rec.Code
 	if got >= 500 {
@@ -462,6 +494,9 @@ func checkWalk(t *testing.T, pattern string, rule routeRule, c credential, rec *
 	}
 	if got == http.StatusUnauthorized || got == http.StatusForbidden {
 		t.Fatalf("allowed caller got %d: %s", got, rec.Body)
+	}
+	if bad && got != http.StatusBadRequest && got != http.StatusNotFound {
+		t.Fatalf("allowed caller with bad input got %d, want 400: %s", got, rec.Body)
 	}
 	if got == http.StatusNotFound && strings.Contains(rec.Body.String(), `tenant \"`+walkTenant+`\" not found`) {
 		t.Fatalf("allowed caller got a tenant 404: %s", rec.Body)

@@ -224,7 +224,7 @@ func (l *Ledger) claimDigest(ctx context.Context, tenant, period string) (bool, 
 // sendDigest builds and mails rep's digest, filling in rep.
 func (l *Ledger) sendDigest(ctx context.Context, rep *hashtrail.DigestReport) error {
 	if l.cfg.Notifier == nil {
-		return hashtrail.Errorf(hashtrail.EUNAVAILABLE, "no notifier is configured: start the server with --smtp-url")
+		return hashtrail.Errorf(hashtrail.ECONFLICT, "this server sends no email: start it with --smtp-url and --smtp-from")
 	}
 	sum, err := l.summarise(ctx, rep.Tenant, rep.From, rep.Until)
 	if err != nil {
@@ -236,7 +236,11 @@ func (l *Ledger) sendDigest(ctx context.Context, rep *hashtrail.DigestReport) er
 	}
 	rep.Events, rep.Subject = sum.Total, m.Subject
 	if err := l.cfg.Notifier.SendMail(ctx, m); err != nil {
-		return err
+		if hashtrail.ErrorCode(err) != hashtrail.EINTERNAL {
+			return err
+		}
+		l.log.Warn("digest: the mail server failed", "tenant", rep.Tenant, "err", err)
+		return hashtrail.Errorf(hashtrail.EUNAVAILABLE, "the mail server did not take the digest; try again later")
 	}
 	rep.Sent = true
 	return nil
