@@ -15,7 +15,6 @@ import os
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from hashtrail.flask import Hashtrail
 
@@ -27,7 +26,6 @@ CONFIG_KEYS = ("HASHTRAIL_URL", "HASHTRAIL_API_KEY", "HASHTRAIL_TENANT", "HASHTR
                "HASHTRAIL_TRUSTED_PROXIES", "SQLALCHEMY_DATABASE_URI")
 
 
-@event.listens_for(Engine, "connect")
 def _sqlite_foreign_keys(dbapi_connection, _record):
     """SQLite checks foreign keys only when asked, once per connection."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
@@ -48,5 +46,7 @@ def create_app(config=None):
     app.register_blueprint(api)
     register_cli(app)
     with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_foreign_keys)
         db.create_all()
     return app
