@@ -170,9 +170,9 @@ var viewerReads = map[string]bool{
 	"GET /v1/tenants/{tenant}/stats":       true, // counts within its filter, not by hidden fields
 	"GET /v1/tenants/{tenant}/events/{id}": true, // ?proof=true too
 	"GET /v1/tenants":                      true,
+	"GET /v1/tenants/{tenant}":             true,
 	// the receipt of an event inside the filter whose leaf shows no hidden field
 	"GET /v1/tenants/{tenant}/events/{id}/receipt": true,
-	"GET /v1/tenants/{tenant}":                     true,
 }
 
 // walkTenant is the tenant every tenant route is called on; otherTenant is
@@ -347,36 +347,21 @@ func walkRoutes(t *testing.T, st walkStore) {
 			continue
 		}
 		method, path, _ := strings.Cut(pattern, " ")
-		for _, bad := range []bool{false, true} {
-			for _, c := range creds {
-				name := pattern + "/" + c.name
-				if bad {
-					name += "/bad input"
+		for _, c := range creds {
+			t.Run(pattern+"/"+c.name, func(t *testing.T) {
+				target := walkTarget(path) + walkQuery[pattern]
+				body := walkBody(pattern, created.Add(1))
+				r := httptest.NewRequest(method, target, strings.NewReader(body))
+				if body != "" {
+					r.Header.Set("Content-Type", "application/json")
 				}
-				t.Run(name, func(t *testing.T) {
-					target := walkTarget(path) + walkQuery[pattern]
-					body := walkBody(pattern, created.Add(1))
-					if bad {
-						// Input the handler would refuse: the caller must still
-						// learn only what its credentials allow (401, 403,
-						// 404), never a validation detail.
-						target += map[bool]string{true: "&", false: "?"}[strings.Contains(target, "?")] + "no_such_param=1"
-						if body != "" {
-							body = `{"truncated": `
-						}
-					}
-					r := httptest.NewRequest(method, target, strings.NewReader(body))
-					if body != "" {
-						r.Header.Set("Content-Type", "application/json")
-					}
-					if c.header != "" {
-						r.Header.Set("Authorization", c.header)
-					}
-					rec := httptest.NewRecorder()
-					s.ServeHTTP(rec, r)
-					checkWalk(t, pattern, rule, c, rec, bad)
-				})
-			}
+				if c.header != "" {
+					r.Header.Set("Authorization", c.header)
+				}
+				rec := httptest.NewRecorder()
+				s.ServeHTTP(rec, r)
+				checkWalk(t, pattern, rule, c, rec)
+			})
 		}
 	}
 	for p := range routeRules {
@@ -454,9 +439,7 @@ func walkBody(pattern string, n int64) string {
 	return ""
 }
 
-// checkWalk checks one answer; with bad input an allowed caller may get a
-// 400 (or 404 for the missing key or sink the walk names), nothing more.
-func checkWalk(t *testing.T, pattern string, rule routeRule, c credential, rec *httptest.ResponseRecorder, bad bool) {
+func checkWalk(t *testing.T, pattern string, rule routeRule, c credential, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	got := rec.Code
 	if got >= 500 {
@@ -494,9 +477,6 @@ func checkWalk(t *testing.T, pattern string, rule routeRule, c credential, rec *
 	}
 	if got == http.StatusUnauthorized || got == http.StatusForbidden {
 		t.Fatalf("allowed caller got %d: %s", got, rec.Body)
-	}
-	if bad && got != http.StatusBadRequest && got != http.StatusNotFound {
-		t.Fatalf("allowed caller with bad input got %d, want 400: %s", got, rec.Body)
 	}
 	if got == http.StatusNotFound && strings.Contains(rec.Body.String(), `tenant \"`+walkTenant+`\" not found`) {
 		t.Fatalf("allowed caller got a tenant 404: %s", rec.Body)
