@@ -367,9 +367,8 @@ class Client(Sender):
                         if left is not None and left <= 0:
                             break
                         self._not_full.wait(left)
-                    if self._closed:
-                        if raise_errors:
-                            raise ClientClosed("hashtrail: the client is closed")
+                    if self._closed and raise_errors:
+                        raise ClientClosed("hashtrail: the client is closed")
                 if self._queued < self.queue_size and not self._closed:
                     self._queue.append(p)
                     self._queued += 1
@@ -378,8 +377,12 @@ class Client(Sender):
                 if raise_errors:
                     return False
                 self._counters["dropped"] += 1
-                drop = EventDropped("queue_full", "the queue is full", event_id=p.event_id,
-                                    tenant=p.tenant, action=p.action)
+                if self._closed:
+                    drop = EventDropped("closed", "the client closed while the event waited for room",
+                                        event_id=p.event_id, tenant=p.tenant, action=p.action)
+                else:
+                    drop = EventDropped("queue_full", "the queue is full", event_id=p.event_id,
+                                        tenant=p.tenant, action=p.action)
         self._report(drop)
         return False
 

@@ -112,6 +112,9 @@ class FakeServer:
         if path.startswith("/v1/tenants/"):
             path_tenant = path.split("/")[3]
         out, rejected = [], []
+        if any(ev.get("action") == "too.large" for ev in evs):
+            return 413, {"status": 413, "code": "too_large", "title": "Payload Too Large",
+                         "detail": "an event is larger than 1 MiB"}
         with self.lock:
             for i, ev in enumerate(evs):
                 errs = []
