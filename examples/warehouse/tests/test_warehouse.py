@@ -247,3 +247,15 @@ def test_retention_user_events_400_days_projects_forever(env, scenario):
         (r["name"], r.get("filter"), r.get("category"), r.get("action"), r["keep"]) for r in RETENTION_RULES]
     # The change is itself in the tenant's log.
     assert [e["action"] for e in events(env, action="retention.update")] == ["retention.update"]
+    # What the rules select, asked of the server with the rules' own search
+    # syntax: the "projects" filter takes every project event (and the token
+    # scoped to a project), and everything else the app records is a user
+    # event a 400-day rule covers.
+    project_tags = {e["metadata"]["tag"] for e in events(env, q="target:project:* -category:system")}
+    assert project_tags == {"project:create", "project:role:add", "project:role:remove", "project:release:add",
+                            "project:release:yank", "account:api_token:added"}
+    rest = events(env, q="-target:project:* -category:system")
+    assert rest and all(e["category"] == "authentication" or e["action"].startswith(("user.", "api_key."))
+                        for e in rest)
+    assert {e["metadata"]["tag"] for e in rest} >= {"account:login:success", "account:login:failure",
+                                                    "account:two_factor:method_added", "account:api_token:removed"}
