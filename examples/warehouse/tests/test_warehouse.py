@@ -53,6 +53,7 @@ def env(tmp_path_factory):
         "warehouse.hashtrail_read_key": admin.create_key(tenant, "read", name="warehouse-ui"),
         "warehouse.hashtrail_admin_key": tenant_admin,
         "warehouse.session_secret": "test-secret",
+        "warehouse.admins": "ernest",
     })
     yield {"app": app, "tenant": tenant, "admin": admin, "tenant_admin": hashtrail.Admin(URL, tenant_admin)}
     app.registry.hashtrail_client.close(timeout=10)
@@ -233,6 +234,19 @@ def test_public_history_hides_ips_through_a_viewer_token(env, scenario):
     full = scenario["alice"].get("/manage/project/sampleproject/history/").json["events"]
     assert CI_IP in {e["context"].get("ip") for e in full}
     scenario["bob"].get("/manage/project/sampleproject/history/", status=403)  # no longer a maintainer
+
+
+def test_admin_view_searches_everything(env, scenario):
+    ernest = browser(env, "192.0.2.5")
+    ernest.post_json("/account/register/", {"username": "ernest", "email": "ee@example.org", "password": "p" * 10})
+    found = ernest.get("/admin/audit/", {"q": "action:user.login_failed"}).json["events"]
+    assert sorted(e["error"] for e in found) == ["invalid_credentials", "mfa_failed"]
+    assert {e["actor"]["name"] for e in found} == {"alice"} and {e["context"]["ip"] for e in found} == {ALICE_IP}
+    found = ernest.get("/admin/audit/", {"q": f"ip:{CI_IP} -action:release.*"}).json["events"]
+    assert [e["action"] for e in found] == ["project.create"]  # bobs-lib, created by its first upload
+    bad = ernest.get("/admin/audit/", {"q": "created:>=not-a-date"}, status=400).json
+    assert bad["errors"][0]["field"] == "q"
+    scenario["alice"].get("/admin/audit/", {"q": ""}, status=403)
 
 
 def test_retention_user_events_400_days_projects_forever(env, scenario):

@@ -9,6 +9,7 @@
 - ``warehouse.hashtrail_read_key``: reads a user's security history;
 - ``warehouse.hashtrail_admin_key``: mints the viewer tokens of the public
   project histories;
+- ``warehouse.admins``: user names of the administrators (the admin view);
 - ``warehouse.session_secret``: signs the session cookie.
 """
 

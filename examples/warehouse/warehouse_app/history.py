@@ -8,6 +8,8 @@
   IP addresses, user agents and e-mail addresses hidden), so the public page
   cannot show more than that even if the app had a bug. The token is also
   served to the browser (``.../history/token``) for a client-side embed.
+- The **admin view** (``/admin/audit/?q=...``): any search of the log, for
+  the administrators named in ``warehouse.admins``.
 - **Retention**: project history forever; what is only about a user (sign-ins,
   2FA, tokens) for 400 days (seed 001's "user events: a limit").
 """
@@ -48,6 +50,13 @@ def project_history(request, project, limit=100):
     url, tenant = _settings(request)
     reader = hashtrail.Reader(url, request.registry.settings["warehouse.hashtrail_read_key"])
     return reader.events(tenant, target=f"project:{project.id}", limit=limit)
+
+
+def search(request, q, limit=100):
+    """The admin view: any search of the whole log (docs/search.md syntax)."""
+    url, tenant = _settings(request)
+    reader = hashtrail.Reader(url, request.registry.settings["warehouse.hashtrail_read_key"])
+    return reader.events(tenant, q=q or None, limit=limit)
 
 
 class ViewerTokens:

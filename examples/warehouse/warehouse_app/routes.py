@@ -20,3 +20,4 @@ def includeme(config):
     config.add_route("forklift.legacy.file_upload", "/legacy/")
     config.add_route("packaging.project.history", "/project/{name}/history/")
     config.add_route("packaging.project.history.token", "/project/{name}/history/token")
+    config.add_route("admin.audit", "/admin/audit/")

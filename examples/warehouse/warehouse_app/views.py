@@ -310,6 +310,21 @@ def maintainer_history(request):
     return {"events": history.project_history(request, project)}
 
 
+@view_config(route_name="admin.audit", request_method="GET", renderer="json")
+def admin_audit(request):
+    """PyPI administrators search every event: ``?q=action:user.login_failed``."""
+    user = _signed_in(request)
+    if user.username not in request.registry.settings.get("warehouse.admins", "").split():
+        raise HTTPForbidden(json_body={"title": "administrators only", "status": 403})
+    try:
+        found = history.search(request, request.params.get("q", ""), int(request.params.get("limit", 100)))
+    except hashtrail.APIError as err:
+        if err.status != 400:
+            raise
+        return problem(400, err.problem.get("detail") or err.problem.get("title") or "bad search", "q")
+    return {"events": found}
+
+
 # The public project history, through a viewer token -------------------------------
 
 
