@@ -45,6 +45,9 @@ func (s *Server) logKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Public keys, for any page: the embeddable viewer checks checkpoint
+	// signatures in the browser of another site.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	var b strings.Builder
 	for _, k := range keys.All {
 		b.WriteString(k)

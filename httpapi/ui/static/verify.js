@@ -371,7 +371,10 @@ export async function verifyAll(root = document) {
   }));
 }
 
-if (typeof document !== "undefined" && !globalThis.__hashtrailNoAutoVerify) {
+// Imported as verify.js?embed (by embed.js) it only exports its functions.
+const autoRun = typeof document !== "undefined" && !globalThis.__hashtrailNoAutoVerify &&
+  !new URL(import.meta.url).searchParams.has("embed");
+if (autoRun) {
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", () => verifyAll());
   } else {
