@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/v1/projects/", v.projects),
     path("api/v1/projects/<int:project_id>/", v.project),
     path("api/v1/projects/<int:project_id>/audit/", v.project_audit),
+    path("api/v1/projects/<int:project_id>/user-permissions/<int:user_id>/", v.project_user_permissions),
     path("api/v1/roles/<int:role_id>/", v.role),
     path("api/v1/roles/<int:role_id>/permissions/", v.role_permissions),
     path("api/v1/roles/<int:role_id>/users/", v.role_users),

@@ -98,3 +98,14 @@ class Role(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class UserProjectPermission(models.Model):
+    """Permissions given to one user directly on one project."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_permissions")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="user_permissions")
+    permissions = models.JSONField(default=list)
+
+    class Meta:
+        unique_together = [("user", "project")]

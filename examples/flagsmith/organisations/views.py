@@ -21,7 +21,8 @@ import hashtrail.django as hd
 
 from . import audit
 from .http import body, login_required, problem
-from .models import PERMISSIONS, Environment, Membership, Organisation, PermissionGroup, Project, Role
+from .models import (PERMISSIONS, Environment, Membership, Organisation, PermissionGroup, Project, Role,
+                     UserProjectPermission)
 
 User = get_user_model()
 
@@ -139,6 +140,21 @@ def project(request: HttpRequest, project_id: int) -> JsonResponse:
     return JsonResponse({"id": p.pk, "name": p.name})
 
 
+@require_http_methods(["PUT"])
+@login_required
+def project_user_permissions(request: HttpRequest, project_id: int, user_id: int) -> JsonResponse:
+    """Give a user permissions on a project directly: ``user.permission_grant``/``_revoke``
+    (targets: the user, the permission, the project, so the project's view shows them)."""
+    p = get_object_or_404(Project, pk=project_id)
+    denied = _admin_of(request, p.organisation)
+    if denied:
+        return denied
+    user = get_object_or_404(User, pk=user_id, memberships__organisation=p.organisation)
+    upp = UserProjectPermission.objects.get_or_create(user=user, project=p)[0]
+    return _set_permissions(upp, p.organisation, audit.user_target(user), "user", body(request).get("permissions"),
+                            (audit.project_target(p),))
+
+
 @require_http_methods(["POST"])
 @login_required
 def roles(request: HttpRequest, org_id: int) -> JsonResponse:
@@ -156,18 +172,23 @@ def _role(request: HttpRequest, role_id: int) -> Any:
     return r, _admin_of(request, r.organisation)
 
 
-@require_http_methods(["DELETE"])
+@require_http_methods(["DELETE", "PATCH"])
 @login_required
 def role(request: HttpRequest, role_id: int) -> JsonResponse:
-    """Delete a role (``role.delete``)."""
+    """Rename (``role.update``) or delete (``role.delete``) a role."""
     r, denied = _role(request, role_id)
     if denied:
         return denied
-    r.delete()
-    return JsonResponse({}, status=204)
+    if request.method == "DELETE":
+        r.delete()
+        return JsonResponse({}, status=204)
+    r.name = str(body(request).get("name", r.name))
+    r.save()
+    return JsonResponse({"id": r.pk, "name": r.name})
 
 
-def _set_permissions(obj: Any, org: Organisation, target: dict, kind: str, wanted: Any) -> Any:
+def _set_permissions(obj: Any, org: Organisation, target: dict, kind: str, wanted: Any,
+                     extra_targets: tuple = ()) -> Any:
     if not isinstance(wanted, list) or any(p not in PERMISSIONS for p in wanted):
         return problem(400, "permissions must be a list of " + ", ".join(PERMISSIONS))
     old, new = set(obj.permissions), set(wanted)
@@ -176,7 +197,7 @@ def _set_permissions(obj: Any, org: Organisation, target: dict, kind: str, wante
     for verb, perms in (("permission_grant", new - old), ("permission_revoke", old - new)):
         for perm in sorted(perms):
             audit.org_event(org, {"action": "%s.%s" % (kind, verb), "category": "authorization",
-                                  "targets": [target, {"type": "permission", "id": perm}]})
+                                  "targets": [target, {"type": "permission", "id": perm}, *extra_targets]})
     return JsonResponse({"permissions": obj.permissions})
 
 
@@ -247,15 +268,19 @@ def _group(request: HttpRequest, group_id: int) -> Any:
     return g, _admin_of(request, g.organisation)
 
 
-@require_http_methods(["DELETE"])
+@require_http_methods(["DELETE", "PATCH"])
 @login_required
 def group(request: HttpRequest, group_id: int) -> JsonResponse:
-    """Delete a group (``group.delete``)."""
+    """Rename (``group.update``) or delete (``group.delete``) a group."""
     g, denied = _group(request, group_id)
     if denied:
         return denied
-    g.delete()
-    return JsonResponse({}, status=204)
+    if request.method == "DELETE":
+        g.delete()
+        return JsonResponse({}, status=204)
+    g.name = str(body(request).get("name", g.name))
+    g.save()
+    return JsonResponse({"id": g.pk, "name": g.name})
 
 
 @require_http_methods(["PUT"])

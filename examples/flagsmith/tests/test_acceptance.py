@@ -113,15 +113,22 @@ def world(server: Dict[str, str]) -> Dict[str, Any]:
     alice.call("PATCH", "/api/v1/projects/%d/" % web["id"], {"name": "Website"})
     alice.call("DELETE", "/api/v1/projects/%d/" % mobile["id"], status=204)
     w["web"], w["mobile"] = web, mobile
+    # Permissions given to Bob directly on a project.
+    perms = "/api/v1/projects/%d/user-permissions/%d/" % (web["id"], bob["id"])
+    alice.call("PUT", perms, {"permissions": ["VIEW_PROJECT", "MANAGE_FEATURES"]})
+    alice.call("PUT", perms, {"permissions": ["VIEW_PROJECT"]})
+    alice.call("PUT", perms, {"permissions": ["NOT_A_PERMISSION"]}, 400)
 
     # Roles, groups, permissions and assignments.
     role = alice.call("POST", "/api/v1/organisations/%d/roles/" % acme["id"], {"name": "Developers"}, 201)
+    alice.call("PATCH", "/api/v1/roles/%d/" % role["id"], {"name": "Engineers"})
     alice.call("PUT", "/api/v1/roles/%d/permissions/" % role["id"],
                {"permissions": ["VIEW_PROJECT", "CREATE_ENVIRONMENT"]})
     alice.call("PUT", "/api/v1/roles/%d/permissions/" % role["id"], {"permissions": ["VIEW_PROJECT"]})
     alice.call("POST", "/api/v1/roles/%d/users/" % role["id"], {"user_id": bob["id"]})
     alice.call("DELETE", "/api/v1/roles/%d/users/%d/" % (role["id"], bob["id"]))
     group = alice.call("POST", "/api/v1/organisations/%d/groups/" % acme["id"], {"name": "QA"}, 201)
+    alice.call("PATCH", "/api/v1/groups/%d/" % group["id"], {"name": "Quality"})
     alice.call("POST", "/api/v1/groups/%d/users/" % group["id"], {"user_id": bob["id"]})
     alice.call("PUT", "/api/v1/groups/%d/permissions/" % group["id"], {"permissions": ["MANAGE_FEATURES"]})
     alice.call("POST", "/api/v1/roles/%d/groups/" % role["id"], {"group_id": group["id"]})
@@ -160,13 +167,14 @@ def test_every_event_of_the_seed_is_in_the_organisation_log(world):
         "role.permission_grant", "role.assign", "role.unassign", "project.create", "project.delete",
     }
     assert wanted <= seen, wanted - seen
-    # Date and time, the logged-in user and the source IP on every user-made event (the seed's request).
+    # Date and time, the user and the source IP on every event (the seed's request): all of them were
+    # made by people, through the app, behind its proxy.
     for e in acme:
-        if e["action"] == "organisation.create" or e["actor"]["type"] == "user" and e["outcome"] == "success":
-            assert e["time"] and e["received_at"] and e["leaf_hash"]
-            assert e["actor"]["type"] == "user", e
-            assert e["context"]["ip"] in (IP_ALICE, IP_BOB), e
-            assert e["context"]["request_id"] and e["context"]["user_agent"]
+        assert e["time"] and e["received_at"] and e["leaf_hash"]
+        assert e["actor"]["type"] == "user" and e["actor"].get("id"), e
+        assert e["context"]["ip"] in (IP_ALICE, IP_BOB, IP_MALLORY), e
+        assert e["context"]["request_id"] and e["context"]["user_agent"], e
+        assert e["service"] == {"name": "flagsmith", "version": "2.80.0"}
 
 
 def test_wrong_password_and_wrong_2fa_code(world):
@@ -245,6 +253,7 @@ def test_roles_permissions_groups_and_assignments(world):
     r = events(world, t, "target:role:%s" % role)
     assert [(e["action"], [x["type"] + ":" + x["id"] for x in e["targets"][1:]]) for e in r] == [
         ("role.create", []),
+        ("role.update", []),
         ("role.permission_grant", ["permission:CREATE_ENVIRONMENT"]),
         ("role.permission_grant", ["permission:VIEW_PROJECT"]),
         ("role.permission_revoke", ["permission:CREATE_ENVIRONMENT"]),
@@ -254,8 +263,9 @@ def test_roles_permissions_groups_and_assignments(world):
         ("role.delete", []),
     ]
     assert all(e["category"] == "authorization" for e in r)
+    assert r[1]["changes"] == [{"field": "name", "old": "Developers", "new": "Engineers"}]
     g = events(world, t, "target:group:%s" % group)
-    assert [e["action"] for e in g] == ["group.create", "member.add", "group.permission_grant", "role.assign",
+    assert [e["action"] for e in g] == ["group.create", "group.update", "member.add", "group.permission_grant", "role.assign",
                                         "member.remove", "group.delete"]
 
 
@@ -281,11 +291,23 @@ def test_organisation_view_and_project_view_through_the_app(world):
     assert logins and all(e["action"] == "user.login" for e in logins)
     proj = alice.call("GET", "/api/v1/projects/%d/audit/" % web["id"])["events"]
     assert sorted(e["action"] for e in proj) == ["environment.create", "environment.create", "project.create",
-                                                  "project.update"]
+                                                  "project.update", "user.permission_grant",
+                                                  "user.permission_grant", "user.permission_revoke"]
     assert all(any(t["type"] == "project" and t["id"] == str(web["id"]) for t in e["targets"]) for e in proj)
     # Bob, a member, saw the project's log (before his account was deleted).
-    assert {e["action"] for e in world["bob_project_view"]["events"]} == {"project.create", "environment.create",
-                                                                          "project.update"}
+    assert {e["action"] for e in world["bob_project_view"]["events"]} == {
+        "project.create", "environment.create", "project.update", "user.permission_grant", "user.permission_revoke"}
+
+
+def test_direct_user_permissions_on_a_project(world):
+    got = events(world, world["acme"]["tenant"], "action:user.permission_* target:user:%d" % world["bob_id"])
+    assert [(e["action"], e["targets"][1]["id"], e["targets"][2]) for e in got] == [
+        ("user.permission_grant", "MANAGE_FEATURES", {"type": "project", "id": str(world["web"]["id"]),
+                                                      "name": "Website"}),
+        ("user.permission_grant", "VIEW_PROJECT", {"type": "project", "id": str(world["web"]["id"]), "name": "Website"}),
+        ("user.permission_revoke", "MANAGE_FEATURES", {"type": "project", "id": str(world["web"]["id"]),
+                                                       "name": "Website"}),
+    ]
 
 
 def test_events_carry_proofs(world):
