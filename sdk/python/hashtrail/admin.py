@@ -5,6 +5,7 @@ server cannot be reached)."""
 
 from __future__ import annotations
 
+import ssl
 from typing import Any, Dict, List, Optional, Sequence
 
 from .transport import Transport, quote
@@ -13,8 +14,9 @@ from .transport import Transport, quote
 class Reader:
     """Reads events with a ``read`` or ``admin`` key (or a viewer token)."""
 
-    def __init__(self, url: str, api_key: str, *, timeout: float = 30.0) -> None:
-        self.transport = Transport(url, api_key, timeout=timeout)
+    def __init__(self, url: str, api_key: str, *, timeout: float = 30.0,
+                 ssl_context: Optional[ssl.SSLContext] = None, proxy: Optional[str] = None) -> None:
+        self.transport = Transport(url, api_key, timeout=timeout, ssl_context=ssl_context, proxy=proxy)
 
     def events(self, tenant: str, q: Optional[str] = None, limit: int = 100, **filters: Any) -> List[Dict[str, Any]]:
         """Events of ``tenant`` matching the search ``q`` and the filters of
@@ -38,12 +40,12 @@ class Reader:
         """One event; ``proof=True`` adds its leaf, inclusion proof and
         checkpoint (``wait="2s"`` waits for a checkpoint that covers it)."""
         params = {"proof": "true" if proof else None, "wait": wait}
-        return self.transport.call("GET", "/v1/tenants/%s/events/%s" % (quote(tenant), quote(id)), params=params)
+        return _obj(self.transport.call("GET", "/v1/tenants/%s/events/%s" % (quote(tenant), quote(id)), params=params))
 
     def stats(self, tenant: str, **params: Any) -> Dict[str, Any]:
         """``GET /v1/tenants/{t}/stats`` (``group_by``, ``bucket`` and the
         event filters)."""
-        return self.transport.call("GET", "/v1/tenants/%s/stats" % quote(tenant), params=params)
+        return _obj(self.transport.call("GET", "/v1/tenants/%s/stats" % quote(tenant), params=params))
 
     def create_viewer_token(self, tenant: str, filter: str, hidden_fields: Optional[Sequence[str]] = None,
                             expires_in: str = "15m", allowed_origins: Optional[Sequence[str]] = None
@@ -56,11 +58,11 @@ class Reader:
             body["hidden_fields"] = list(hidden_fields)
         if allowed_origins is not None:
             body["allowed_origins"] = list(allowed_origins)
-        return self.transport.call("POST", "/v1/tenants/%s/viewer-tokens" % quote(tenant), json_body=body)
+        return _obj(self.transport.call("POST", "/v1/tenants/%s/viewer-tokens" % quote(tenant), json_body=body))
 
     def catalog(self) -> Dict[str, Any]:
         """The standard event catalog, ``GET /v1/catalog``."""
-        return self.transport.call("GET", "/v1/catalog", auth=False)
+        return _obj(self.transport.call("GET", "/v1/catalog", auth=False))
 
 
 class Admin(Reader):
@@ -72,7 +74,7 @@ class Admin(Reader):
         body = {"id": id}
         if name:
             body["name"] = name
-        return self.transport.call("POST", "/v1/tenants", json_body=body)
+        return _obj(self.transport.call("POST", "/v1/tenants", json_body=body))
 
     def create_key(self, tenant: str, role: str, name: Optional[str] = None,
                    scope: Optional[Dict[str, Any]] = None, expires_in: Optional[str] = None) -> str:
@@ -91,7 +93,7 @@ class Admin(Reader):
 
     def get_retention(self, tenant: str) -> Dict[str, Any]:
         """The tenant's retention policy."""
-        return self.transport.call("GET", "/v1/tenants/%s/retention" % quote(tenant))
+        return _obj(self.transport.call("GET", "/v1/tenants/%s/retention" % quote(tenant)))
 
     def put_retention(self, tenant: str, rules: Sequence[Dict[str, Any]], default: str = "forever",
                       version: Optional[int] = None) -> Dict[str, Any]:
@@ -101,8 +103,17 @@ class Admin(Reader):
         if version is None:
             version = int(self.get_retention(tenant).get("version", 0))
         body = {"rules": list(rules), "default": default, "version": version}
-        return self.transport.call("PUT", "/v1/tenants/%s/retention" % quote(tenant), json_body=body)
+        return _obj(self.transport.call("PUT", "/v1/tenants/%s/retention" % quote(tenant), json_body=body))
 
     def request(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
         """Any other API call: the JSON answer, APIError otherwise."""
         return self.transport.call(method, path, json_body=body, params=params or None)
+
+
+def _obj(ans: Any) -> Dict[str, Any]:
+    """A JSON object answer (an empty one when the server sent none)."""
+    if ans is None:
+        return {}
+    if not isinstance(ans, dict):
+        raise ValueError("hashtrail: expected a JSON object from the server, got %s" % type(ans).__name__)
+    return ans

@@ -18,6 +18,7 @@ import enum
 import json
 import logging
 import os
+import ssl
 import threading
 import time
 import uuid
@@ -138,8 +139,10 @@ class Client(Sender):
     rejected one, ``EventDropped``), every failed try (``RetryError``) and
     spool errors, on the sender thread (the caller's for a drop); it must
     return quickly. ``trusted_proxies`` is kept for the framework
-    integrations (``client_ip``). The client closes itself at interpreter
-    exit, waiting up to ``close_timeout`` seconds.
+    integrations (``client_ip``). ``ssl_context`` and ``proxy`` configure
+    the connection (see ``transport.Transport``; by default the environment's
+    ``HTTPS_PROXY``/``NO_PROXY`` apply). The client closes itself at
+    interpreter exit, waiting up to ``close_timeout`` seconds.
     """
 
     def __init__(
@@ -165,12 +168,14 @@ class Client(Sender):
         max_attempts: int = 0,
         close_timeout: float = 10.0,
         trusted_proxies: Sequence[Any] = (),
+        ssl_context: Optional[ssl.SSLContext] = None,
+        proxy: Optional[str] = None,
     ) -> None:
         if when_full not in ("block", "drop"):
             raise ValueError('hashtrail: when_full must be "block" or "drop"')
         if tenant is not None and not tenant:
             raise ValueError("hashtrail: tenant must not be empty")
-        self.transport = Transport(url, api_key, timeout=timeout)
+        self.transport = Transport(url, api_key, timeout=timeout, ssl_context=ssl_context, proxy=proxy)
         self.url = self.transport.base_url
         self.tenant = tenant
         self.service = dict(service) if service else None

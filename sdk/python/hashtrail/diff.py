@@ -11,7 +11,7 @@ import decimal
 import enum
 import json
 import uuid
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional
 
 _SECRET_WORDS = frozenset(
     "password passwd passphrase passcode pwd pass secret token key credential cookie bearer pin otp "
@@ -160,7 +160,7 @@ def diff(
 
 
 def _walk(prefix: str, old: Mapping[str, Any], new: Mapping[str, Any], names: Optional[List[str]],
-          secret: Callable[[str], bool], skip: frozenset, all_fields: bool, out: List[Dict[str, Any]]) -> None:
+          secret: Callable[[str], bool], skip: FrozenSet[str], all_fields: bool, out: List[Dict[str, Any]]) -> None:
     if names is None:
         names = [str(k) for k in old.keys()]
         seen = set(names)

@@ -13,13 +13,11 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Deque, Dict, List, Optional, Tuple, Union
 
 from .errors import APIError, EventDropped, RetryError, Spooled, SpoolError
-from .transport import NetworkError, split_answer
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .client import Client
+from .spool import Spool
+from .transport import NetworkError, Transport, split_answer
 
 _SPLITTABLE = (400, 409, 413, 422)
 
@@ -78,10 +76,39 @@ class _Why:
 class Sender:
     """The sender's half of Client (a mixin over the client's state)."""
 
-    def _run(self: "Client") -> None:
-        self._carry: Optional[Pending] = None
-        self._flushes: List[Tuple[int, Waiter]] = []
-        self._spool_wait: Dict[int, Waiter] = {}
+    spool: Optional[Spool]
+    transport: Transport
+    endpoint: str
+    batch_size: int
+    batch_bytes: int
+    flush_interval: float
+    spool_limit: Optional[int]
+    max_attempts: int
+    min_backoff: float
+    max_backoff: float
+    max_retry_after: float
+    _lock: threading.Lock
+    _not_empty: threading.Condition
+    _not_full: threading.Condition
+    _queue: Deque[Union[Pending, Flush]]
+    _queued: int
+    _stopping: bool
+    _abort: threading.Event
+    _lost: int
+    _carry: Optional[Pending]
+    _flushes: List[Tuple[int, Waiter]]
+    _spool_wait: Dict[int, Waiter]
+
+    def _count(self, name: str, n: int = 1) -> None:
+        raise NotImplementedError
+
+    def _report(self, err: BaseException) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        self._carry = None
+        self._flushes = []
+        self._spool_wait = {}
         try:
             while True:
                 if self.spool is not None and self.spool.count() > 0:
@@ -100,7 +127,7 @@ class Sender:
             logging.getLogger("hashtrail").exception("hashtrail: the sender stopped")
             self._give_up([])
 
-    def _take(self: "Client") -> Union[Pending, Flush]:
+    def _take(self) -> Union[Pending, Flush]:
         """Pop the queue's head (the lock is held)."""
         e = self._queue.popleft()
         if isinstance(e, Pending):
@@ -108,7 +135,7 @@ class Sender:
             self._not_full.notify()
         return e
 
-    def _collect(self: "Client") -> Tuple[List[Pending], Optional[Waiter], bool]:
+    def _collect(self) -> Tuple[List[Pending], Optional[Waiter], bool]:
         """The next batch: wait for a first event, then take events until
         the batch is full, flush_interval has passed or an entry asks to
         send now (record_sync, flush). Returns the batch, a flush marker that
@@ -145,13 +172,13 @@ class Sender:
                     return ps, None, True
         return ps, None, True
 
-    def _flushed(self: "Client", w: Waiter) -> None:
+    def _flushed(self, w: Waiter) -> None:
         if self.spool is None or self.spool.count() == 0:
             w.resolve()
         else:
             self._flushes.append((self.spool.tail(), w))
 
-    def _deliver_memory(self: "Client", ps: List[Pending]) -> bool:
+    def _deliver_memory(self, ps: List[Pending]) -> bool:
         """Send a batch taken from the queue until every event is answered;
         with a spool, a retryable failure moves it to the spool. Returns
         False when close gave up."""
@@ -178,7 +205,7 @@ class Sender:
                 return False
             ps = rest
 
-    def _sleep(self: "Client", d: float, spooling: bool) -> bool:
+    def _sleep(self, d: float, spooling: bool) -> bool:
         """Wait d seconds; with a spool, move what is queued into it
         meanwhile. Returns False if close gave up."""
         deadline = time.monotonic() + d
@@ -196,10 +223,10 @@ class Sender:
                     continue
                 self._not_empty.wait(left)
 
-    def _spool_full(self: "Client") -> bool:
+    def _spool_full(self) -> bool:
         return self.spool is not None and self.spool_limit is not None and self.spool.size() >= self.spool_limit
 
-    def _drain_spool(self: "Client") -> bool:
+    def _drain_spool(self) -> bool:
         """Send the spool from its head until it is empty, moving what is
         queued into it meanwhile. Returns False if close gave up."""
         assert self.spool is not None
@@ -246,7 +273,7 @@ class Sender:
         self._resolve_flushes()
         return True
 
-    def _resolve_flushes(self: "Client") -> None:
+    def _resolve_flushes(self) -> None:
         assert self.spool is not None
         head_done = self.spool.count() == 0
         first = None if head_done else self.spool.peek(1, 1 << 30)
@@ -259,7 +286,7 @@ class Sender:
                 kept.append((upto, w))
         self._flushes = kept
 
-    def _top_up(self: "Client") -> None:
+    def _top_up(self) -> None:
         """Move what is queued into the spool, until the queue is empty or
         the spool is full."""
         ps: List[Pending] = []
@@ -283,7 +310,7 @@ class Sender:
                 ps = []
         self._to_spool(ps)
 
-    def _to_spool(self: "Client", ps: List[Pending]) -> None:
+    def _to_spool(self, ps: List[Pending]) -> None:
         if not ps:
             return
         assert self.spool is not None
@@ -298,7 +325,7 @@ class Sender:
             if p.waiter is not None:
                 self._spool_wait[n] = p.waiter
 
-    def _give_up(self: "Client", ps: List[Pending]) -> None:
+    def _give_up(self, ps: List[Pending]) -> None:
         """End the sender when close ran out of time: what was not sent is
         spooled, or dropped and counted without a spool. Waiting callers are
         told."""
@@ -334,7 +361,7 @@ class Sender:
 
     # ---- one try ---------------------------------------------------------
 
-    def _attempt(self: "Client", ps: List[Pending]) -> Tuple[List[Pending], Optional[_Why]]:
+    def _attempt(self, ps: List[Pending]) -> Tuple[List[Pending], Optional[_Why]]:
         """Send ps once (splitting the batch when one event makes the server
         refuse the whole request) and settle every event the server answered
         for. Returns the suffix still to send, and why."""
@@ -364,7 +391,7 @@ class Sender:
                                    tenants=p.tenants, action=p.action))
         return [], None
 
-    def _resolve_answer(self: "Client", ps: List[Pending], ans: Any) -> None:
+    def _resolve_answer(self, ps: List[Pending], ans: Any) -> None:
         receipts, rejected = split_answer(ans)
         for i, p in enumerate(ps):
             if receipts.get(i):
@@ -379,13 +406,13 @@ class Sender:
                 self._fail(p, EventDropped("invalid", "the server's answer has no receipt for the event",
                                            event_id=p.event_id, tenant=p.tenant, action=p.action))
 
-    def _fail(self: "Client", p: Pending, err: BaseException) -> None:
+    def _fail(self, p: Pending, err: BaseException) -> None:
         self._count("failed")
         if p.waiter is not None:
             p.waiter.resolve(None, err)
         self._report(err)
 
-    def _backoff(self: "Client", attempt: int, why: Optional[_Why]) -> float:
+    def _backoff(self, attempt: int, why: Optional[_Why]) -> float:
         """Full jitter over an exponentially growing cap, or Retry-After
         when longer (capped by max_retry_after)."""
         ceiling = min(self.min_backoff * (2 ** min(max(attempt - 1, 0), 40)), self.max_backoff)

@@ -3,15 +3,18 @@ problem+json errors, ``Retry-After``. Standard library only."""
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import http.client
+import ipaddress
 import json
 import socket
 import ssl
 import threading
 import time
 import urllib.parse
-from typing import Any, Dict, Mapping, Optional, Tuple
+import urllib.request
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import __about__
 from .errors import APIError
@@ -73,10 +76,17 @@ def parse_retry_after(v: str, now: Optional[float] = None) -> float:
 
 class Transport:
     """Sends requests to one server with one kept-alive connection per
-    thread. Safe for concurrent use."""
+    thread. Safe for concurrent use.
+
+    ``proxy`` None follows the environment (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``NO_PROXY``, as ``urllib`` reads them), never for a loopback host, like
+    Go's ``http.ProxyFromEnvironment``; "" uses no proxy; a URL uses that
+    proxy (``http://user:pass@proxy:3128``). ``ssl_context`` verifies the
+    server's certificate (a private CA, a client certificate)."""
 
     def __init__(self, url: str, api_key: str, timeout: float = 10.0,
-                 ssl_context: Optional[ssl.SSLContext] = None, user_agent: str = USER_AGENT) -> None:
+                 ssl_context: Optional[ssl.SSLContext] = None, user_agent: str = USER_AGENT,
+                 proxy: Optional[str] = None) -> None:
         u = urllib.parse.urlsplit(url)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError("hashtrail: the server URL %r must be http(s)://host[:port]" % url)
@@ -87,20 +97,33 @@ class Transport:
         self._host = u.hostname
         self._port = u.port
         self._prefix = u.path.rstrip("/")
+        self._netloc = u.netloc.rsplit("@", 1)[-1]
         self._key = api_key
         self.timeout = timeout
         self._ssl = ssl_context
         self._ua = user_agent
         self._local = threading.local()
+        self._proxy = _env_proxy(u.scheme, u.hostname) if proxy is None else (
+            urllib.parse.urlsplit(proxy) if proxy else None)
+        self._proxy_auth: Dict[str, str] = {}
+        if self._proxy is not None and self._proxy.username:
+            cred = "%s:%s" % (urllib.parse.unquote(self._proxy.username),
+                              urllib.parse.unquote(self._proxy.password or ""))
+            self._proxy_auth["Proxy-Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode()
 
     def _conn(self, timeout: float) -> http.client.HTTPConnection:
         c = getattr(self._local, "conn", None)
         if c is None:
+            host, port = self._host, self._port
+            if self._proxy is not None:
+                host, port = self._proxy.hostname or "", self._proxy.port or 3128
             if self._scheme == "https":
-                c = http.client.HTTPSConnection(self._host, self._port, timeout=timeout,
+                c = http.client.HTTPSConnection(host, port, timeout=timeout,
                                                 context=self._ssl or ssl.create_default_context())
+                if self._proxy is not None:
+                    c.set_tunnel(self._host, self._port, headers=self._proxy_auth or None)
             else:
-                c = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+                c = http.client.HTTPConnection(host, port, timeout=timeout)
             self._local.conn = c
         c.timeout = timeout
         if c.sock is not None:
@@ -127,6 +150,8 @@ class Transport:
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         target = self._prefix + path
+        if self._proxy is not None and self._scheme == "http":
+            target = "http://%s%s" % (self._netloc, target)  # absolute form, for the proxy
         if params:
             q = [(k, _param(v)) for k, v in params.items() if v is not None]
             if q:
@@ -138,6 +163,8 @@ class Transport:
             h["Content-Type"] = "application/json"
         if headers:
             h.update(headers)
+        if self._proxy is not None and self._scheme == "http":
+            h.update(self._proxy_auth)
         t = self.timeout if timeout is None else timeout
         # A kept-alive connection the server closed fails on first use: one
         # more try on a fresh connection (the request is idempotent by ids).
@@ -178,6 +205,23 @@ class Transport:
         return r.body.decode("utf-8", "replace")
 
 
+def _env_proxy(scheme: str, host: str) -> Optional[urllib.parse.SplitResult]:
+    """The proxy the environment names for scheme://host, if any."""
+    try:
+        if ipaddress.ip_address(host.strip("[]")).is_loopback:
+            return None
+    except ValueError:
+        if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+            return None
+    proxies = urllib.request.getproxies()
+    p = proxies.get(scheme)
+    if not p or urllib.request.proxy_bypass(host):
+        return None
+    if "://" not in p:
+        p = "http://" + p
+    return urllib.parse.urlsplit(p)
+
+
 def _param(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -189,10 +233,10 @@ def quote(segment: str) -> str:
     return urllib.parse.quote(segment, safe="")
 
 
-def split_answer(ans: Any) -> Tuple[Dict[int, list], Dict[int, list]]:
+def split_answer(ans: Any) -> Tuple[Dict[int, List[Dict[str, Any]]], Dict[int, List[Dict[str, str]]]]:
     """An ingest answer as {index: [receipts]} and {index: field errors}."""
-    receipts: Dict[int, list] = {}
-    rejected: Dict[int, list] = {}
+    receipts: Dict[int, List[Dict[str, Any]]] = {}
+    rejected: Dict[int, List[Dict[str, str]]] = {}
     if isinstance(ans, dict):
         for r in ans.get("events") or []:
             receipts.setdefault(int(r.get("index", 0)), []).append(r)

@@ -67,9 +67,13 @@ class FakeServer:
             self.gate.wait(30)
         if self.delay:
             time.sleep(self.delay)
+        raw = h.path
+        if raw.startswith("http://"):  # absolute form: we are being used as a proxy
+            h.path = "/" + raw.split("/", 3)[3]
         with self.lock:
-            self.requests.append({"path": h.path, "body": body, "auth": h.headers.get("Authorization"),
-                                  "time": time.monotonic()})
+            self.requests.append({"path": h.path, "raw_path": raw, "body": body,
+                                  "auth": h.headers.get("Authorization"),
+                                  "proxy_auth": h.headers.get("Proxy-Authorization"), "time": time.monotonic()})
             step = self.script.pop(0) if self.script else None
         if callable(step):
             step = step(h, body)

@@ -398,3 +398,33 @@ def test_forked_child_gets_its_own_sender(fake):
 
 def ids_of(events):
     return [e["targets"][0]["id"] for e in events]
+
+
+def test_http_proxy_from_option_and_environment(fake, monkeypatch):
+    # The fake server doubles as a forward proxy: requests arrive in absolute form.
+    c = hashtrail.Client("http://audit.invalid:8443/", "k", tenant="acme",
+                         proxy="http://user:p%%40ss@127.0.0.1:%d" % fake.port)
+    c.record_sync(ev(1))
+    r = fake.requests[-1]
+    assert r["raw_path"] == "http://audit.invalid:8443/v1/tenants/acme/events?partial=true"
+    import base64
+    assert base64.b64decode(r["proxy_auth"].split()[1]) == b"user:p@ss"
+    c.close()
+
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % fake.port)
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:%d" % fake.port)
+    c = hashtrail.Client("http://audit.invalid:8443", "k", tenant="acme")
+    c.record_sync(ev(2))
+    assert fake.requests[-1]["raw_path"].startswith("http://audit.invalid:8443/")
+    c.close()
+    # Loopback is never proxied, and NO_PROXY is honoured.
+    c = hashtrail.Client(fake.url, "k", tenant="acme")
+    c.record_sync(ev(3))
+    assert fake.requests[-1]["raw_path"].startswith("/v1/")
+    c.close()
+    monkeypatch.setenv("NO_PROXY", "audit.invalid")
+    monkeypatch.setenv("no_proxy", "audit.invalid")
+    c = hashtrail.Client("http://audit.invalid:8443", "k", tenant="acme", max_attempts=1)
+    with pytest.raises(hashtrail.EventDropped):  # not proxied: the name does not resolve
+        c.record_sync(ev(4), timeout=10)
+    c.close()

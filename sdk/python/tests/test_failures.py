@@ -4,11 +4,9 @@ server with a spool, a spool whose acknowledgement was lost, and a real
 server killed and restarted on its data."""
 
 import os
-import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker  # noq
 
 import hashtrail  # noqa: E402
 import hashtrail.sqlalchemy as hsa  # noqa: E402
-from fakeserver import FakeServer, problem  # noqa: E402
+from fakeserver import problem  # noqa: E402
 
 Base = declarative_base()
 
