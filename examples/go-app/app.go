@@ -23,14 +23,19 @@ import (
 
 // config is what the app needs; main reads it from the environment.
 type config struct {
-	DB             string         // the app's SQLite file
-	HashtrailURL   string         // the Hashtrail server
-	HashtrailKey   string         // an ingest key of Tenant
-	Tenant         string         // the tenant this app records into
-	TrustedProxies []netip.Prefix // reverse proxies whose X-Forwarded-For is believed
-	BcryptCost     int            // password hashing cost (default bcrypt.DefaultCost)
-	RelayPoll      time.Duration  // how often the outbox relay looks for rows (default 1s)
-	Logger         *slog.Logger
+	DB           string // the app's SQLite file
+	HashtrailURL string // the Hashtrail server
+	HashtrailKey string // an ingest key of Tenant
+	Tenant       string // the tenant this app records into
+	// ViewerKey is a key of Tenant that may mint viewer tokens (role
+	// admin), for the pages that embed the audit log viewer (viewer.go).
+	ViewerKey          string
+	HashtrailPublicURL string         // Hashtrail as browsers reach it (default HashtrailURL)
+	Origin             string         // the app's origin as browsers see it (default from each request)
+	TrustedProxies     []netip.Prefix // reverse proxies whose X-Forwarded-For is believed
+	BcryptCost         int            // password hashing cost (default bcrypt.DefaultCost)
+	RelayPoll          time.Duration  // how often the outbox relay looks for rows (default 1s)
+	Logger             *slog.Logger
 }
 
 // app is a small project-management service: users sign up and in, own
@@ -131,6 +136,8 @@ func (a *app) routes() http.Handler {
 	mux.Handle("POST /projects/{id}/keys", a.signedIn(a.createKey))
 	mux.Handle("PUT /users/{id}/role", a.admin(a.assignRole))
 	mux.Handle("POST /roles/{role}/permissions", a.admin(a.grantPermission))
+	mux.Handle("GET /projects/{id}/history", a.signedIn(a.projectHistory))
+	mux.Handle("GET /me/security", a.signedIn(a.mySecurity))
 
 	audit := client.Middleware(client.MiddlewareConfig{
 		TrustedProxies: a.cfg.TrustedProxies,

@@ -33,7 +33,11 @@ func run(logger *slog.Logger) error {
 		HashtrailURL: env("HASHTRAIL_URL", "http://127.0.0.1:8080"),
 		HashtrailKey: os.Getenv("HASHTRAIL_API_KEY"),
 		Tenant:       env("HASHTRAIL_TENANT", "acme"),
+		ViewerKey:    os.Getenv("HASHTRAIL_VIEWER_KEY"),
+		Origin:       os.Getenv("APP_ORIGIN"),
 		Logger:       logger,
+
+		HashtrailPublicURL: os.Getenv("HASHTRAIL_PUBLIC_URL"),
 	}
 	for _, s := range strings.FieldsFunc(os.Getenv("APP_TRUSTED_PROXIES"), func(r rune) bool { return r == ',' }) {
 		p, err := netip.ParsePrefix(strings.TrimSpace(s))
