@@ -28,7 +28,7 @@ import time
 import uuid
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, event, select
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from .client import Client, encode_event
@@ -251,7 +251,7 @@ class Outbox:
     def pending(self) -> int:
         """Rows waiting to be sent."""
         with self.engine.connect() as conn:
-            return len(conn.execute(select(self.table.c.id)).fetchall())
+            return int(conn.execute(select(func.count()).select_from(self.table)).scalar() or 0)
 
     def relay(self) -> int:
         """Send committed rows until the outbox is empty; returns how many
