@@ -20,8 +20,9 @@
 // Elements with data-hashtrail-verify and data-proof-url are checked when
 // the module loads: the URL answers the API's ?proof=true JSON plus
 // "log_keys" (note verifier keys) and "origin" (the log's origin). The
-// outcome goes into the element's [data-hashtrail-verify-status] child (or
-// the element itself) as text, and into its data-state attribute.
+// outcome goes into the element's [data-hashtrail-verify-status] (or
+// [data-verify-status]) child, else the element itself, as text, and into
+// its data-state attribute.
 
 const enc = new TextEncoder();
 
@@ -328,7 +329,7 @@ export function describe(outcome) {
 /** Writes an outcome into an element (text and data-state). */
 export function show(el, outcome) {
   el.setAttribute("data-state", outcome.state);
-  const target = el.querySelector("[data-hashtrail-verify-status]") || el;
+  const target = el.querySelector("[data-hashtrail-verify-status], [data-verify-status]") || el;
   target.textContent = describe(outcome);
   if (outcome.state === VERIFIED) el.setAttribute("data-leaf-hash", outcome.leafHash);
 }
