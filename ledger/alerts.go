@@ -2,9 +2,11 @@ package ledger
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -339,10 +341,10 @@ func (l *Ledger) checkAlert(r *hashtrail.AlertRule) error {
 		add("webhook", "a rule needs a webhook or email recipients to notify")
 	}
 	if r.Webhook != nil {
-		if l.cfg.Notifier == nil {
-			add("webhook", "this server sends no webhooks (no notifier configured)")
-		} else {
+		if l.cfg.Notifier != nil {
 			errs = append(errs, l.cfg.Notifier.CheckWebhook("webhook", r.Webhook)...)
+		} else {
+			errs = append(errs, checkWebhookShape(r.Webhook)...)
 		}
 	}
 	errs = append(errs, checkEmails("email", r.Email)...)
@@ -378,4 +380,24 @@ func compileAlertFilter(filter string) (*hashtrail.Query, error) {
 	q := &hashtrail.Query{}
 	s.Apply(q)
 	return q, nil
+}
+
+// checkWebhookShape validates a webhook without a notifier (offline
+// tools): an http(s) URL with a host, and 1 to 4 whsec_ secrets of
+// standard base64. The notifier's CheckWebhook is the full check.
+func checkWebhookShape(w *hashtrail.AlertWebhook) []hashtrail.FieldError {
+	var errs []hashtrail.FieldError
+	if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, hashtrail.FieldError{Field: "webhook.url", Message: "must be an http or https URL with a host"})
+	}
+	if len(w.Secrets) == 0 || len(w.Secrets) > 4 {
+		errs = append(errs, hashtrail.FieldError{Field: "webhook.secrets", Message: "needs 1 to 4 whsec_ secrets"})
+	}
+	for i, s := range w.Secrets {
+		b64, ok := strings.CutPrefix(s, "whsec_")
+		if k, err := base64.StdEncoding.DecodeString(b64); !ok || err != nil || len(k) < 24 || len(k) > 64 {
+			errs = append(errs, hashtrail.FieldError{Field: fmt.Sprintf("webhook.secrets[%d]", i), Message: "must be whsec_ followed by 24 to 64 bytes in standard base64"})
+		}
+	}
+	return errs
 }

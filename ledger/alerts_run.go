@@ -45,7 +45,13 @@ type alertTenant struct {
 	version int64 // of state; 0 when not loaded
 }
 
+// startAlerts starts the alert and digest loop, on servers only: a ledger
+// without a Notifier (offline tools) evaluates nothing, so a command run on
+// the data directory never takes the alert leases.
 func (l *Ledger) startAlerts() {
+	if l.cfg.Notifier == nil {
+		return
+	}
 	if l.cfg.AlertInterval <= 0 {
 		l.cfg.AlertInterval = time.Second
 	}

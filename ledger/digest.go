@@ -125,7 +125,7 @@ func (l *Ledger) SendDigest(ctx context.Context, tenant string) (*hashtrail.Dige
 	if d == nil || len(d.To) == 0 {
 		return nil, hashtrail.InvalidFields([]hashtrail.FieldError{{Field: "to", Message: "the tenant has no digest recipients; set them first"}})
 	}
-	until := l.now().UTC().Truncate(time.Second)
+	until := l.now().UTC()
 	from := until.AddDate(0, 0, -1)
 	kind := "daily"
 	if d.Schedule == "weekly" {

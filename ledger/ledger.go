@@ -94,7 +94,8 @@ type Config struct {
 	// announcement.
 	PurgeInterval time.Duration
 	// Notifier sends alert notifications and digests (package notify,
-	// wired by cmd); nil refuses webhook rules and sends no email.
+	// wired by cmd). Nil, as in offline tools, manages rules but evaluates
+	// none and sends no digest.
 	Notifier hashtrail.Notifier
 	// PublicURL is the server's address as users reach it, for links to
 	// events in alerts and digests ("https://audit.example.com").

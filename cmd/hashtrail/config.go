@@ -56,6 +56,11 @@ type Config struct {
 
 	SinksFileRoot     string `yaml:"sinks-file-root"`
 	SinksAllowPrivate bool   `yaml:"sinks-allow-private"`
+	// Alert notifications and digests (docs/alerts.md).
+	SMTPURL   string `yaml:"smtp-url"`
+	SMTPFrom  string `yaml:"smtp-from"`
+	PublicURL string `yaml:"public-url"`
+
 	// Sinks are declared in the YAML file only (no flag or variable); see
 	// sinkDecl.
 	Sinks []sinkDecl `yaml:"sinks"`
@@ -109,6 +114,9 @@ var settings = []setting{
 	{"pg-statement-timeout", "PostgreSQL store: longest a statement may run before the database cancels it", func(c *Config) any { return &c.PGStatementTimeout }},
 	{"sinks-file-root", "directory under which file sinks write (each sink names a directory inside it); default <data>/sinks", func(c *Config) any { return &c.SinksFileRoot }},
 	{"sinks-allow-private", "let sinks reach loopback, private and unique-local addresses (link-local and cloud metadata addresses stay refused)", func(c *Config) any { return &c.SinksAllowPrivate }},
+	{"smtp-url", "SMTP server for alert and digest email: smtp://[user:password@]host[:port][?starttls=required|opportunistic|off] or smtps://... (implicit TLS); none sends no email", func(c *Config) any { return &c.SMTPURL }},
+	{"smtp-from", "sender address of alert and digest email (required with smtp-url)", func(c *Config) any { return &c.SMTPFrom }},
+	{"public-url", "the server's address as users reach it, for links to events in alerts and digests (https://audit.example.com)", func(c *Config) any { return &c.PublicURL }},
 	{"witness", "a witness that cosigns the installation log, URL=VERIFIERKEY: its C2SP tlog-witness submission URL and its cosignature/v1 verifier key (repeatable; comma-separated in the variable)", func(c *Config) any { return &c.Witnesses }},
 }
 

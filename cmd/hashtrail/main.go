@@ -46,6 +46,8 @@ func newRootCmd() *cobra.Command {
 		newKeysCmd(),
 		newViewerTokensCmd(),
 		newSinksCmd(),
+		newAlertsCmd(),
+		newDigestsCmd(),
 		newTenantsCmd(),
 		newEventsCmd(),
 		newStatsCmd(),

@@ -224,7 +224,14 @@ func openEngine(ctx context.Context, cfg *Config, log *slog.Logger, hooks *sinkH
 		st.Close()
 		return nil, nil, err
 	}
+	notifier, err := cfg.notifier(log)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	led := ledger.New(st, ledger.Config{
+		Notifier:          notifier,
+		PublicURL:         cfg.PublicURL,
 		RateLimits:        limits,
 		ViewerMaxTTL:      cfg.ViewerMaxTTL,
 		Witnesses:         witnesses,

@@ -64,7 +64,14 @@ type Server struct {
 }
 
 // Start runs mailpit for the test, or skips it when Env is unset.
-func Start(tb testing.TB) *Server {
+func Start(tb testing.TB) *Server { return start(tb, false) }
+
+// StartPlain runs mailpit without TLS or authentication, for a server
+// under test that trusts only the system's certificate authorities; its
+// URL says starttls=off.
+func StartPlain(tb testing.TB) *Server { return start(tb, true) }
+
+func start(tb testing.TB, plain bool) *Server {
 	tb.Helper()
 	bin := os.Getenv(Env)
 	if bin == "" {
@@ -80,10 +87,12 @@ func Start(tb testing.TB) *Server {
 		tb.Fatal(err)
 	}
 	smtpAddr, httpAddr := freePort(tb), freePort(tb)
-	cmd := exec.Command(bin, "--disable-version-check", "--quiet",
-		"--smtp", smtpAddr, "--listen", httpAddr, "--database", filepath.Join(dir, "mailpit.db"),
-		"--smtp-tls-cert", certFile, "--smtp-tls-key", keyFile, "--smtp-require-starttls",
-		"--smtp-auth-file", authFile, "--smtp-disable-rdns")
+	args := []string{"--disable-version-check", "--quiet",
+		"--smtp", smtpAddr, "--listen", httpAddr, "--database", filepath.Join(dir, "mailpit.db"), "--smtp-disable-rdns"}
+	if !plain {
+		args = append(args, "--smtp-tls-cert", certFile, "--smtp-tls-key", keyFile, "--smtp-require-starttls", "--smtp-auth-file", authFile)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
@@ -97,6 +106,9 @@ func Start(tb testing.TB) *Server {
 		TLS:  &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12},
 		api:  "http://" + httpAddr,
 		SMTP: smtpAddr,
+	}
+	if plain {
+		s.URL, s.TLS = "smtp://"+smtpAddr+"?starttls=off", nil
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
