@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, MutableMapping, Optional, Tuple, Union
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, MutableMapping, Optional, Tuple, Union, cast
 
 import hashtrail
 
@@ -117,11 +117,10 @@ class HashtrailMiddleware:
         state = scope.setdefault("state", {})
         if isinstance(state, dict):
             state["hashtrail_request_id"] = rid
-        actor = None
+        actor: Optional[Dict[str, Any]] = None
         if self.actor is not None:
-            actor = self.actor(scope)
-            if inspect.isawaitable(actor):
-                actor = await actor
+            got = self.actor(scope)
+            actor = cast(Optional[Dict[str, Any]], await got if inspect.isawaitable(got) else got)
         header = (self.header_lc.encode("latin-1"), rid.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:

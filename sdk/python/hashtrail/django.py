@@ -1,58 +1,44 @@
-"""Django integration: request context, sign-in signals and model changes.
+"""Django integration: request context, sign-in signals and changes recorded on commit.
 
-Add the app and the middleware (after Django's ``AuthenticationMiddleware``,
-so the logged-in user is known) and configure the client in settings::
+::
 
-    INSTALLED_APPS = [..., "hashtrail.django"]
-    MIDDLEWARE = [..., "django.contrib.auth.middleware.AuthenticationMiddleware",
-                  "hashtrail.django.HashtrailMiddleware", ...]
-    HASHTRAIL = {
-        "URL": "https://audit.example.com",
-        "API_KEY": os.environ["HASHTRAIL_API_KEY"],
-        "TENANT": "acme",                 # leave out with an installation-wide key
-        "TRUSTED_PROXIES": ["10.0.0.0/8"],
-    }
+    INSTALLED_APPS += ["hashtrail.django.HashtrailConfig"]   # connects the sign-in receivers
+    MIDDLEWARE += ["hashtrail.django.HashtrailMiddleware"]    # after AuthenticationMiddleware
+    HASHTRAIL = {"URL": ..., "API_KEY": ..., "TENANT": "acme", "TRUSTED_PROXIES": ["10.0.0.0/8"]}
 
-What it gives:
-
-- :class:`HashtrailMiddleware` puts the client IP (through trusted proxies
-  only), user agent, request id (``X-Request-ID`` or a new one, echoed on the
-  response), method, path and the logged-in user (as the actor) into the
-  Hashtrail request context, so every event recorded while the request runs
-  carries them.
-- Receivers for ``user_logged_in``, ``user_logged_out`` and
+- :class:`HashtrailMiddleware`: client IP (through trusted proxies only),
+  user agent, request id, method, path, session id and the signed-in user
+  (the actor) for every event recorded while a request runs.
+- Receivers of ``user_logged_in``, ``user_logged_out`` and
   ``user_login_failed`` record ``user.login``, ``user.logout`` and
-  ``user.login_failed``; the app config connects them (or call
-  :func:`connect_auth_signals`). :func:`set_login_method` tells them how the
-  user signed in (``password+totp``, ``oauth:github``, ``saml``...).
-- :func:`record_on_commit` records an event through
-  ``transaction.on_commit``: nothing is recorded for a change that rolls back.
-- :func:`audit_model` records creates, updates (field diffs, secrets such as
-  ``password`` redacted) and deletes of a model, each on commit.
+  ``user.login_failed``; :func:`set_login_method` says how the user signed in.
+- :func:`record_on_commit` records through ``transaction.on_commit``: nothing
+  for a change that rolls back. :func:`audit_model` records creates, updates
+  (field diffs, secrets redacted) and deletes of a model, on commit.
 
-Settings (``settings.HASHTRAIL``): ``URL``, ``API_KEY``, ``TENANT``,
-``TRUSTED_PROXIES``, ``SERVICE`` (``{"name": ..., "version": ...}``),
-``SOURCE`` (``context.source``, default ``"web"``), ``REQUEST_ID_HEADER``
-(default ``X-Request-ID``), ``ACTOR`` (a callable or dotted path: user ->
-actor dict), ``USER_TENANTS`` (callable or dotted path: user -> tenant ids,
-for an installation-wide key: sign-in events go to each of them),
-``FALLBACK_TENANT`` (installation-wide key: where a failed sign-in for an
-unknown account goes), ``AUTH_SIGNALS`` (default ``True``),
-``AUTH_METHODS`` (authentication backend path -> ``actor.auth.method``) and
-``CLIENT_OPTIONS`` (more keyword arguments for :class:`hashtrail.Client`).
+Settings keys (``settings.HASHTRAIL``): ``URL``, ``API_KEY``, ``TENANT``,
+``TRUSTED_PROXIES``, ``SERVICE``, ``SOURCE`` (default ``web``),
+``REQUEST_ID_HEADER`` (default ``X-Request-ID``), ``ACTOR`` (user -> actor),
+``USER_TENANTS`` (user -> tenant ids, for an installation-wide key),
+``FALLBACK_TENANT``, ``AUTH_SIGNALS`` (default true), ``AUTH_METHODS``
+(backend path -> ``actor.auth.method``), ``CLIENT_OPTIONS`` (more
+:class:`hashtrail.Client` arguments). Callables may be dotted paths.
+docs/sdk-python.md (Django) has the details.
 """
 
 from __future__ import annotations
 
 import contextvars
 import datetime
-import decimal
+import hashlib
+import logging
 import re
 import threading
-import uuid
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import hashtrail
+from hashtrail import catalog
+from hashtrail.context import fill_event
 
 try:  # Django is optional for the SDK; this module needs it.
     from django.apps import AppConfig
@@ -63,22 +49,9 @@ except ImportError as exc:  # pragma: no cover - only without Django
     raise ImportError("hashtrail.django needs Django (Debian: python3-django)") from exc
 
 __all__ = [
-    "HashtrailConfig",
-    "HashtrailMiddleware",
-    "audit_model",
-    "connect_auth_signals",
-    "disconnect_auth_signals",
-    "get_client",
-    "login_event",
-    "login_failed_event",
-    "logout_event",
-    "model_changes",
-    "record",
-    "record_on_commit",
-    "set_client",
-    "set_login_method",
-    "snapshot",
-    "user_actor",
+    "HashtrailConfig", "HashtrailMiddleware", "audit_model", "connect_auth_signals", "disconnect_auth_signals",
+    "get_client", "login_event", "login_failed_event", "logout_event", "model_changes", "record",
+    "record_on_commit", "set_client", "set_login_method", "snapshot", "user_actor",
 ]
 
 _REQUEST_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -94,11 +67,9 @@ def _conf() -> Dict[str, Any]:
 
 
 def _callable(value: Any) -> Optional[Callable[..., Any]]:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return import_string(value)
-    return value
+    """A setting that names a function: the function, a dotted path to it, or None."""
+    fn: Optional[Callable[..., Any]] = import_string(value) if isinstance(value, str) else value
+    return fn
 
 
 def get_client() -> "hashtrail.Client":
@@ -114,7 +85,7 @@ def get_client() -> "hashtrail.Client":
             if not conf.get("URL") or not conf.get("API_KEY"):
                 from django.core.exceptions import ImproperlyConfigured
 
-                raise ImproperlyConfigured("settings.HASHTRAIL needs URL and API_KEY (or call hashtrail.django.set_client)")
+                raise ImproperlyConfigured("settings.HASHTRAIL needs URL and API_KEY (or hashtrail.django.set_client)")
             opts = dict(conf.get("CLIENT_OPTIONS") or {})
             if conf.get("TENANT"):
                 opts["tenant"] = conf["TENANT"]
@@ -149,18 +120,15 @@ def user_actor(user: Any) -> Optional[Dict[str, Any]]:
         return None
     custom = _callable(_conf().get("ACTOR"))
     if custom is not None:
-        return custom(user)
+        got: Optional[Dict[str, Any]] = custom(user)
+        return got
     actor: Dict[str, Any] = {"type": "user", "id": str(user.pk)}
-    name = ""
-    if hasattr(user, "get_full_name"):
-        name = user.get_full_name() or ""
-    if not name and hasattr(user, "get_username"):
-        name = user.get_username() or ""
+    name = (user.get_full_name() if hasattr(user, "get_full_name") else "") or (
+        user.get_username() if hasattr(user, "get_username") else "")
     if name:
         actor["name"] = name
-    email = getattr(user, "email", "") or ""
-    if email:
-        actor["email"] = email
+    if getattr(user, "email", ""):
+        actor["email"] = user.email
     return actor
 
 
@@ -173,11 +141,8 @@ def _client_ip(request: Any, trusted: Sequence[str]) -> str:
 
 
 def _request_id(request: Any, header: str) -> str:
-    key = "HTTP_" + header.upper().replace("-", "_")
-    rid = request.META.get(key, "")
-    if rid and _REQUEST_ID_RE.match(rid):
-        return rid
-    return hashtrail.ULID()
+    rid = str(request.META.get("HTTP_" + header.upper().replace("-", "_"), ""))
+    return rid if _REQUEST_ID_RE.match(rid) else hashtrail.ULID()
 
 
 class HashtrailMiddleware:
@@ -231,8 +196,6 @@ class _LazyClient:
 
 
 def _session_id(session_key: str) -> str:
-    import hashlib
-
     return "s_" + hashlib.sha256(session_key.encode()).hexdigest()[:24]
 
 
@@ -247,21 +210,9 @@ def _tenants_for(user: Any) -> List[str]:
 
 
 def _snapshot_context(event: Dict[str, Any]) -> Dict[str, Any]:
-    """The event with the current actor and request context filled in where it has none.
-
-    ``record_on_commit`` sends later (at commit); this keeps what was current
-    when the change was made.
-    """
+    """A copy of the event with the current actor and context where it has none (kept for a later send)."""
     ev = dict(event)
-    if "actor" not in ev:
-        actor = hashtrail.get_actor()
-        if actor:
-            ev["actor"] = dict(actor)
-    cur = hashtrail.get_context() or {}
-    if cur:
-        ctx = dict(cur)
-        ctx.update(ev.get("context") or {})
-        ev["context"] = ctx
+    fill_event(ev)
     return ev
 
 
@@ -328,95 +279,51 @@ def set_login_method(
 
 
 def _auth(method: str, *, provider: Optional[str] = None, mfa: Optional[bool] = None) -> Dict[str, Any]:
-    auth: Dict[str, Any] = {"method": method}
-    if mfa is None:
-        mfa = "+" in method or method == "webauthn"
-    auth["mfa"] = bool(mfa)
     if provider is None and method.startswith("oauth:"):
         provider = method.split(":", 1)[1]
-    if provider:
-        auth["provider"] = provider
-    return auth
+    return catalog.auth(method, mfa=mfa, provider=provider)
 
 
 def _auth_for(request: Any, user: Any) -> Dict[str, Any]:
     auth = getattr(request, "hashtrail_auth", None) if request is not None else None
     if auth:
         return dict(auth)
-    backend = getattr(user, "backend", None)
     methods = _conf().get("AUTH_METHODS") or {}
-    return _auth(methods.get(backend, "password"))
+    return _auth(methods.get(getattr(user, "backend", None), "password"))
 
 
 def _user_target(user: Any) -> Dict[str, Any]:
-    t = {"type": "user", "id": str(user.pk)}
-    name = user.get_username() if hasattr(user, "get_username") else ""
-    if name:
-        t["name"] = name
-    return t
+    return catalog.user_ref(str(user.pk), user.get_username() if hasattr(user, "get_username") else None)
 
 
 def login_event(user: Any, auth: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """A ``user.login`` event for ``user`` (``auth``: ``actor.auth``, default password)."""
-    actor = user_actor(user) or {"type": "user", "id": str(user.pk)}
-    actor["auth"] = dict(auth or _auth("password"))
-    return {
-        "action": "user.login",
-        "category": "authentication",
-        "severity": "info",
-        "outcome": "success",
-        "actor": actor,
-        "targets": [_user_target(user)],
-    }
+    actor = user_actor(user) or catalog.user(str(user.pk))
+    return catalog.event("user.login", _user_target(user), actor=dict(actor, auth=dict(auth or _auth("password"))))
 
 
 def logout_event(user: Any) -> Dict[str, Any]:
     """A ``user.logout`` event for ``user``."""
-    return {
-        "action": "user.logout",
-        "category": "authentication",
-        "severity": "info",
-        "outcome": "success",
-        "actor": user_actor(user) or {"type": "user", "id": str(user.pk)},
-        "targets": [_user_target(user)],
-    }
+    return catalog.event("user.logout", _user_target(user), actor=user_actor(user) or catalog.user(str(user.pk)))
 
 
-def login_failed_event(
-    user: Any = None,
-    *,
-    identifier: str = "",
-    reason: str = "invalid_credentials",
-    auth: Optional[Mapping[str, Any]] = None,
-) -> Dict[str, Any]:
+def login_failed_event(user: Any = None, *, identifier: str = "", reason: str = "invalid_credentials",
+                       auth: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """A ``user.login_failed`` event (severity medium, outcome failure, ``error`` = reason).
 
     ``user`` is the account tried, when it exists; else ``identifier`` (the
     address or user name typed) names the actor, as docs/events.md asks.
+    The password tried is never part of it.
     """
+    a = dict(auth or _auth("password"))
     if user is not None:
-        actor = {"type": "user", "id": str(user.pk)}
-        email = getattr(user, "email", "")
-        if email:
-            actor["email"] = email
-        targets = [_user_target(user)]
-    elif "@" in identifier:
-        actor, targets = {"type": "user", "email": identifier}, []
-    else:
-        # A user name that matches no account (or nothing typed at all).
-        actor, targets = {"type": "user", "id": "username:" + identifier if identifier else "unknown"}, []
-    actor["auth"] = dict(auth or _auth("password"))
-    ev: Dict[str, Any] = {
-        "action": "user.login_failed",
-        "category": "authentication",
-        "severity": "medium",
-        "outcome": "failure",
-        "error": reason,
-        "actor": actor,
-    }
-    if targets:
-        ev["targets"] = targets
-    return ev
+        actor = catalog.user(str(user.pk), email=getattr(user, "email", "") or None, auth=a)
+        return catalog.event("user.login_failed", _user_target(user), actor=actor, error=reason)
+    if "@" in identifier:
+        actor = {"type": "user", "email": identifier, "auth": a}
+    else:  # a user name that matches no account (or nothing typed at all)
+        actor = {"type": "user", "id": "username:" + identifier if identifier else "unknown", "auth": a}
+    return catalog.event("user.login_failed", actor=actor, error=reason)
 
 
 def _auth_tenants(user: Any) -> Optional[List[str]]:
@@ -437,9 +344,8 @@ def _record_auth(event: Dict[str, Any], user: Any) -> None:
     try:
         record(_snapshot_context(event), tenants=tenants)
     except Exception:  # never break a sign-in over the audit log
-        import logging
-
-        logging.getLogger("hashtrail.django").warning("hashtrail: could not queue %s", event.get("action"), exc_info=True)
+        logging.getLogger("hashtrail.django").warning("hashtrail: could not queue %s", event.get("action"),
+                                                      exc_info=True)
 
 
 def _on_logged_in(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
@@ -459,7 +365,8 @@ def _on_logged_out(sender: Any, request: Any = None, user: Any = None, **kwargs:
         hashtrail.set_actor(None)
 
 
-def _on_login_failed(sender: Any, credentials: Optional[Mapping[str, Any]] = None, request: Any = None, **kwargs: Any) -> None:
+def _on_login_failed(sender: Any, credentials: Optional[Mapping[str, Any]] = None, request: Any = None,
+                     **kwargs: Any) -> None:
     from django.contrib.auth import get_user_model
 
     creds = credentials or {}
@@ -470,61 +377,33 @@ def _on_login_failed(sender: Any, credentials: Optional[Mapping[str, Any]] = Non
         user = model._default_manager.filter(**{model.USERNAME_FIELD: identifier}).first()
     reason = getattr(request, "hashtrail_failure", None) if request is not None else None
     auth = getattr(request, "hashtrail_auth", None) if request is not None else None
-    ev = login_failed_event(
-        user,
-        identifier=identifier,
-        reason=reason or ("invalid_credentials" if user is not None else "unknown_user"),
-        auth=auth,
-    )
-    _record_auth(ev, user)
+    reason = reason or ("invalid_credentials" if user is not None else "unknown_user")
+    _record_auth(login_failed_event(user, identifier=identifier, reason=reason, auth=auth), user)
 
 
-_DISPATCH = {
-    "logged_in": "hashtrail.django.user_logged_in",
-    "logged_out": "hashtrail.django.user_logged_out",
-    "failed": "hashtrail.django.user_login_failed",
-}
+def _auth_signals() -> List[Any]:
+    from django.contrib.auth import signals
+
+    return [(signals.user_logged_in, _on_logged_in), (signals.user_logged_out, _on_logged_out),
+            (signals.user_login_failed, _on_login_failed)]
 
 
 def connect_auth_signals() -> None:
     """Connect the receivers of ``user_logged_in``, ``user_logged_out`` and ``user_login_failed``.
 
-    Idempotent. The app config does it when ``hashtrail.django`` is installed
-    (unless ``settings.HASHTRAIL["AUTH_SIGNALS"]`` is false).
+    Idempotent. The app config does it when installed (unless ``AUTH_SIGNALS`` is false).
     """
-    from django.contrib.auth import signals
-
-    signals.user_logged_in.connect(_on_logged_in, dispatch_uid=_DISPATCH["logged_in"])
-    signals.user_logged_out.connect(_on_logged_out, dispatch_uid=_DISPATCH["logged_out"])
-    signals.user_login_failed.connect(_on_login_failed, dispatch_uid=_DISPATCH["failed"])
+    for sig, fn in _auth_signals():
+        sig.connect(fn, dispatch_uid="hashtrail.django." + fn.__name__)
 
 
 def disconnect_auth_signals() -> None:
     """Undo :func:`connect_auth_signals`."""
-    from django.contrib.auth import signals
-
-    signals.user_logged_in.disconnect(dispatch_uid=_DISPATCH["logged_in"])
-    signals.user_logged_out.disconnect(dispatch_uid=_DISPATCH["logged_out"])
-    signals.user_login_failed.disconnect(dispatch_uid=_DISPATCH["failed"])
+    for sig, fn in _auth_signals():
+        sig.disconnect(dispatch_uid="hashtrail.django." + fn.__name__)
 
 
 # ---------------------------------------------------------------- model changes
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, (decimal.Decimal, uuid.UUID, datetime.timedelta)):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
-    return str(value)
 
 
 def snapshot(instance: Any, fields: Optional[Iterable[str]] = None, exclude: Iterable[str] = ()) -> Dict[str, Any]:
@@ -539,15 +418,8 @@ def snapshot(instance: Any, fields: Optional[Iterable[str]] = None, exclude: Ite
     for f in instance._meta.concrete_fields:
         if (keep is not None and f.name not in keep) or f.name in skip:
             continue
-        out[f.name] = _jsonable(getattr(instance, f.attname))
+        out[f.name] = hashtrail.to_json_value(getattr(instance, f.attname))
     return out
-
-
-def _is_secret(name: str) -> bool:
-    fn = getattr(hashtrail, "is_secret_name", None)
-    if fn is not None:
-        return bool(fn(name))
-    return bool(re.search(r"(?i)(password|passwd|secret|token|api_?key|private_?key)", name))
 
 
 def model_changes(
@@ -567,7 +439,7 @@ def model_changes(
         old, new = before.get(name), after.get(name)
         if had and has and old == new:
             continue
-        if name in extra or _is_secret(name):
+        if name in extra or hashtrail.is_secret_name(name):
             out.append({"field": name, "redacted": True})
             continue
         ch: Dict[str, Any] = {"field": name}
@@ -597,7 +469,7 @@ def audit_model(
     targets: Optional[Callable[[Any], List[Dict[str, Any]]]] = None,
     tenants: Optional[Callable[[Any], Sequence[str]]] = None,
     category: Optional[str] = None,
-) -> None:
+) -> Callable[[], None]:
     """Record ``<type>.create``, ``<type>.update`` and ``<type>.delete`` for ``model``, on commit.
 
     ``object_type`` defaults to the model name (``user``); an update carries
@@ -606,11 +478,12 @@ def audit_model(
     targets (default ``[{type, id: pk, name: str(instance)}]``);
     ``tenants(instance)`` the tenants for an installation-wide key. The old
     values are read from the database before the save (one query per update).
+    Returns a function that stops the auditing.
     """
     kind = object_type or model._meta.model_name
     keep = list(fields) if fields is not None else None
     skip = list(exclude)
-    uid = "hashtrail.audit_model.%s.%s" % (model._meta.label_lower, kind)
+    uid = "hashtrail.audit_model.%s.%s." % (model._meta.label_lower, kind)
     from django.db.models import signals
 
     def target_list(instance: Any) -> List[Dict[str, Any]]:
@@ -632,7 +505,8 @@ def audit_model(
         old = sender._default_manager.using(using).filter(pk=instance.pk).first()
         instance._hashtrail_before = snapshot(old, keep, skip) if old is not None else None
 
-    def post_save(sender: Any, instance: Any, created: bool = False, raw: bool = False, using: str = "default", **kw: Any) -> None:
+    def post_save(sender: Any, instance: Any, created: bool = False, raw: bool = False, using: str = "default",
+                  **kw: Any) -> None:
         if raw:
             return
         before = getattr(instance, "_hashtrail_before", None)
@@ -646,12 +520,18 @@ def audit_model(
     def post_delete(sender: Any, instance: Any, using: str = "default", **kw: Any) -> None:
         emit(instance, "delete", None, using)
 
-    signals.pre_save.connect(pre_save, sender=model, weak=False, dispatch_uid=uid + ".pre")
-    signals.post_save.connect(post_save, sender=model, weak=False, dispatch_uid=uid + ".post")
-    signals.post_delete.connect(post_delete, sender=model, weak=False, dispatch_uid=uid + ".delete")
+    hooks = [(signals.pre_save, pre_save), (signals.post_save, post_save), (signals.post_delete, post_delete)]
+    for sig, fn in hooks:
+        sig.connect(fn, sender=model, weak=False, dispatch_uid=uid + fn.__name__)
+
+    def undo() -> None:
+        for sig, fn in hooks:
+            sig.disconnect(sender=model, dispatch_uid=uid + fn.__name__)
+
+    return undo
 
 
-class HashtrailConfig(AppConfig):
+class HashtrailConfig(AppConfig):  # type: ignore[misc]  # Django ships no type hints
     """The ``hashtrail.django`` app: connects the sign-in receivers when ready."""
 
     name = "hashtrail.django"
