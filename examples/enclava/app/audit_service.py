@@ -33,6 +33,10 @@ def configure(url: str, ingest_key: str, read_key: str, *, tenant: str = TENANT)
     return _client
 
 
+def configured() -> bool:
+    return _client is not None
+
+
 def client() -> hashtrail.Client:
     if _client is None:
         raise RuntimeError("audit_service.configure() was not called")

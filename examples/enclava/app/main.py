@@ -24,6 +24,10 @@ from .audit_log import AuditAction, AuditLog
 from .models import APIKey, Budget, Module, Permission, Setting, User, UserSession, hash_secret, make_sessionmaker
 
 SessionLocal = make_sessionmaker(os.environ.get("ENCLAVA_DATABASE_URL", "sqlite:///./enclava.sqlite3"))
+if os.environ.get("HASHTRAIL_API_KEY") and not audit.configured():
+    # HASHTRAIL_API_KEY: an ingest key of the tenant; HASHTRAIL_READ_KEY: a read key for the audit endpoints.
+    audit.configure(os.environ.get("HASHTRAIL_URL", "http://127.0.0.1:8080"), os.environ["HASHTRAIL_API_KEY"],
+                    os.environ.get("HASHTRAIL_READ_KEY", ""))
 app = FastAPI(title="Enclava (Hashtrail example)")
 app.add_middleware(HashtrailMiddleware,
                    trusted_proxies=[p for p in os.environ.get("ENCLAVA_TRUSTED_PROXIES", "127.0.0.1").split(",") if p])
