@@ -2,7 +2,10 @@ package export
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -82,7 +85,16 @@ func AppendCEF(b []byte, e *hashtrail.Event, version string) []byte {
 		b = append(b, '=')
 		b = appendExtension(b, val)
 	}
-	ext("rt", strconv.FormatInt(e.Time.UnixMilli(), 10))
+	// rt is when the log received the event, start when it happened
+	// (the client's clock); an event not yet received has rt = time.
+	if !e.ReceivedAt.IsZero() {
+		ext("rt", strconv.FormatInt(e.ReceivedAt.UnixMilli(), 10))
+		if !e.Time.IsZero() {
+			ext("start", strconv.FormatInt(e.Time.UnixMilli(), 10))
+		}
+	} else {
+		ext("rt", strconv.FormatInt(e.Time.UnixMilli(), 10))
+	}
 	ext("externalId", e.ID)
 	ext("act", e.Action)
 	ext("cat", string(e.Category))
@@ -93,6 +105,7 @@ func AppendCEF(b []byte, e *hashtrail.Event, version string) []byte {
 		if a.Name == "" {
 			ext("suser", a.Email)
 		}
+		ext("spriv", strings.Join(a.Roles, ","))
 	}
 	for _, t := range e.Targets {
 		if t.Type == "user" {
@@ -102,13 +115,22 @@ func AppendCEF(b []byte, e *hashtrail.Event, version string) []byte {
 		}
 	}
 	if x := e.Context; x != nil {
-		ext("src", x.IP)
+		// src is an IPv4 field in CEF; an IPv6 address goes in c6a2.
+		if ip, err := netip.ParseAddr(x.IP); err == nil && ip.Is6() && !ip.Is4In6() {
+			ext("c6a2", ip.String())
+			ext("c6a2Label", "Source IPv6 Address")
+		} else if err == nil {
+			ext("src", ip.Unmap().String())
+		} else {
+			ext("src", x.IP)
+		}
 		ext("requestClientApplication", x.UserAgent)
 		ext("requestMethod", x.Method)
 		ext("request", x.Path)
 	}
 	if s := e.Service; s != nil {
 		ext("dvchost", s.Host)
+		ext("deviceProcessName", s.Name)
 	}
 	ext("msg", e.Description)
 	ext("reason", e.Reason)
@@ -133,6 +155,15 @@ func AppendCEF(b []byte, e *hashtrail.Event, version string) []byte {
 	custom("cs5", "error", e.Error)
 	custom("cs6", "leafHash", e.LeafHash)
 	custom("cn1", "seq", strconv.FormatInt(e.Seq, 10))
+	if e.Context != nil {
+		custom("flexString1", "sessionId", e.Context.SessionID)
+	}
+	if len(e.Metadata) > 0 {
+		var m bytes.Buffer
+		if json.Compact(&m, e.Metadata) == nil && m.String() != "null" {
+			custom("flexString2", "metadata", m.String())
+		}
+	}
 	return b
 }
 

@@ -224,6 +224,55 @@ func TestCEFEscaping(t *testing.T) {
 	}
 }
 
+// TestCEFFields: rt is received_at and start the event's time; roles,
+// the service name, the session id and the metadata are carried; an IPv6
+// source goes in c6a2 (src is an IPv4 field), an IPv4-mapped one in src;
+// the values are escaped like every extension.
+func TestCEFFields(t *testing.T) {
+	at := func(s string) hashtrail.Time {
+		v, err := hashtrail.ParseTime(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	e := &hashtrail.Event{
+		ID: "e1", Action: "user.login", Tenant: "acme", Seq: 4, Severity: hashtrail.SeverityInfo,
+		Time: at("2026-11-23T09:00:00.123456Z"), ReceivedAt: at("2026-11-23T09:00:01Z"),
+		Actor:    &hashtrail.Actor{Type: hashtrail.ActorUser, ID: "42", Roles: []string{"admin", "dev=ops"}},
+		Context:  &hashtrail.Context{IP: "2001:db8::7", SessionID: "sess\\1"},
+		Service:  &hashtrail.Service{Name: "billing api", Host: "web-1"},
+		Metadata: json.RawMessage(`{ "plan": "pro", "note": "a=b\nc" }`),
+	}
+	got := string(export.AppendCEF(nil, e, "1"))
+	for _, want := range []string{
+		"|rt=1795424401000 start=1795424400123 ",
+		" spriv=admin,dev\\=ops ",
+		" c6a2=2001:db8::7 c6a2Label=Source IPv6 Address ",
+		" dvchost=web-1 deviceProcessName=billing api ",
+		" flexString1Label=sessionId flexString1=sess\\\\1 ",
+		` flexString2Label=metadata flexString2={"plan":"pro","note":"a\=b\\nc"}`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, " src=") {
+		t.Errorf("an IPv6 address in src: %s", got)
+	}
+	e.Context.IP = "::ffff:198.51.100.4"
+	e.Metadata = json.RawMessage(`null`)
+	got = string(export.AppendCEF(nil, e, "1"))
+	if !strings.Contains(got, " src=198.51.100.4 ") || strings.Contains(got, "c6a2") || strings.Contains(got, "flexString2") {
+		t.Errorf("an IPv4-mapped source or null metadata: %s", got)
+	}
+	// Not yet received (an export of a submission): rt is the time, no start.
+	e.ReceivedAt = hashtrail.Time{}
+	if got := string(export.AppendCEF(nil, e, "1")); !strings.Contains(got, "|rt=1795424400123 externalId=") || strings.Contains(got, "start=") {
+		t.Errorf("without received_at: %s", got)
+	}
+}
+
 // TestECS checks the ECS fields of the first sample event.
 func TestECS(t *testing.T) {
 	line, _, _ := bytes.Cut(encode(t, export.FormatECS, sample()), []byte("\n"))

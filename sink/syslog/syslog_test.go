@@ -87,11 +87,12 @@ func TestFormatCEF(t *testing.T) {
 	}
 	want := `<83>1 2026-11-23T09:00:00.123456Z web-1 hashtrail 4242 user.login [hashtrail@32473 tenant="acme" id="evt-7" seq="7"] ` +
 		// export.AppendCEF, the one CEF encoder (docs/exports.md).
-		`CEF:0|Hashtrail|Hashtrail|dev|user.login|a user signed in|8|rt=1795424400123 externalId=evt-7 act=user.login` +
-		` cat=authentication outcome=failure suid=42 suser=alice@example.com duid=42 duser=Alice src=203.0.113.9` +
+		`CEF:0|Hashtrail|Hashtrail|dev|user.login|a user signed in|8|rt=1795424401000 start=1795424400123 externalId=evt-7 act=user.login` +
+		` cat=authentication outcome=failure suid=42 suser=alice@example.com spriv=admin,dev duid=42 duser=Alice src=203.0.113.9` +
 		` requestClientApplication=curl/8 requestMethod=POST request=/login cs1Label=tenant cs1=acme` +
 		` cs2Label=actorType cs2=user cs3Label=actorEmail cs3=alice@example.com cs4Label=targets cs4=user:42 project:7` +
-		` cs5Label=error cs5=bad password cs6Label=leafHash cs6=` + strings.Repeat("ab", 32) + ` cn1Label=seq cn1=7`
+		` cs5Label=error cs5=bad password cs6Label=leafHash cs6=` + strings.Repeat("ab", 32) + ` cn1Label=seq cn1=7` +
+		` flexString2Label=metadata flexString2={"k":"v","n":1}`
 	if string(got) != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
