@@ -10,7 +10,8 @@ See docs/sdk-python.md in the Hashtrail repository.
 from . import catalog
 from .__about__ import VERSION as __version__
 from .admin import Admin, Reader
-from .client import Client, Receipt, encode_event, format_time
+from .client import Client
+from .wire import Receipt, encode_event, format_time
 from .context import (
     clear_context,
     client_ip,

@@ -10,26 +10,22 @@ so valid events are written and rejected ones reach ``on_error``.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import collections
-import datetime
-import decimal
-import enum
-import json
+import functools
 import logging
 import os
 import ssl
 import threading
 import time
-import uuid
 import weakref
-from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import context as _ctx
-from .diff import to_json_value
 from .errors import APIError, ClientClosed, EventDropped, HashtrailError
-from .sender import Flush, Pending, Sender, Waiter
+from .sender import Flush, Pending, Sender, Waiter, wait_async
+from .wire import Receipt, encode_event, format_time
 from .spool import open_spool
 from .transport import Transport, quote
 from .ulid import ULID
@@ -40,54 +36,6 @@ log = logging.getLogger("hashtrail")
 MAX_BATCH_EVENTS = 1000
 #: Most encoded bytes in one request, a little under the server's 8 MiB.
 MAX_BATCH_BYTES = 8 * 1024 * 1024 - 64
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """The server's answer for one recorded event: it is durable."""
-
-    tenant: str
-    id: str
-    seq: int
-    received_at: str
-    leaf_hash: Optional[str] = None
-
-    @classmethod
-    def from_answer(cls, r: Mapping[str, Any]) -> "Receipt":
-        """A Receipt from one row of an ingest answer."""
-        return cls(tenant=str(r.get("tenant", "")), id=str(r.get("id", "")), seq=int(r.get("seq", 0)),
-                   received_at=str(r.get("received_at", "")), leaf_hash=r.get("leaf_hash"))
-
-
-def format_time(t: Union[datetime.datetime, datetime.date, float, int]) -> str:
-    """An RFC 3339 UTC timestamp with microseconds, as the server stores
-    times. A naive datetime is local time (Python's convention); a number is
-    a Unix time."""
-    if isinstance(t, (int, float)):
-        dt = datetime.datetime.fromtimestamp(t, datetime.timezone.utc)
-    elif isinstance(t, datetime.datetime):
-        dt = t.astimezone(datetime.timezone.utc)
-    else:
-        dt = datetime.datetime(t.year, t.month, t.day, tzinfo=datetime.timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-_ENCODABLE = (datetime.datetime, datetime.date, datetime.time, decimal.Decimal, uuid.UUID, enum.Enum,
-              set, frozenset, bytes, bytearray)
-
-
-def _json_default(v: Any) -> Any:
-    """Encode the usual non-JSON values (datetimes as ISO 8601, decimals and
-    UUIDs as strings, enums by value, sets as lists); anything else is an
-    error rather than its repr."""
-    if isinstance(v, _ENCODABLE):
-        return to_json_value(v)
-    raise TypeError("a %s is not JSON-encodable" % type(v).__name__)
-
-
-def encode_event(event: Mapping[str, Any]) -> bytes:
-    """The event's wire JSON (UTF-8, compact)."""
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode("utf-8")
 
 
 _clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
@@ -307,6 +255,54 @@ class Client(Sender):
         if not p.waiter.done.wait(left):
             raise TimeoutError("hashtrail: event %s not answered within %ss (it may still be recorded)"
                                % (p.event_id, timeout))
+        if p.waiter.error is not None:
+            raise p.waiter.error
+        return [Receipt.from_answer(r) for r in p.waiter.receipts]
+
+    async def arecord_sync(self, event: Mapping[str, Any], timeout: Optional[float] = None) -> Receipt:
+        """``record_sync`` for asyncio code: waits without blocking the event
+        loop. Raises like ``record_sync`` (``TimeoutError`` after
+        ``timeout`` seconds)."""
+        rs = await self._async_sync(self._prepare(event, None), timeout)
+        if not rs:
+            raise HashtrailError("hashtrail: the server answered no receipt for the event")
+        return rs[0]
+
+    async def arecord_fan_out_sync(self, tenants: Sequence[str], event: Mapping[str, Any],
+                                   timeout: Optional[float] = None) -> List[Receipt]:
+        """``record_fan_out_sync`` for asyncio code."""
+        return await self._async_sync(self._prepare(event, list(tenants)), timeout)
+
+    async def aflush(self, timeout: Optional[float] = None) -> bool:
+        """``flush`` for asyncio code."""
+        f = Flush(Waiter())
+        with self._lock:
+            if self._closed:
+                return self._queued == 0 and (self.spool is None or self.spool.count() == 0)
+            self._queue.append(f)
+            self._not_empty.notify()
+        try:
+            await wait_async(f.waiter, timeout)
+        except TimeoutError:
+            return False
+        return f.waiter.error is None
+
+    async def _async_sync(self, p: Pending, timeout: Optional[float]) -> List[Receipt]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        p.waiter = Waiter()
+        if not self._enqueue(p, False, 0, raise_errors=True):
+            # The queue is full: wait for room on a worker thread, not the loop.
+            loop = asyncio.get_running_loop()
+            ok = await loop.run_in_executor(None, functools.partial(
+                self._enqueue, p, True, timeout, wait_forever=timeout is None, raise_errors=True))
+            if not ok:
+                raise TimeoutError("hashtrail: no room in the queue before the timeout")
+        left = None if deadline is None else max(deadline - time.monotonic(), 0)
+        try:
+            await wait_async(p.waiter, left)
+        except TimeoutError:
+            raise TimeoutError("hashtrail: event %s not answered within %ss (it may still be recorded)"
+                               % (p.event_id, timeout)) from None
         if p.waiter.error is not None:
             raise p.waiter.error
         return [Receipt.from_answer(r) for r in p.waiter.receipts]

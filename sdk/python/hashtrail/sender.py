@@ -10,10 +10,11 @@ the spool has been sent from its head, in order, and is empty again.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
-from typing import Any, Deque, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Union
 
 from .errors import APIError, EventDropped, RetryError, Spooled, SpoolError
 from .spool import Spool
@@ -23,20 +24,62 @@ _SPLITTABLE = (400, 409, 413, 422)
 
 
 class Waiter:
-    """What a ``record_sync`` or ``flush`` caller waits for."""
+    """What a ``record_sync`` or ``flush`` caller waits for: a thread on
+    ``done``, or a coroutine through a callback."""
 
-    __slots__ = ("done", "receipts", "error")
+    __slots__ = ("done", "receipts", "error", "_callbacks", "_lock")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.receipts: List[Dict[str, Any]] = []
         self.error: Optional[BaseException] = None
+        self._callbacks: List[Callable[[], None]] = []
+        self._lock = threading.Lock()
 
     def resolve(self, receipts: Optional[List[Dict[str, Any]]] = None, error: Optional[BaseException] = None) -> None:
-        if self.done.is_set():
-            return
-        self.receipts, self.error = list(receipts or []), error
-        self.done.set()
+        with self._lock:
+            if self.done.is_set():
+                return
+            self.receipts, self.error = list(receipts or []), error
+            self.done.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for cb in callbacks:
+            _call(cb)
+
+    def add_callback(self, cb: Callable[[], None]) -> None:
+        """Call cb once resolved (at once if it is): on the resolving
+        thread, so it must be quick."""
+        with self._lock:
+            if not self.done.is_set():
+                self._callbacks.append(cb)
+                return
+        _call(cb)
+
+
+def _call(cb: Callable[[], None]) -> None:
+    try:
+        cb()
+    except Exception:  # a waiter gone (its event loop closed) must not stop the sender
+        pass
+
+
+async def wait_async(w: Waiter, timeout: Optional[float]) -> None:
+    """Wait for w in the running event loop; TimeoutError after timeout."""
+    loop = asyncio.get_running_loop()
+    fut: "asyncio.Future[None]" = loop.create_future()
+
+    def done() -> None:
+        loop.call_soon_threadsafe(_settle, fut)
+    w.add_callback(done)
+    try:
+        await asyncio.wait_for(fut, timeout)
+    except asyncio.TimeoutError:  # a builtin TimeoutError only from 3.11 on
+        raise TimeoutError() from None
+
+
+def _settle(fut: "asyncio.Future[None]") -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 class Pending:

@@ -31,7 +31,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from .client import Client, encode_event
+from .client import Client
+from .wire import encode_event
 from .errors import HashtrailError, RetryError
 from .sender import Pending, Waiter
 
