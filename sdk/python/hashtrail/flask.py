@@ -81,11 +81,14 @@ def _proxies(value: Any) -> Sequence[str]:
 class _State:
     """What one app's requests need: its client and its settings."""
 
-    def __init__(self, client: Any, trusted: Sequence[str], source: Optional[str], header: str) -> None:
+    def __init__(self, client: Any, trusted: Sequence[str], networks: Sequence[Any], source: Optional[str],
+                 header: str) -> None:
         self.client = client
         self.trusted = trusted
+        self.networks = networks  # parsed once
         self.source = source
         self.header = header
+        self.header_key = "HTTP_" + header.upper().replace("-", "_")  # its WSGI environ key
 
 
 class Hashtrail:
@@ -124,7 +127,7 @@ class Hashtrail:
         """Register the request hooks on ``app`` and set up its client."""
         cfg = app.config
         trusted = _proxies(self._trusted if self._trusted is not None else cfg.get("HASHTRAIL_TRUSTED_PROXIES"))
-        parse_networks(trusted)  # a bad entry fails now, not on the first request
+        networks = parse_networks(trusted)  # a bad entry fails now, not on the first request
         client = self._client
         if client is None and cfg.get("HASHTRAIL_URL"):
             service = cfg.get("HASHTRAIL_SERVICE")
@@ -140,7 +143,7 @@ class Hashtrail:
             )
         source = self._source if self._source is not None else cfg.get("HASHTRAIL_SOURCE", "web")
         header = self._header or cfg.get("HASHTRAIL_REQUEST_ID_HEADER", "X-Request-ID")
-        app.extensions["hashtrail"] = _State(client, trusted, source, header)
+        app.extensions["hashtrail"] = _State(client, trusted, networks, source, header)
         app.before_request(self._before_request)
         app.after_request(self._after_request)
         app.teardown_request(self._teardown_request)
@@ -173,21 +176,23 @@ class Hashtrail:
     def _before_request(self) -> None:
         state: _State = flask.current_app.extensions["hashtrail"]
         req = flask.request
-        rid = req.headers.get(state.header, "")
+        environ = req.environ  # read directly: cheaper than req.headers
+        rid = environ.get(state.header_key, "")
         if not _REQUEST_ID_RE.match(rid):
             rid = ULID()
-        req.environ[_ENVIRON_RID] = rid
+        environ[_ENVIRON_RID] = rid
         fields: Dict[str, Any] = {"request_id": rid, "method": req.method, "path": req.path}
         ip = client_ip(
-            req.remote_addr or "",
-            req.headers.get("X-Forwarded-For"),
-            state.trusted,
-            forwarded=req.headers.get("Forwarded"),
+            environ.get("REMOTE_ADDR") or "",
+            environ.get("HTTP_X_FORWARDED_FOR"),
+            state.networks,
+            forwarded=environ.get("HTTP_FORWARDED"),
         )
         if ip:
             fields["ip"] = ip
-        if req.headers.get("User-Agent"):
-            fields["user_agent"] = req.headers["User-Agent"]
+        ua = environ.get("HTTP_USER_AGENT")
+        if ua:
+            fields["user_agent"] = ua
         if state.source:
             fields["source"] = state.source
         actor = self._actor if self._actor_loader is not None else None

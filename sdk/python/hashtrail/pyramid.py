@@ -81,8 +81,10 @@ class _Settings:
 
     def __init__(self, trusted: Sequence[str], source: Optional[str], header: str, actor_loader: ActorLoader):
         self.trusted = trusted
+        self.networks = parse_networks(trusted)  # parsed once; a bad entry fails at start-up
         self.source = source
         self.header = header
+        self.header_key = "HTTP_" + header.upper().replace("-", "_")  # its WSGI environ key
         self.actor_loader = actor_loader
 
 
@@ -110,7 +112,6 @@ def includeme(config: Configurator) -> None:
     """Set up the client, ``request.hashtrail``, the directives and the tween."""
     settings = config.get_settings()
     trusted = _proxies(settings.get("hashtrail.trusted_proxies"))
-    parse_networks(trusted)  # a bad entry fails at start-up
     loader = config.maybe_dotted(settings.get("hashtrail.actor_loader")) or default_actor
     config.registry.hashtrail_settings = _Settings(
         trusted,
@@ -149,21 +150,23 @@ def tween_factory(handler: Callable[[Request], Any], registry: Any) -> Callable[
 
     def hashtrail_tween(request: Request) -> Any:
         st: _Settings = registry.hashtrail_settings
-        rid = request.headers.get(st.header, "")
+        environ = request.environ  # read directly: cheaper than request.headers
+        rid = environ.get(st.header_key, "")
         if not _REQUEST_ID_RE.match(rid):
             rid = ULID()
-        request.environ[_ENVIRON_RID] = rid
+        environ[_ENVIRON_RID] = rid
         fields: Dict[str, Any] = {"request_id": rid, "method": request.method, "path": request.path}
         ip = client_ip(
-            request.remote_addr or "",
-            request.headers.get("X-Forwarded-For"),
-            st.trusted,
-            forwarded=request.headers.get("Forwarded"),
+            environ.get("REMOTE_ADDR") or "",
+            environ.get("HTTP_X_FORWARDED_FOR"),
+            st.networks,
+            forwarded=environ.get("HTTP_FORWARDED"),
         )
         if ip:
             fields["ip"] = ip
-        if request.user_agent:
-            fields["user_agent"] = request.user_agent
+        ua = environ.get("HTTP_USER_AGENT")
+        if ua:
+            fields["user_agent"] = ua
         if st.source:
             fields["source"] = st.source
         loader = st.actor_loader
