@@ -88,6 +88,13 @@ type Config struct {
 	DeliverTimeout time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// Paused, if set, is called after the dispatcher paused a sink itself
+	// (MaxFailures failures in a row, or a permanent error) for the
+	// deliveries of tenant, with the reason, so the program can record the
+	// act in the tenant's log as it records an admin's pause (cmd wires
+	// the ledger's RecordSinkPaused). It runs on the worker's goroutine
+	// and should not block for long.
+	Paused func(ctx context.Context, s *hashtrail.SinkConfig, tenant, reason string)
 }
 
 // Dispatcher delivers committed events to every active sink. It is safe for

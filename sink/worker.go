@@ -362,6 +362,9 @@ func (w *worker) pause(ctx context.Context, reason string) error {
 		return err
 	}
 	w.d.log.Error("sinks: sink paused", "sink", w.cfg.ID, "type", w.cfg.Type, "tenant", w.tenant, "reason", reason)
+	if w.d.cfg.Paused != nil {
+		w.d.cfg.Paused(ctx, s, w.tenant, reason)
+	}
 	w.d.Changed()
 	return errStop
 }

@@ -80,7 +80,7 @@ func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecre
 	if err != nil {
 		return err
 	}
-	disp := startDispatcher(cfg, st, log, hooks)
+	disp := startDispatcher(cfg, st, log, hooks, led)
 	defer func() { err = errors.Join(err, closeEngine(cfg, log, st, led, disp)) }()
 
 	var certs *certReloader

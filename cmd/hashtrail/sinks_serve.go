@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/hashtrail/hashtrail/sink"
 )
 
@@ -105,9 +106,10 @@ func (h *sinkHooks) changed() {
 	}
 }
 
-// startDispatcher starts delivering to sinks.
-func startDispatcher(cfg *Config, st hashtrail.Store, log *slog.Logger, hooks *sinkHooks) *sink.Dispatcher {
-	d := sink.New(sink.Config{Store: st, Registry: sinkRegistry(st), Env: cfg.sinkEnv(log), Logger: log})
+// startDispatcher starts delivering to sinks; a pause the dispatcher
+// makes itself is recorded in the tenant's log by led.
+func startDispatcher(cfg *Config, st hashtrail.Store, log *slog.Logger, hooks *sinkHooks, led *ledger.Ledger) *sink.Dispatcher {
+	d := sink.New(sink.Config{Store: st, Registry: sinkRegistry(st), Env: cfg.sinkEnv(log), Logger: log, Paused: led.RecordSinkPaused})
 	hooks.d.Store(d)
 	return d
 }
