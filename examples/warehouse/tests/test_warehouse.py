@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
+import urllib.request
 import uuid
 from typing import Any, Dict, List
 
@@ -278,3 +280,46 @@ def test_retention_user_events_400_days_projects_forever(env, scenario):
                         for e in rest)
     assert {e["metadata"]["tag"] for e in rest} >= {"account:login:success", "account:login:failure",
                                                     "account:two_factor:method_added", "account:api_token:removed"}
+
+
+def test_account_deletion_erases_personal_data_and_the_log_still_verifies(env, scenario):
+    # Bob still owns bobs-lib alone: Warehouse makes him hand it over first.
+    r = scenario["bob"].post_json("/manage/account/delete/", {"password": "battery staple"}, status=400)
+    assert r.json["errors"][0]["field"] == "projects"
+    carol = browser(env, "192.0.2.77")
+    cid = carol.post_json("/account/register/", {"username": "carol", "email": "carol@example.org",
+                                                 "password": "carol's password"}).json["id"]
+    carol.post_json("/account/logout/", {})
+    carol.post_json("/account/login/", {"username": "carol", "password": "nope"}, status=401)
+    carol.post_json("/account/login/", {"username": "carol", "password": "carol's password"})
+    carol.post_json("/manage/account/token/", {"description": "carol-laptop"})
+    carol.post_json("/manage/account/delete/", {"password": "wrong"}, status=400)
+    r = carol.post_json("/manage/account/delete/", {"password": "carol's password"})
+    assert r.json["erased"] is True and r.json["redacted_events"] == 6
+    carol.get("/manage/account/security-history/", status=403)  # signed out, account gone
+
+    mine = events(env, target=f"user:{cid}")
+    assert [e["action"] for e in mine] == ["user.create", "user.logout", "user.login_failed", "user.login",
+                                           "api_key.create", "user.delete"]
+    for e in mine:
+        assert "ip" not in e["context"] and "user_agent" not in e["context"]
+        assert set(e["actor"]) <= {"type", "id", "auth"}  # no name, no e-mail
+        assert e["pii"]["/actor"]["erased"] is True
+        assert all("name" not in t for t in e["targets"] if t["type"] == "user")
+    (announce,) = events(env, action="system.subject_erased")
+    assert "carol" not in str(announce)
+    # Other people's events keep their personal data.
+    assert events(env, action="user.login_failed", q="alice")[0]["context"]["ip"] == ALICE_IP
+
+    # Erasure never looks like tampering: an outside verifier, holding the
+    # installation's public key, checks the whole log through the API.
+    binary = os.environ.get("HASHTRAIL_BIN")
+    if not binary:
+        pytest.skip("HASHTRAIL_BIN unset: no hashtrail binary to verify with")
+    with urllib.request.urlopen(f"{URL}/v1/log/key") as resp:
+        log_key = resp.read().decode().strip()
+    out = subprocess.run([binary, "verify", "--url", URL, "--api-key", ADMIN_KEY, "--tenant", env["tenant"],
+                          "--log-key", log_key], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.strip().splitlines()[-1].startswith("OK"), out.stdout
+    print(out.stdout.strip().splitlines()[-1])

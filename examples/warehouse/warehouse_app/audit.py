@@ -21,6 +21,7 @@ ACTIONS = {
     "account:login:success": "user.login",
     "account:login:failure": "user.login_failed",
     "account:logout": "user.logout",
+    "account:delete": "user.delete",
     "account:password:change": "user.password_change",
     "account:two_factor:method_added": "user.mfa_enable",
     "account:two_factor:method_removed": "user.mfa_disable",

@@ -8,6 +8,9 @@
   IP addresses, user agents and e-mail addresses hidden), so the public page
   cannot show more than that even if the app had a bug. The token is also
   served to the browser (``.../history/token``) for a client-side embed.
+- **Account deletion** erases the user's personal data from the log
+  (``erase_user``): the events stay, with salted commitments in place of the
+  values, and the log still verifies.
 - The **admin view** (``/admin/audit/?q=...``): any search of the log, for
   the administrators named in ``warehouse.admins``.
 - **Retention**: project history forever; what is only about a user (sign-ins,
@@ -57,6 +60,16 @@ def search(request, q, limit=100):
     url, tenant = _settings(request)
     reader = hashtrail.Reader(url, request.registry.settings["warehouse.hashtrail_read_key"])
     return reader.events(tenant, q=q or None, limit=limit)
+
+
+def erase_user(request, user_id):
+    """GDPR erasure: delete the user's personal data from every event of the
+    log (their name, e-mail, IP addresses, user agents), keeping the events
+    and the log's proofs. Returns the number of events redacted."""
+    url, tenant = _settings(request)
+    request.hashtrail.flush(timeout=30)  # the account's last events first
+    admin = hashtrail.Admin(url, request.registry.settings["warehouse.hashtrail_admin_key"])
+    return admin.request("POST", f"/v1/tenants/{tenant}/subjects/user:{user_id}/erase")["redacted_events"]
 
 
 class ViewerTokens:

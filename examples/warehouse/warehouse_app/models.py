@@ -93,7 +93,7 @@ class Release(Base):
     version = Column(String(100), nullable=False)
     yanked = Column(Boolean, nullable=False, default=False)
     yanked_reason = Column(Text)
-    uploader_id = Column(Integer, ForeignKey("users.id"), nullable=False)
+    uploader_id = Column(Integer, ForeignKey("users.id"))  # None once the uploader deleted their account
     created = Column(DateTime, nullable=False, default=utcnow)
     project = relationship("Project", back_populates="releases")
     uploader = relationship("User")

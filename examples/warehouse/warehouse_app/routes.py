@@ -12,6 +12,7 @@ def includeme(config):
     config.add_route("manage.account.token", "/manage/account/token/")
     config.add_route("manage.account.token.delete", "/manage/account/token/{token_id}/delete/")
     config.add_route("manage.account.security_history", "/manage/account/security-history/")
+    config.add_route("manage.account.delete", "/manage/account/delete/")
     config.add_route("manage.projects", "/manage/projects/")
     config.add_route("manage.project.roles", "/manage/project/{name}/collaboration/")
     config.add_route("manage.project.role.delete", "/manage/project/{name}/collaboration/{username}/delete/")

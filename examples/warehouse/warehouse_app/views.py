@@ -6,6 +6,7 @@ Hashtrail after the request's transaction commits (see ``audit``).
 """
 
 import html
+import logging
 import secrets
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
@@ -16,11 +17,14 @@ from sqlalchemy.exc import IntegrityError
 
 import hashtrail
 import hashtrail.catalog
+from hashtrail.transport import NetworkError
 
 from . import history
 from .db import problem
 from .models import APIToken, Project, Release, Role, User
 from .security import check_password, check_totp, hash_password, new_token_secret, token_hash
+
+log = logging.getLogger(__name__)
 
 
 def _body(request):
@@ -187,6 +191,37 @@ def delete_token(request):
     user.record_event(tag="account:api_token:removed", request=request, targets=extra,
                       additional={"description": token.description})
     return {"ok": True}
+
+
+@view_config(route_name="manage.account.delete", request_method="POST", renderer="json")
+def delete_account(request):
+    """Delete the account, then erase its personal data from the audit log."""
+    user, b = _signed_in(request), _body(request)
+    if not check_password(user.password, b.get("password", "")):
+        return problem(400, "the password is wrong", "password")
+    sole = []
+    for role in request.db.query(Role).filter_by(user_id=user.id, role_name="Owner"):
+        owners = request.db.query(Role).filter_by(project_id=role.project_id, role_name="Owner").count()
+        if owners == 1:
+            sole.append(role.project.name)
+    if sole:
+        return problem(400, f"transfer or delete these projects first: {', '.join(sorted(sole))}", "projects")
+    user.record_event(tag="account:delete", request=request)
+    request.db.query(Release).filter_by(uploader_id=user.id).update({"uploader_id": None})
+    request.db.query(APIToken).filter_by(user_id=user.id).delete()
+    request.db.query(Role).filter_by(user_id=user.id).delete()
+    user_id = user.id
+    request.db.delete(user)
+    request.db.commit()  # the account is gone and account:delete recorded; now the log's copy of its data
+    request.response.headers.extend(forget(request))
+    request.session.invalidate()
+    try:
+        redacted = history.erase_user(request, user_id)
+    except (hashtrail.HashtrailError, NetworkError):
+        log.warning("audit erasure of user %s failed; erase subject user:%s with an admin key", user_id, user_id)
+        request.response.status = 202
+        return {"ok": True, "erased": False}
+    return {"ok": True, "erased": True, "redacted_events": redacted}
 
 
 @view_config(route_name="manage.account.security_history", request_method="GET", renderer="json")
