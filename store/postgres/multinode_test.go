@@ -324,6 +324,7 @@ func TestSearchUpgrade(t *testing.T) {
 	// Undo 0002 and every later migration (newest first); a new migration
 	// adds its undo here.
 	for _, q := range []string{
+		`DROP TABLE event_counts`,
 		`ALTER TABLE api_keys DROP COLUMN scope`,
 		`DROP INDEX event_pii_subject`,
 		`DROP TABLE sink_cursors, sinks`,

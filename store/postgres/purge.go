@@ -206,11 +206,11 @@ func purgeRows(ctx context.Context, tx pgx.Tx, num, lo, hi int64, drop []string)
 		q += ` AND tableoid <> ALL ($4::text[]::regclass[])`
 		args = append(args, drop)
 	}
-	tag, err := tx.Exec(ctx, q, args...)
+	deleted, err := deleteCounted(ctx, tx, q, args...)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	return tag.RowsAffected(), found, last, nil
+	return deleted, found, last, nil
 }
 
 // dropPartition detaches and drops partition name, provided every row left
@@ -247,6 +247,9 @@ func (s *Store) dropPartition(ctx context.Context, num int64, name string, range
 		if all != in {
 			return errNotDroppable
 		}
+		if err := uncountPartition(ctx, tx, num, id); err != nil {
+			return err
+		}
 		for _, q := range []string{`ALTER TABLE events DETACH PARTITION ` + id, `DROP TABLE ` + id} {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
@@ -270,10 +273,8 @@ func (s *Store) dropPartition(ctx context.Context, num int64, name string, range
 	var total int64
 	for {
 		err := s.tx(ctx, "purge", func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, `DELETE FROM `+id+` WHERE ctid = ANY (ARRAY(SELECT e.ctid FROM `+id+` e WHERE `+inRanges+` LIMIT `+fmt.Sprint(purgeChunk)+`))`, num, lo, hi)
-			if err == nil {
-				n = tag.RowsAffected()
-			}
+			var err error
+			n, err = deleteCounted(ctx, tx, `DELETE FROM `+id+` WHERE ctid = ANY (ARRAY(SELECT e.ctid FROM `+id+` e WHERE `+inRanges+` LIMIT `+fmt.Sprint(purgeChunk)+`))`, num, lo, hi)
 			return err
 		})
 		if err != nil {

@@ -30,6 +30,9 @@ func (s *Store) Stats(ctx context.Context, sq *hashtrail.StatsQuery) (*hashtrail
 		if err != nil {
 			return err
 		}
+		if countable(sq) {
+			return countStats(ctx, tx, st, sq, num)
+		}
 		var span *monthSpan
 		if !q.Since.IsZero() || !q.Until.IsZero() {
 			if span, err = timeSpan(ctx, tx, num, q.Since, q.Until); err != nil || span == nil {
@@ -121,7 +124,14 @@ func termsCond(terms []hashtrail.Term, num int64, a *args) (string, error) {
 // bucket's groups) for rows with a key.
 func statsRows(ctx context.Context, tx pgx.Tx, st *hashtrail.Stats, sq *hashtrail.StatsQuery,
 	key, bucket, from, where string, a args, totals bool) error {
-	rows, err := tx.Query(ctx, `SELECT (`+key+`)::text, `+bucket+`, count(*) FROM `+from+` WHERE `+where+` GROUP BY 1, 2`, a...)
+	return scanStats(ctx, tx, st, sq, `SELECT (`+key+`)::text, `+bucket+`, count(*) FROM `+from+` WHERE `+where+` GROUP BY 1, 2`, a, totals)
+}
+
+// scanStats runs query, whose rows are (group key, bucket, count), and
+// adds them to st: to Total and the buckets when totals is set, to the
+// groups (and each bucket's groups) for rows with a key.
+func scanStats(ctx context.Context, tx pgx.Tx, st *hashtrail.Stats, sq *hashtrail.StatsQuery, query string, a args, totals bool) error {
+	rows, err := tx.Query(ctx, query, a...)
 	if err != nil {
 		return err
 	}

@@ -107,6 +107,9 @@ func (w *writeRows) write(ctx context.Context, tx pgx.Tx) error {
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
+	if err := w.writeCounts(ctx, tx); err != nil {
+		return err
+	}
 	n := len(w.eSeq)
 	copies := []struct {
 		table string

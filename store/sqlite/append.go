@@ -256,6 +256,7 @@ func (a *appender) write() error {
 	args = make([]any, 0, len(a.plan.Added)*eventCols)
 	var targets, pii, tags, text []any
 	hours := hourBounds{}
+	counts := eventCounts{}
 	for i, e := range a.plan.Added {
 		ev := e.Event
 		p := pos(a.heads[ev.Tenant].num, ev.Seq)
@@ -275,6 +276,7 @@ func (a *appender) write() error {
 			actor, email, ipColumn(ev), ev.KeyID, hash, leaf, b, actorTypeColumn(ev), countryColumn(ev))
 		tags, text = searchRows(tags, text, ev, p)
 		hours.add(a.heads[ev.Tenant].num, ev.Time, p)
+		counts.add(a.heads[ev.Tenant].num, ev)
 		for _, k := range ingest.TargetKeys(ev) {
 			targets = append(targets, k, p)
 		}
@@ -287,6 +289,9 @@ func (a *appender) write() error {
 		return err
 	}
 	if err := hours.write(a.tx); err != nil {
+		return err
+	}
+	if err := counts.write(a.tx); err != nil {
 		return err
 	}
 	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO event_text (rowid, text, keys) VALUES `, textCols, text); err != nil {

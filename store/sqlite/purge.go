@@ -123,6 +123,9 @@ func purgeChunkTx(tx *wtx, num, lo, hi int64, now hashtrail.Time) (int64, int64,
 			}
 		}
 	}
+	if err := uncount(tx, first, last); err != nil {
+		return 0, 0, err
+	}
 	for _, q := range []string{
 		`DELETE FROM event_text WHERE rowid BETWEEN ? AND ?`,
 		`DELETE FROM events WHERE pos BETWEEN ? AND ?`,

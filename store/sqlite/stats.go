@@ -41,6 +41,13 @@ func (s *Store) Stats(ctx context.Context, sq *hashtrail.StatsQuery) (*hashtrail
 		return nil, err
 	}
 	st := &hashtrail.Stats{Groups: []hashtrail.StatsGroup{}, Buckets: []hashtrail.StatsBucketCount{}}
+	if countable(sq) {
+		if err := s.countStats(ctx, tx, st, sq, num); err != nil {
+			return nil, err
+		}
+		hashtrail.SortGroups(st.Groups)
+		return st, nil
+	}
 	q, ok, err := narrowByTime(ctx, tx, num, &sq.Query)
 	if err != nil || !ok {
 		return st, err
@@ -73,12 +80,19 @@ func (s *Store) Stats(ctx context.Context, sq *hashtrail.StatsQuery) (*hashtrail
 func (s *Store) statsRows(ctx context.Context, tx *sql.Tx, st *hashtrail.Stats, sq *hashtrail.StatsQuery,
 	key, bucket, from, where string, args []any) error {
 	query := `SELECT ` + key + `, ` + bucket + `, count(*) FROM ` + from + ` WHERE ` + where + ` GROUP BY 1, 2`
+	return s.scanStats(ctx, tx, st, sq, query, args, key == "NULL" || sq.GroupBy != hashtrail.StatsTarget)
+}
+
+// scanStats runs query, whose rows are (group key, bucket, count), and
+// adds them to st: to Total and the buckets when totals is set, to the
+// groups (and each bucket's groups) for rows with a key.
+func (s *Store) scanStats(ctx context.Context, tx *sql.Tx, st *hashtrail.Stats, sq *hashtrail.StatsQuery,
+	query string, args []any, totals bool) error {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlite: stats: %w", err)
 	}
 	defer rows.Close()
-	totals := key == "NULL" || sq.GroupBy != hashtrail.StatsTarget
 	groups := map[string]int{}
 	buckets := map[int64]int{}
 	for i, b := range st.Buckets {
