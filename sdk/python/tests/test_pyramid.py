@@ -185,6 +185,13 @@ def test_client_from_settings():
     assert bare.get("/x").text == "None"
 
 
+def test_a_given_client_wins_over_settings(rec):
+    app = make_app(rec, {"hashtrail.url": "http://127.0.0.1:9", "hashtrail.api_key": "k"})
+    assert app.app.registry.hashtrail_client is rec  # no second client made from the settings
+    app.post("/projects/1/delete")
+    assert len(rec.events) == 1
+
+
 def test_bad_trusted_proxy_fails_at_include():
     with pytest.raises(ValueError):
         with Configurator(settings={"hashtrail.trusted_proxies": "nope"}) as config:
