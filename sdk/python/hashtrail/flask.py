@@ -58,7 +58,7 @@ __all__ = ["Hashtrail", "request_id"]
 
 ActorLoader = Callable[[], Optional[Dict[str, Any]]]
 
-_REQUEST_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
+_REQUEST_ID_RE = re.compile(r"[\x21-\x7e]{1,128}")  # used with fullmatch: printable ASCII, no spaces
 _ENVIRON_CM = "hashtrail.context"
 _ENVIRON_RID = "hashtrail.request_id"
 
@@ -178,7 +178,7 @@ class Hashtrail:
         req = flask.request
         environ = req.environ  # read directly: cheaper than req.headers
         rid = environ.get(state.header_key, "")
-        if not _REQUEST_ID_RE.match(rid):
+        if not _REQUEST_ID_RE.fullmatch(rid):
             rid = ULID()
         environ[_ENVIRON_RID] = rid
         fields: Dict[str, Any] = {"request_id": rid, "method": req.method, "path": req.path}

@@ -59,7 +59,7 @@ __all__ = ["includeme", "tween_factory", "default_actor", "request_id"]
 
 ActorLoader = Callable[[Request], Optional[Dict[str, Any]]]
 
-_REQUEST_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
+_REQUEST_ID_RE = re.compile(r"[\x21-\x7e]{1,128}")  # used with fullmatch: printable ASCII, no spaces
 _ENVIRON_RID = "hashtrail.request_id"
 
 
@@ -152,7 +152,7 @@ def tween_factory(handler: Callable[[Request], Any], registry: Any) -> Callable[
         st: _Settings = registry.hashtrail_settings
         environ = request.environ  # read directly: cheaper than request.headers
         rid = environ.get(st.header_key, "")
-        if not _REQUEST_ID_RE.match(rid):
+        if not _REQUEST_ID_RE.fullmatch(rid):
             rid = ULID()
         environ[_ENVIRON_RID] = rid
         fields: Dict[str, Any] = {"request_id": rid, "method": request.method, "path": request.path}

@@ -134,6 +134,8 @@ def test_request_id_kept_or_replaced(rec):
     assert app.post("/projects/1/delete", headers={"X-Correlation-ID": "c-1"}).headers["X-Correlation-ID"] == "c-1"
     r = app.post("/projects/1/delete", headers={"X-Correlation-ID": "bad id"})
     assert len(r.headers["X-Correlation-ID"]) == 26
+    r = app.post("/projects/1/delete", extra_environ={"HTTP_X_CORRELATION_ID": "ok\n"})
+    assert len(r.headers["X-Correlation-ID"]) == 26
     assert rec.events[0]["context"]["request_id"] == "c-1" and rec.events[0]["context"]["source"] == "api"
 
 
