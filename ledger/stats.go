@@ -47,7 +47,9 @@ func (l *Ledger) Stats(ctx context.Context, sq *hashtrail.StatsQuery) (*hashtrai
 	if err != nil {
 		return nil, err
 	}
-	qq.Exclude = append(qq.Exclude, r.exclusions(l.now())...)
+	if qq.Exclude, err = l.liveExclusions(ctx, qq.Query.Tenant, append(qq.Exclude, r.exclusions(l.now())...)); err != nil {
+		return nil, err
+	}
 	st, err := l.store.Stats(ctx, &qq)
 	if err != nil {
 		return nil, err
@@ -57,6 +59,30 @@ func (l *Ledger) Stats(ctx context.Context, sq *hashtrail.StatsQuery) (*hashtrai
 	}
 	l.recordRead(ctx, p, qq.Query.Tenant, &qq.Query, 0)
 	return st, nil
+}
+
+// liveExclusions drops the exclusions that no stored event can meet:
+// those whose ReceivedBefore is not after the oldest stored event's
+// received_at. Retention relies on received_at growing with seq, as the
+// purge's scan does (mayExpire). A count without exclusions can be
+// answered from the stores' per-hour counts, so a tenant whose events are
+// all younger than its shortest keep gets its dashboard fast.
+func (l *Ledger) liveExclusions(ctx context.Context, tenant string, xs []hashtrail.Exclusion) ([]hashtrail.Exclusion, error) {
+	if len(xs) == 0 {
+		return xs, nil
+	}
+	oldest, err := l.store.Events(ctx, &hashtrail.Query{Tenant: tenant, Order: hashtrail.OrderAsc, Limit: 1})
+	if err != nil || len(oldest) == 0 {
+		return nil, err
+	}
+	first := oldest[0].ReceivedAt
+	out := xs[:0:0]
+	for _, x := range xs {
+		if x.ReceivedBefore.IsZero() || first.Before(x.ReceivedBefore.Time) {
+			out = append(out, x)
+		}
+	}
+	return out, nil
 }
 
 // hiddenGroup returns the hidden field that grouping by f would reveal,
