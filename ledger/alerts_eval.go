@@ -3,7 +3,9 @@ package ledger
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -40,7 +42,9 @@ type alertState struct {
 
 // ruleState is what one rule remembers.
 type ruleState struct {
-	// Version is the rule's UpdatedAt (micros): a changed rule starts over.
+	// Version identifies the rule's condition (conditionVersion): a rule
+	// whose filter, threshold or novelty changes starts over; a new name,
+	// cooldown or destination keeps what it remembers.
 	Version int64                  `json:"version"`
 	Groups  map[string]*groupState `json:"groups,omitempty"`
 }
@@ -134,8 +138,8 @@ func evaluate(st *alertState, rules []*alertRuleEval, events []*hashtrail.Event,
 	for _, r := range rules {
 		live[r.rule.ID] = true
 		rs := st.Rules[r.rule.ID]
-		if rs == nil || rs.Version != r.rule.UpdatedAt.Micros() {
-			rs = &ruleState{Version: r.rule.UpdatedAt.Micros(), Groups: map[string]*groupState{}}
+		if v := conditionVersion(r.rule); rs == nil || rs.Version != v {
+			rs = &ruleState{Version: v, Groups: map[string]*groupState{}}
 			st.Rules[r.rule.ID] = rs
 		}
 	}
@@ -156,6 +160,19 @@ func evaluate(st *alertState, rules []*alertRuleEval, events []*hashtrail.Event,
 		r.prune(st.Rules[r.rule.ID], events)
 	}
 	return out
+}
+
+// conditionVersion hashes what decides a rule's firings: its filter,
+// threshold and novelty.
+func conditionVersion(r *hashtrail.AlertRule) int64 {
+	h := fnv.New64a()
+	b, _ := json.Marshal(struct {
+		F string
+		T *hashtrail.AlertThreshold
+		N *hashtrail.AlertNovelty
+	}{r.Filter, r.Threshold, r.Novelty})
+	h.Write(b)
+	return int64(h.Sum64() >> 1)
 }
 
 // apply evaluates one event against one rule.

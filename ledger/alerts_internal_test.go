@@ -240,8 +240,16 @@ func TestEvaluationIsDeterministicAndChangedRulesStartOver(t *testing.T) {
 	if len(a) != 2 || len(b) != 2 || a[0].Firing.ID != b[0].Firing.ID || a[1].Firing.ID != b[1].Firing.ID || a[1].Firing.Notified != b[1].Firing.Notified {
 		t.Fatalf("first run %+v, resumed %+v", a, b)
 	}
-	// The rule changes: what it counted is forgotten.
-	r.UpdatedAt = hashtrail.NewTime(c.t.Add(time.Minute))
+	// A new name or cooldown keeps what the rule counted...
+	r.Name, r.Cooldown, r.UpdatedAt = "renamed", "1m", hashtrail.NewTime(c.t.Add(time.Minute))
+	renamed := compileAlertRules([]*hashtrail.AlertRule{&r})
+	renamed[0].since = rules[0].since
+	evaluate(st, renamed, nil, c.t)
+	if st.Rules["alr_x"].Groups["user.login"] == nil {
+		t.Fatal("a renamed rule forgot its counts")
+	}
+	// ...a changed condition forgets it.
+	r.Threshold = &hashtrail.AlertThreshold{Count: 3, Window: "2h", GroupBy: "action"}
 	changed := compileAlertRules([]*hashtrail.AlertRule{&r})
 	changed[0].rule.CreatedAt = hashtrail.NewTime(c.t.Add(-time.Hour))
 	changed[0].since = changed[0].rule.CreatedAt.Micros()

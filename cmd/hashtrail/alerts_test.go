@@ -2,6 +2,8 @@ package main
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +112,60 @@ func TestServeSendsAlertsAndDigestsByEmail(t *testing.T) {
 	d := ms[1]
 	if !strings.Contains(d.Text, "Authentication failures: 3") || !strings.Contains(d.Text, "Alerts fired: 1") || len(d.Links) == 0 {
 		t.Errorf("digest %q:\n%s\nlinks %v", d.Subject, d.Text, d.Links)
+	}
+}
+
+// TestServeAppliesDeclaredAlerts: alert rules declared in the config file
+// are created on start (with their tenant) and found again by name on the
+// next start, not duplicated; a changed declaration updates the rule.
+func TestServeAppliesDeclaredAlerts(t *testing.T) {
+	isolateEnv(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "hashtrail.yaml")
+	write := func(window string) {
+		y := `data: ` + filepath.Join(dir, "data") + `
+alerts:
+  - name: brute force
+    tenant: acme
+    filter: "action:user.login outcome:failure"
+    threshold: {count: 5, window: ` + window + `, group-by: actor}
+    email: [sec@example.com]
+  - name: new key
+    tenant: acme
+    novelty: {field: api_key}
+    webhook: {url: "https://hooks.example.com/a", secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}
+`
+		if err := os.WriteFile(conf, []byte(y), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("10m")
+	srv := runServeCmd(t, "--config", conf)
+	key := srv.bootstrapKey()
+	c := &http.Client{Timeout: 10 * time.Second}
+	var list api.AlertList
+	if st := callJSON(t, c, http.MethodGet, srv.url+"/v1/tenants/acme/alerts", key, nil, &list); st != http.StatusOK || len(list.Alerts) != 2 {
+		t.Fatalf("after the first start: %d %+v", st, list)
+	}
+	id := list.Alerts[0].ID
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	write("15m")
+	srv = runServeCmd(t, "--config", conf)
+	list = api.AlertList{}
+	if st := callJSON(t, c, http.MethodGet, srv.url+"/v1/tenants/acme/alerts", key, nil, &list); st != http.StatusOK || len(list.Alerts) != 2 {
+		t.Fatalf("after a restart: %d %+v", st, list)
+	}
+	if list.Alerts[0].ID != id || list.Alerts[0].Threshold.Window != "15m" || list.Alerts[1].Novelty.Field != "api_key" {
+		t.Errorf("rules after the change: %+v %+v", list.Alerts[0], list.Alerts[1])
+	}
+	// A bad declaration stops serve with the field named.
+	if err := os.WriteFile(conf, []byte("alerts:\n  - name: x\n    tenant: Not Valid\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadTestConfig(t, []string{"--config", conf}, nil)
+	if err == nil || !strings.Contains(err.Error(), "alerts") {
+		t.Errorf("a bad tenant: %+v, %v", cfg, err)
 	}
 }

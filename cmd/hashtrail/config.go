@@ -64,6 +64,8 @@ type Config struct {
 	// Sinks are declared in the YAML file only (no flag or variable); see
 	// sinkDecl.
 	Sinks []sinkDecl `yaml:"sinks"`
+	// Alerts are alert rules declared in the YAML file only; see alertDecl.
+	Alerts []alertDecl `yaml:"alerts"`
 }
 
 // defaultConfig returns the settings in force when nothing sets them.
@@ -263,7 +265,7 @@ func readConfigFile(path string, cfg *Config) error {
 	}
 	var unknown []string
 	for k := range top {
-		if k != sinksKey && !slices.ContainsFunc(settings, func(s setting) bool { return s.name == k }) {
+		if k != sinksKey && k != alertsKey && !slices.ContainsFunc(settings, func(s setting) bool { return s.name == k }) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -345,6 +347,9 @@ func (c *Config) validate() error {
 	}
 	for _, e := range c.checkSinks() {
 		bad(sinksKey, "%v", e)
+	}
+	for _, e := range c.checkAlerts() {
+		bad(alertsKey, "%v", e)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))

@@ -129,6 +129,9 @@ func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecre
 	if err := applyDeclaredSinks(ctx, cfg, led, log); err != nil {
 		return err
 	}
+	if err := applyDeclaredAlerts(ctx, cfg, led, log); err != nil {
+		return err
+	}
 	if cfg.Demo {
 		if _, err := loadDemo(ctx, led, time.Now(), log); err != nil {
 			if ctx.Err() != nil {
