@@ -11,12 +11,13 @@ the spool has been sent from its head, in order, and is empty again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import threading
 import time
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Union
 
-from .errors import APIError, EventDropped, RetryError, Spooled, SpoolError
+from .errors import APIError, EventDropped, HashtrailError, RetryError, Spooled, SpoolError
 from .spool import Spool
 from .transport import NetworkError, Transport, split_answer
 
@@ -152,23 +153,28 @@ class Sender:
         self._carry = None
         self._flushes = []
         self._spool_wait = {}
-        try:
-            while True:
-                if self.spool is not None and self.spool.count() > 0:
-                    if not self._drain_spool():
-                        return
+        while True:
+            try:
+                if self._step():
                     continue
-                batch, flush, more = self._collect()
-                if batch and not self._deliver_memory(batch):
+                return
+            except Exception as e:  # a bug must neither kill the sender nor spin
+                logging.getLogger("hashtrail").exception("hashtrail: unexpected error in the sender")
+                self._report(HashtrailError("hashtrail: unexpected error in the sender: %r" % (e,)))
+                if self._abort.wait(1.0) or (self._stopping and not self._queue):
+                    self._give_up([])
                     return
-                if flush is not None:
-                    self._flushed(flush)
-                if not more and (self.spool is None or self.spool.count() == 0):
-                    return
-        except Exception:  # a bug must not leave callers waiting forever
-            import logging
-            logging.getLogger("hashtrail").exception("hashtrail: the sender stopped")
-            self._give_up([])
+
+    def _step(self) -> bool:
+        """One round of the sender; False when it is done."""
+        if self.spool is not None and self.spool.count() > 0:
+            return self._drain_spool()
+        batch, flush, more = self._collect()
+        if batch and not self._deliver_memory(batch):
+            return False
+        if flush is not None:
+            self._flushed(flush)
+        return more or (self.spool is not None and self.spool.count() > 0)
 
     def _take(self) -> Union[Pending, Flush]:
         """Pop the queue's head (the lock is held)."""
@@ -415,10 +421,12 @@ class Sender:
             return ps, _Why(0, 0.0, e)
         if r.status == 200:
             try:
-                ans = r.json()
-            except ValueError as e:  # the events may be durable: resend the same bytes
+                receipts, rejected = split_answer(r.json())
+            except (ValueError, TypeError, AttributeError) as e:
+                # A garbled answer: the events may be durable; resending the
+                # same bytes is answered with the original receipts.
                 return ps, _Why(0, 0.0, e)
-            self._resolve_answer(ps, ans)
+            self._resolve_answer(ps, receipts, rejected)
             return [], None
         if r.status == 429 or r.status >= 500:
             return ps, _Why(r.status, r.retry_after(), r.error())
@@ -434,8 +442,8 @@ class Sender:
                                    tenants=p.tenants, action=p.action))
         return [], None
 
-    def _resolve_answer(self, ps: List[Pending], ans: Any) -> None:
-        receipts, rejected = split_answer(ans)
+    def _resolve_answer(self, ps: List[Pending], receipts: Dict[int, List[Dict[str, Any]]],
+                        rejected: Dict[int, List[Dict[str, str]]]) -> None:
         for i, p in enumerate(ps):
             if receipts.get(i):
                 self._count("sent")

@@ -194,3 +194,32 @@ def test_real_server_killed_and_restarted(tmp_path):
         c.close()
     finally:
         srv.stop()
+
+
+def test_garbled_answer_is_retried_not_lost(fake):
+    fake.push((200, {}, b"<html>a proxy's page</html>"))
+    errs = []
+    c = hashtrail.Client(fake.url, "k", tenant="acme", on_error=errs.append, min_backoff=0.01, max_backoff=0.02)
+    r = c.record_sync(ev(1), timeout=10)
+    assert r.seq == 0 and len(fake.events("acme")) == 1
+    assert any(isinstance(e, hashtrail.RetryError) for e in errs)
+    c.close()
+
+
+def test_sender_survives_an_unexpected_error(fake, monkeypatch):
+    errs = []
+    real = hashtrail.Client._collect
+    calls = []
+
+    def boom(self):
+        if not calls:
+            calls.append(1)
+            raise KeyError("bug")
+        return real(self)
+    monkeypatch.setattr(hashtrail.Client, "_collect", boom)  # before the sender starts
+    c = hashtrail.Client(fake.url, "k", tenant="acme", on_error=errs.append, flush_interval=0.01)
+    c.record(ev(1))
+    assert c.flush(10)
+    assert len(fake.events("acme")) == 1
+    assert calls and any(isinstance(e, hashtrail.HashtrailError) and "unexpected" in str(e) for e in errs)
+    c.close()
