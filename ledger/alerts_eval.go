@@ -139,8 +139,11 @@ func evaluate(st *alertState, rules []*alertRuleEval, events []*hashtrail.Event,
 		live[r.rule.ID] = true
 		rs := st.Rules[r.rule.ID]
 		if v := conditionVersion(r.rule); rs == nil || rs.Version != v {
-			rs = &ruleState{Version: v, Groups: map[string]*groupState{}}
+			rs = &ruleState{Version: v}
 			st.Rules[r.rule.ID] = rs
+		}
+		if rs.Groups == nil { // none stored
+			rs.Groups = map[string]*groupState{}
 		}
 	}
 	for id := range st.Rules {

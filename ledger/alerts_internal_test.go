@@ -237,6 +237,14 @@ func TestEvaluationIsDeterministicAndChangedRulesStartOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := evaluate(&resumed, rules, evs[2:], c.t.Add(time.Hour))
+	// A state whose groups were all pruned reads back without any.
+	var empty alertState
+	if err := json.Unmarshal([]byte(`{"next":3,"rules":{"alr_x":{"version":`+fmt.Sprint(conditionVersion(&r))+`}}}`), &empty); err != nil {
+		t.Fatal(err)
+	}
+	if fs := evaluate(&empty, rules, evs[:3], c.t); len(fs) != 1 {
+		t.Fatalf("from a state without groups: %d firings", len(fs))
+	}
 	if len(a) != 2 || len(b) != 2 || a[0].Firing.ID != b[0].Firing.ID || a[1].Firing.ID != b[1].Firing.ID || a[1].Firing.Notified != b[1].Firing.Notified {
 		t.Fatalf("first run %+v, resumed %+v", a, b)
 	}

@@ -1,0 +1,80 @@
+package ledger_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/ledger"
+)
+
+// TestAlertsClusterEvaluateEachEventOnce runs two engines on one store, as
+// two nodes on one PostgreSQL database do, both taking writes: every
+// firing is recorded once and notified once, by whichever node holds the
+// tenant's alert lease; when that node stops the other takes over from
+// the stored cursor without firing again.
+func TestAlertsClusterEvaluateEachEventOnce(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "hashtrail.db"))
+	t.Cleanup(func() { st.Close() })
+	fns := []*fakeNotifier{{}, {}}
+	var ls []*ledger.Ledger
+	for i, fn := range fns {
+		l := ledger.New(st, ledger.Config{Cluster: true, NodeName: fmt.Sprint("node-", i), Notifier: fn,
+			AlertInterval: 20 * time.Millisecond, LeaseTTL: 2 * time.Second})
+		t.Cleanup(func() { l.Close(context.Background()) })
+		ls = append(ls, l)
+	}
+	root := as(t.Context(), hashtrail.AllTenants, hashtrail.RoleAdmin)
+	if _, err := ls[0].CreateTenant(root, &hashtrail.Tenant{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	admin := as(t.Context(), "acme", hashtrail.RoleAdmin)
+	rule, err := ls[1].CreateAlert(admin, &hashtrail.AlertRule{Tenant: "acme", Filter: "action:user.login outcome:failure",
+		Threshold: &hashtrail.AlertThreshold{Count: 2, Window: "1h", GroupBy: "actor"}, Cooldown: "0s", Email: []string{"sec@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Five actors fail twice each, one failure through each node.
+	for a := range 5 {
+		for i := range 2 {
+			if _, err := ingest(t, admin, ls[i], "acme", failedLogin(fmt.Sprint("u", a))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitFirings(t, ls[0], "acme", rule.ID, 5)
+	time.Sleep(300 * time.Millisecond) // time for a second firing or mail, if any
+	mails := func() int {
+		m0, _ := fns[0].counts()
+		m1, _ := fns[1].counts()
+		return m0 + m1
+	}
+	if fs, _ := ls[0].AlertFirings(admin, "acme", rule.ID, 100); len(fs) != 5 || mails() != 5 {
+		t.Fatalf("%d firings and %d mails, want 5 and 5", len(fs), mails())
+	}
+	// The holder stops; the other node carries on from the cursor.
+	holder := 0
+	if m, _ := fns[1].counts(); m > 0 {
+		holder = 1
+	}
+	if m, _ := fns[1-holder].counts(); m != 0 {
+		t.Errorf("both nodes sent mail: the lease did not hold")
+	}
+	if err := ls[holder].Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	other := ls[1-holder]
+	for range 2 {
+		if _, err := ingest(t, admin, other, "acme", failedLogin("u9")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFirings(t, other, "acme", rule.ID, 6)
+	time.Sleep(300 * time.Millisecond)
+	if fs, _ := other.AlertFirings(admin, "acme", rule.ID, 100); len(fs) != 6 || mails() != 6 {
+		t.Fatalf("after the handover: %d firings and %d mails, want 6 and 6", len(fs), mails())
+	}
+}
