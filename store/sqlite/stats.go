@@ -52,7 +52,7 @@ func (s *Store) Stats(ctx context.Context, sq *hashtrail.StatsQuery) (*hashtrail
 	if err != nil || !ok {
 		return st, err
 	}
-	from, where, args, ok, err := statsWhere(q, sq.Exclude, num)
+	from, where, args, ok, err := statsWhere(q, sq.Exclude, num, sq.GroupBy != hashtrail.StatsTarget)
 	if err != nil || !ok {
 		return st, err
 	}
@@ -161,8 +161,12 @@ func sortBuckets(bs []hashtrail.StatsBucketCount) {
 
 // statsWhere returns the FROM and WHERE clauses of a count over q (its
 // terms, time range and seq bounds) on the tenant with num, leaving out
-// the events of every exclusion; ok=false when nothing can match.
-func statsWhere(q *hashtrail.Query, exclude []hashtrail.Exclusion, num int64) (from, where string, args []any, ok bool, err error) {
+// the events of every exclusion; ok=false when nothing can match. With
+// drive, a selective term drives the count as it drives a listing
+// (driver: a target, a tag, the free-text index with actor and metadata
+// prefilters), so counting one actor's or one object's events reads
+// those events only.
+func statsWhere(q *hashtrail.Query, exclude []hashtrail.Exclusion, num int64, drive bool) (from, where string, args []any, ok bool, err error) {
 	lo, hi := int64(0), seqMask
 	if q.AfterSeq != nil {
 		lo = max(lo, *q.AfterSeq+1)
@@ -174,9 +178,23 @@ func statsWhere(q *hashtrail.Query, exclude []hashtrail.Exclusion, num int64) (f
 		return "", "", nil, false, nil
 	}
 	plo, phi := pos(num, lo), pos(num, hi)
+	from = "events e"
 	conds := []string{"e.pos BETWEEN ? AND ?"}
 	args = []any{plo, phi}
-	c, a, err := termsCond(q.AllTerms(), plo, phi)
+	terms := q.AllTerms()
+	if d, rest, ok := driver(terms); drive && ok {
+		terms = rest
+		switch d.field {
+		case hashtrail.TermTarget:
+			from, conds = "event_targets d CROSS JOIN events e ON e.pos = d.pos", []string{"d.target = ?", "d.pos BETWEEN ? AND ?"}
+		case hashtrail.TermTag:
+			from, conds = "event_tags d CROSS JOIN events e ON e.pos = d.pos", []string{"d.tag = ?", "d.pos BETWEEN ? AND ?"}
+		default:
+			from, conds = "event_text d CROSS JOIN events e ON e.pos = d.rowid", []string{"event_text MATCH ?", "d.rowid BETWEEN ? AND ?"}
+		}
+		args = []any{d.value, plo, phi}
+	}
+	c, a, err := termsCond(terms, plo, phi)
 	if err != nil {
 		return "", "", nil, false, err
 	}
@@ -196,7 +214,7 @@ func statsWhere(q *hashtrail.Query, exclude []hashtrail.Exclusion, num int64) (f
 		}
 		conds, args = append(conds, "NOT "+c), append(args, a...)
 	}
-	return "events e", strings.Join(conds, " AND "), args, true, nil
+	return from, strings.Join(conds, " AND "), args, true, nil
 }
 
 // termsCond returns the condition that every term holds ("1" for none).

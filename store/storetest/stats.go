@@ -106,7 +106,8 @@ func testStats(t *testing.T, s hashtrail.Store) {
 		{Match: parse(""), ReceivedBefore: hashtrail.NewTime(cut.AddDate(0, 0, -20)), Unless: []hashtrail.Query{parse("category:authentication")}},
 	}}
 	filters := []string{"", "category:authentication -outcome:success", "actor:user:1", "target:project:2", "alpha",
-		`"bravo charlie"`, "country:de,us", "-target:project:1 severity:>=medium", "action:user.* meta.n:1"}
+		`"bravo charlie"`, "country:de,us", "-target:project:1 severity:>=medium", "action:user.* meta.n:1",
+		"target:project:2 -outcome:success", "alpha category:authentication,account actor:user:*"}
 	ranges := [][2]hashtrail.Time{{}, {hashtrail.NewTime(time.Date(2026, 2, 3, 12, 0, 0, 0, time.UTC)), hashtrail.NewTime(time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC))}}
 	// A range on whole hours whose first and last hours hold events, so
 	// that counting a boundary hour wrong shows.
