@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
@@ -126,8 +127,15 @@ func (l *Ledger) alertRound(ctx context.Context, known map[string]*alertTenant) 
 }
 
 // alertTenantRound evaluates tenant's new events and flushes its outbox,
-// if this node holds the tenant's alert lease.
-func (l *Ledger) alertTenantRound(ctx context.Context, t *hashtrail.Tenant, at *alertTenant) error {
+// if this node holds the tenant's alert lease. A panic (a bug) is logged
+// and turned into an error, so one tenant's rules cannot stop the server.
+func (l *Ledger) alertTenantRound(ctx context.Context, t *hashtrail.Tenant, at *alertTenant) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.log.Error("alerts: evaluation panicked", "tenant", t.ID, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("alerts: evaluation panicked: %v", r)
+		}
+	}()
 	if !l.leases.hold(ctx, leaseAlerts+t.ID) {
 		at.version, at.state = 0, nil
 		return nil
