@@ -82,6 +82,14 @@ def _sso_login(request: HttpRequest, email: str, name: str, method: str, provide
     return JsonResponse(_me(user))
 
 
+def _sso_failed(claimed: str, auth: dict) -> None:
+    """A provider answer that did not verify: recorded against the account it claimed, so that
+    account's organisations see the attempt (the platform's log when nobody has the address)."""
+    user = User.objects.filter(email__iexact=claimed).first() if claimed else None
+    ev = hd.login_failed_event(user, identifier=claimed, reason="provider_error", auth=auth)
+    hd.record(ev, tenants=audit.user_tenants(user) or [audit.PLATFORM_TENANT])
+
+
 def oauth_callback(request: HttpRequest, provider: str) -> JsonResponse:
     """Google or GitHub redirects here with a code (simulated: it carries the identity)."""
     if provider not in ("google", "github"):
@@ -89,12 +97,7 @@ def oauth_callback(request: HttpRequest, provider: str) -> JsonResponse:
     code = request.GET.get("code", "")
     ident = sso.read_oauth_code(provider, code)
     if ident is None:
-        # Recorded against the account it claimed: its organisations see the attempt.
-        claimed = sso.claimed_email(code)
-        user = User.objects.filter(email__iexact=claimed).first() if claimed else None
-        ev = hd.login_failed_event(user, identifier=claimed, reason="provider_error",
-                                   auth={"method": "oauth:" + provider, "provider": provider, "mfa": False})
-        hd.record(ev, tenants=audit.user_tenants(user) or [audit.PLATFORM_TENANT])
+        _sso_failed(sso.claimed_email(code), {"method": "oauth:" + provider, "provider": provider, "mfa": False})
         return problem(401, "the provider's answer did not verify")
     return _sso_login(request, ident["email"], ident.get("name", ""), "oauth:" + provider, provider)
 
@@ -102,11 +105,10 @@ def oauth_callback(request: HttpRequest, provider: str) -> JsonResponse:
 @require_POST
 def saml_acs(request: HttpRequest, idp: str) -> JsonResponse:
     """The SAML assertion consumer service of one identity provider."""
-    email = sso.read_saml_response(idp, request.POST.get("SAMLResponse", ""))
+    response = request.POST.get("SAMLResponse", "")
+    email = sso.read_saml_response(idp, response)
     if email is None:
-        ev = hd.login_failed_event(identifier="", reason="provider_error",
-                                   auth={"method": "saml", "provider": idp, "mfa": False})
-        hd.record(ev, tenants=[audit.PLATFORM_TENANT])
+        _sso_failed(sso.claimed_name_id(response), {"method": "saml", "provider": idp, "mfa": False})
         return problem(401, "the SAML response did not verify")
     return _sso_login(request, email, "", "saml", idp)
 

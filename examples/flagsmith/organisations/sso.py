@@ -69,3 +69,11 @@ def read_saml_response(idp: str, response: str) -> Optional[str]:
     if issuer != idp or not name_id or not hmac.compare_digest(_sig(inner.encode()), sig):
         return None
     return name_id
+
+
+def claimed_name_id(response: str) -> str:
+    """The NameID a SAMLResponse claims, verified or not (a forged one is recorded by what it claimed)."""
+    try:
+        return ET.fromstring(base64.b64decode(response)).findtext("Assertion/NameID") or ""
+    except (ValueError, ET.ParseError):
+        return ""

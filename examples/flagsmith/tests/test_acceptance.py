@@ -105,6 +105,9 @@ def world(server: Dict[str, str]) -> Dict[str, Any]:
                      {"SAMLResponse": sso.make_saml_response("okta", "bob@acme.test")}, form=True)
     forged = sso.make_oauth_code("github", "alicia@acme.test")[:-4] + "0000"
     mallory.call("GET", "/api/v1/auth/oauth/github/callback/", {"code": forged}, 401)
+    # A SAML response for Bob from another IdP than the one it is posted to.
+    mallory.call("POST", "/api/v1/auth/saml/okta/acs/",
+                 {"SAMLResponse": sso.make_saml_response("evil-idp", "bob@acme.test")}, 401, form=True)
 
     # Projects (the second "Web" fails on the unique name and rolls back).
     web = alice.call("POST", "/api/v1/projects/", {"organisation": acme["id"], "name": "Web"}, 201)
@@ -193,9 +196,12 @@ def test_wrong_password_and_wrong_2fa_code(world):
     # Alice's first wrong password came before she had organisations: the platform log keeps it.
     assert [(e["error"], e["actor"].get("id")) for e in platform] == [("invalid_credentials", str(world["alice_id"]))]
     # A forged GitHub answer claiming Alicia's address: in her organisations' logs.
-    forged = by_reason["provider_error"]
-    assert forged["actor"]["id"] == str(world["alice_id"]) and forged["context"]["ip"] == IP_MALLORY
-    assert forged["actor"]["auth"] == {"method": "oauth:github", "provider": "github", "mfa": False}
+    forged = [e for e in failed if e["error"] == "provider_error"]
+    assert [(e["actor"]["id"], e["actor"]["auth"]) for e in forged] == [
+        (str(world["alice_id"]), {"method": "oauth:github", "provider": "github", "mfa": False}),
+        (str(world["bob_id"]), {"method": "saml", "provider": "okta", "mfa": False}),
+    ]
+    assert all(e["context"]["ip"] == IP_MALLORY for e in forged)
 
 
 def test_sign_in_methods(world):
