@@ -2,7 +2,7 @@
 read back from Hashtrail (the app's own audit endpoints and the query API)."""
 
 import time
-from typing import Any, Dict, List
+from typing import Any, List
 
 import httpx
 

@@ -72,7 +72,7 @@ def account_fields(user: Any) -> Dict[str, Any]:
 
 
 def register() -> None:
-    """Audit creates, renames and deletes of the organisation's objects (on commit)."""
+    """Audit the organisation's objects and assignments (each on commit)."""
 
     def org_of(obj: Any) -> List[str]:
         return ["org-%d" % obj.organisation_id]
@@ -91,6 +91,13 @@ def register() -> None:
                    tenants=org_of, category="authorization")
     hd.audit_model(PermissionGroup, object_type="group", fields=["name"], targets=lambda g: [group_target(g)],
                    tenants=org_of, category="authorization")
+    # Assignments, from whichever side (views, the shell, an admin), one event per pair.
+    hd.audit_m2m(Role.users, add="role.assign", remove="role.unassign",
+                 targets=lambda r, u: [role_target(r), user_target(u)], tenants=org_of)
+    hd.audit_m2m(Role.groups, add="role.assign", remove="role.unassign",
+                 targets=lambda r, g: [role_target(r), group_target(g)], tenants=org_of)
+    hd.audit_m2m(PermissionGroup.users, add="member.add", remove="member.remove",
+                 targets=lambda g, u: [group_target(g), user_target(u)], tenants=org_of)
 
 
 _reader: Optional[hashtrail.Reader] = None

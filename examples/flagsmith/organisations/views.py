@@ -1,10 +1,10 @@
 """Organisation administration and the audit views.
 
 Creates, renames and deletes of organisations, projects, environments,
-roles and groups are recorded by ``hashtrail.django.audit_model``
-(organisations/audit.py); the views record what is a relation rather
-than an object: accounts an admin creates or deletes, permissions given to
-roles and groups, users and groups given roles, users added to groups.
+roles and groups are recorded by ``hashtrail.django.audit_model``, users and
+groups given roles and users added to groups by ``audit_m2m``
+(organisations/audit.py); the views record the rest: accounts an admin
+creates or deletes, permissions given to users, roles and groups.
 Every event is recorded on commit (ATOMIC_REQUESTS): a request that fails
 records nothing.
 """
@@ -16,8 +16,6 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_http_methods
-
-import hashtrail.django as hd
 
 from . import audit
 from .http import body, login_required, problem
@@ -222,13 +220,9 @@ def role_users(request: HttpRequest, role_id: int, user_id: Optional[int] = None
     user = get_object_or_404(User, pk=uid, memberships__organisation=r.organisation)
     has = r.users.filter(pk=user.pk).exists()
     if request.method == "POST" and not has:
-        r.users.add(user)
-        audit.org_event(r.organisation, {"action": "role.assign",
-                                         "targets": [audit.role_target(r), audit.user_target(user)]})
+        r.users.add(user)  # role.assign: audit_m2m (organisations/audit.py)
     elif request.method == "DELETE" and has:
-        r.users.remove(user)
-        audit.org_event(r.organisation, {"action": "role.unassign",
-                                         "targets": [audit.role_target(r), audit.user_target(user)]})
+        r.users.remove(user)  # role.unassign
     return JsonResponse({"users": list(r.users.values_list("pk", flat=True))})
 
 
@@ -243,11 +237,9 @@ def role_groups(request: HttpRequest, role_id: int, group_id: Optional[int] = No
     g = get_object_or_404(PermissionGroup, pk=gid, organisation=r.organisation)
     has = r.groups.filter(pk=g.pk).exists()
     if request.method == "POST" and not has:
-        r.groups.add(g)
-        audit.org_event(r.organisation, {"action": "role.assign", "targets": [audit.role_target(r), audit.group_target(g)]})
+        r.groups.add(g)  # role.assign
     elif request.method == "DELETE" and has:
-        r.groups.remove(g)
-        audit.org_event(r.organisation, {"action": "role.unassign", "targets": [audit.role_target(r), audit.group_target(g)]})
+        r.groups.remove(g)  # role.unassign
     return JsonResponse({"groups": list(r.groups.values_list("pk", flat=True))})
 
 
@@ -304,11 +296,9 @@ def group_users(request: HttpRequest, group_id: int, user_id: Optional[int] = No
     user = get_object_or_404(User, pk=uid, memberships__organisation=g.organisation)
     has = g.users.filter(pk=user.pk).exists()
     if request.method == "POST" and not has:
-        g.users.add(user)
-        audit.org_event(g.organisation, {"action": "member.add", "targets": [audit.group_target(g), audit.user_target(user)]})
+        g.users.add(user)  # member.add: audit_m2m (organisations/audit.py)
     elif request.method == "DELETE" and has:
-        g.users.remove(user)
-        audit.org_event(g.organisation, {"action": "member.remove", "targets": [audit.group_target(g), audit.user_target(user)]})
+        g.users.remove(user)  # member.remove
     return JsonResponse({"users": list(g.users.values_list("pk", flat=True))})
 
 

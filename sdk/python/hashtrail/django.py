@@ -34,7 +34,7 @@ import hashlib
 import logging
 import re
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import hashtrail
 from hashtrail import catalog
@@ -50,7 +50,7 @@ except ImportError as exc:  # pragma: no cover - only without Django
 
 __all__ = [
     "HashtrailConfig", "HashtrailMiddleware", "audit_model", "connect_auth_signals", "disconnect_auth_signals",
-    "get_client", "login_event", "login_failed_event", "logout_event", "model_changes", "record",
+    "audit_m2m", "get_client", "login_event", "login_failed_event", "logout_event", "model_changes", "record",
     "record_on_commit", "set_client", "set_login_method", "snapshot", "user_actor",
 ]
 
@@ -403,132 +403,8 @@ def disconnect_auth_signals() -> None:
         sig.disconnect(dispatch_uid="hashtrail.django." + fn.__name__)
 
 
-# ---------------------------------------------------------------- model changes
-
-
-def snapshot(instance: Any, fields: Optional[Iterable[str]] = None, exclude: Iterable[str] = ()) -> Dict[str, Any]:
-    """The instance's concrete field values as JSON values, keyed by field name.
-
-    Foreign keys are their raw id (``owner`` -> the owner's pk), so taking a
-    snapshot never queries the database. ``fields`` keeps only those names.
-    """
-    keep = set(fields) if fields is not None else None
-    skip = set(exclude)
-    out: Dict[str, Any] = {}
-    for f in instance._meta.concrete_fields:
-        if (keep is not None and f.name not in keep) or f.name in skip:
-            continue
-        out[f.name] = hashtrail.to_json_value(getattr(instance, f.attname))
-    return out
-
-
-def model_changes(
-    before: Mapping[str, Any], after: Mapping[str, Any], *, secret: Iterable[str] = ()
-) -> List[Dict[str, Any]]:
-    """Wire ``changes`` between two snapshots: ``[{"field", "old", "new"}]``.
-
-    A field whose name is secret (``hashtrail.is_secret_name``: password,
-    token, api_key...) or listed in ``secret`` is ``{"field", "redacted":
-    true}`` with neither value. A field on one side only has no ``old``
-    (added) or no ``new`` (removed). Unchanged fields are left out.
-    """
-    extra = set(secret)
-    out: List[Dict[str, Any]] = []
-    for name in list(before) + [k for k in after if k not in before]:
-        had, has = name in before, name in after
-        old, new = before.get(name), after.get(name)
-        if had and has and old == new:
-            continue
-        if name in extra or hashtrail.is_secret_name(name):
-            out.append({"field": name, "redacted": True})
-            continue
-        ch: Dict[str, Any] = {"field": name}
-        if had:
-            ch["old"] = old
-        if has:
-            ch["new"] = new
-        out.append(ch)
-    return out
-
-
-def _default_target(instance: Any, object_type: str) -> Dict[str, Any]:
-    t = {"type": object_type, "id": str(instance.pk)}
-    name = str(instance)
-    if name:
-        t["name"] = name[:200]
-    return t
-
-
-def audit_model(
-    model: Any,
-    *,
-    object_type: Optional[str] = None,
-    fields: Optional[Iterable[str]] = None,
-    exclude: Iterable[str] = (),
-    secret: Iterable[str] = (),
-    targets: Optional[Callable[[Any], List[Dict[str, Any]]]] = None,
-    tenants: Optional[Callable[[Any], Sequence[str]]] = None,
-    category: Optional[str] = None,
-) -> Callable[[], None]:
-    """Record ``<type>.create``, ``<type>.update`` and ``<type>.delete`` for ``model``, on commit.
-
-    ``object_type`` defaults to the model name (``user``); an update carries
-    the changed fields (:func:`model_changes`, secrets redacted) and is not
-    recorded when nothing audited changed. ``targets(instance)`` names the
-    targets (default ``[{type, id: pk, name: str(instance)}]``);
-    ``tenants(instance)`` the tenants for an installation-wide key. The old
-    values are read from the database before the save (one query per update).
-    Returns a function that stops the auditing.
-    """
-    kind = object_type or model._meta.model_name
-    keep = list(fields) if fields is not None else None
-    skip = list(exclude)
-    uid = "hashtrail.audit_model.%s.%s." % (model._meta.label_lower, kind)
-    from django.db.models import signals
-
-    def target_list(instance: Any) -> List[Dict[str, Any]]:
-        return list(targets(instance)) if targets else [_default_target(instance, kind)]
-
-    def emit(instance: Any, verb: str, changes: Optional[List[Dict[str, Any]]], using: str) -> None:
-        ev: Dict[str, Any] = {"action": "%s.%s" % (kind, verb), "targets": target_list(instance)}
-        if category:
-            ev["category"] = category
-        if changes:
-            ev["changes"] = changes
-        ts = list(tenants(instance)) if tenants else None
-        record_on_commit(ev, using=using, tenants=ts)
-
-    def pre_save(sender: Any, instance: Any, raw: bool = False, using: Optional[str] = None, **kw: Any) -> None:
-        if raw or instance.pk is None:
-            instance._hashtrail_before = None
-            return
-        old = sender._default_manager.using(using).filter(pk=instance.pk).first()
-        instance._hashtrail_before = snapshot(old, keep, skip) if old is not None else None
-
-    def post_save(sender: Any, instance: Any, created: bool = False, raw: bool = False, using: str = "default",
-                  **kw: Any) -> None:
-        if raw:
-            return
-        before = getattr(instance, "_hashtrail_before", None)
-        if created or before is None:
-            emit(instance, "create", None, using)
-            return
-        changes = model_changes(before, snapshot(instance, keep, skip), secret=secret)
-        if changes:
-            emit(instance, "update", changes, using)
-
-    def post_delete(sender: Any, instance: Any, using: str = "default", **kw: Any) -> None:
-        emit(instance, "delete", None, using)
-
-    hooks = [(signals.pre_save, pre_save), (signals.post_save, post_save), (signals.post_delete, post_delete)]
-    for sig, fn in hooks:
-        sig.connect(fn, sender=model, weak=False, dispatch_uid=uid + fn.__name__)
-
-    def undo() -> None:
-        for sig, fn in hooks:
-            sig.disconnect(sender=model, dispatch_uid=uid + fn.__name__)
-
-    return undo
+# Model auditing lives in hashtrail/django_audit.py (its own concern); it is part of this module's API.
+from hashtrail.django_audit import audit_m2m, audit_model, model_changes, snapshot  # noqa: E402
 
 
 class HashtrailConfig(AppConfig):  # type: ignore[misc]  # Django ships no type hints

@@ -312,6 +312,36 @@ def test_audit_model_diffs_with_password_redacted_and_nothing_on_rollback(rec, a
     assert rec.actions()[-1] == "user.delete"  # no longer audited
 
 
+def test_audit_m2m_from_either_side_with_clear_and_rollback(rec, alice):
+    from django.contrib.auth.models import Group
+
+    # User.groups is the field; Group.user_set its reverse side: either descriptor works.
+    undo = hd.audit_m2m(Group.user_set, add="member.add", remove="member.remove",
+                        targets=lambda user, group: [{"type": "group", "id": str(group.pk)},
+                                                     {"type": "user", "id": str(user.pk)}])
+    try:
+        ops = Group.objects.create(name="ops")
+        bob = User.objects.create_user("bob", "bob@example.com", "pw")
+        with pytest.raises(RuntimeError):
+            with transaction.atomic():
+                ops.user_set.add(alice)
+                raise RuntimeError("rolled back")
+        assert rec.actions() == []
+        with hashtrail.request_context(actor={"type": "user", "id": "admin"}):
+            ops.user_set.add(alice, bob)  # from the reverse side: one event per member
+            alice.groups.remove(ops)      # from the field's side
+            ops.user_set.clear()          # names nobody: the members are read first
+        pairs = [(e["action"], e["targets"][1]["id"]) for e in rec.events]
+        assert pairs == [("member.add", str(alice.pk)), ("member.add", str(bob.pk)),
+                         ("member.remove", str(alice.pk)), ("member.remove", str(bob.pk))]
+        assert all(e["targets"][0] == {"type": "group", "id": str(ops.pk)} for e in rec.events)
+        assert all(e["actor"] == {"type": "user", "id": "admin"} for e in rec.events)
+    finally:
+        undo()
+    Group.objects.get(name="ops").user_set.add(alice)
+    assert len(rec.events) == 4  # no longer audited
+
+
 def test_model_changes_rules():
     got = hd.model_changes({"a": 1, "api_key": "x", "gone": 2, "same": 3},
                            {"a": 2, "api_key": "y", "same": 3, "added": [1]}, secret=["ssn"])
