@@ -354,6 +354,9 @@ def _on_logged_in(sender: Any, request: Any = None, user: Any = None, **kwargs: 
     ev = login_event(user, _auth_for(request, user))
     if _in_request.get():
         hashtrail.set_actor(ev["actor"])  # what the rest of this request records
+        key = getattr(getattr(request, "session", None), "session_key", None)
+        if key:  # login() gave the session a new key: the one this user's requests will carry
+            hashtrail.set_context(session_id=_session_id(key))
     _record_auth(ev, user)
 
 

@@ -202,6 +202,7 @@ def test_login_logout_and_failed_login_signals(rec, alice):
     assert c.post("/login", {"username": "nobody@example.com", "password": "x"}).status_code == 401
     assert c.post("/login", {"username": "alice", "password": "correct horse", "method": "password+totp"},
                   REMOTE_ADDR="192.0.2.9").status_code == 200
+    session_key = c.session.session_key
     c.post("/logout")
     assert rec.actions() == ["user.login_failed", "user.login_failed", "user.login", "settings.view", "user.logout"]
     failed, unknown, ok, after, out = rec.events
@@ -214,9 +215,12 @@ def test_login_logout_and_failed_login_signals(rec, alice):
     assert ok["actor"]["auth"] == {"method": "password+totp", "mfa": True}
     assert ok["targets"] == [{"type": "user", "id": str(alice.pk), "name": "alice"}]
     assert ok["context"]["ip"] == "192.0.2.9"
-    # The rest of the login request records as the user who just signed in.
+    # The rest of the login request records as the user who just signed in, in the session it got.
     assert after["actor"]["id"] == str(alice.pk)
     assert out["actor"]["id"] == str(alice.pk)
+    sid = ok["context"]["session_id"]
+    assert sid.startswith("s_") and after["context"]["session_id"] == out["context"]["session_id"] == sid
+    assert session_key and session_key not in repr(rec.events)  # an identifier of the session, never its key
 
 
 def test_installation_key_sends_sign_ins_to_each_tenant_of_the_user(rec, alice, settings_override):
