@@ -21,7 +21,7 @@ except ImportError as exc:
         raise
     pytest.skip("%s is not installed (Debian: python3-fastapi, python3-httpx)" % exc.name, allow_module_level=True)
 
-from fastapi import Depends, FastAPI, Request  # noqa: E402
+from fastapi import Depends, FastAPI, Request, WebSocket  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 import hashtrail  # noqa: E402
@@ -161,6 +161,27 @@ def test_concurrent_requests_keep_their_own_context():
     assert [h for h in sent_a[0]["headers"] if h[0].lower() == b"x-request-id"] == [(b"x-request-id", b"rid-a")]
     assert [h for h in sent_b[0]["headers"] if h[0].lower() == b"x-request-id"] == [(b"x-request-id", b"rid-b")]
     assert hashtrail.get_context() == {}
+
+
+def test_websocket_context():
+    rec = Recorder()
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        rec.record({"action": "session.open"})
+        await websocket.send_text("ok")
+        await websocket.close()
+
+    app.add_middleware(HashtrailMiddleware, trusted_proxies=["10.0.0.0/8"])
+    with TestClient(PeerShim(app)) as c:
+        with c.websocket_connect("/ws", headers={"x-test-peer": "10.0.0.9", "x-forwarded-for": "198.51.100.3",
+                                                 "x-request-id": "ws-1"}) as s:
+            assert s.receive_text() == "ok"
+    ctx = rec.events[-1]["context"]
+    assert ctx["ip"] == "198.51.100.3" and ctx["request_id"] == "ws-1" and ctx["path"] == "/ws"
+    assert "method" not in ctx
 
 
 def test_lifespan_passes_through():
