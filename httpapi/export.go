@@ -39,9 +39,12 @@ func (s *Server) exportTenant(w http.ResponseWriter, r *http.Request) error {
 	format, ferr := export.ParseFormat(v.Get("format"))
 	if ferr != nil {
 		fields = append(fields, hashtrail.FieldError{Field: "format", Message: ferr.Error()})
-	} else if format == export.FormatBundle {
-		fields = append(fields, hashtrail.FieldError{Field: "format", Message: "an evidence bundle is assembled by the client from the proof routes: use hashtrail export --format bundle"})
 	}
+	personal, hasPersonal := v.Get("personal_fields"), v.Has("personal_fields")
+	if hasPersonal && format != export.FormatBundle {
+		fields = append(fields, hashtrail.FieldError{Field: "personal_fields", Message: "applies to format=bundle only"})
+	}
+	v.Del("personal_fields")
 	for _, k := range exportNotParams {
 		if v.Has(k) {
 			fields = append(fields, hashtrail.FieldError{Field: k, Message: "does not apply to an export, which returns every matching event, oldest first"})
@@ -63,6 +66,13 @@ func (s *Server) exportTenant(w http.ResponseWriter, r *http.Request) error {
 	q.Order, q.Limit = hashtrail.OrderAsc, hashtrail.MaxLimit
 	filter := readableFilter(v)
 
+	if format == export.FormatBundle {
+		// A bundle proves against the latest checkpoint: none yet, no
+		// bundle (and no export recorded).
+		if _, err := s.svc.Checkpoint(r.Context(), tenant); err != nil {
+			return err
+		}
+	}
 	if es, ok := s.svc.(hashtrail.ExportService); ok {
 		seq, err := es.StartExport(r.Context(), q, string(format), filter)
 		if err != nil {
@@ -71,6 +81,9 @@ func (s *Server) exportTenant(w http.ResponseWriter, r *http.Request) error {
 		if q.BeforeSeq == nil || *q.BeforeSeq > seq {
 			q.BeforeSeq = &seq
 		}
+	}
+	if format == export.FormatBundle {
+		return s.exportBundle(w, r, q, personal, filter)
 	}
 	// The first page before any header, so an authorization or store
 	// error is still an ordinary problem answer.
