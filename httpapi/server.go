@@ -39,6 +39,9 @@ type Config struct {
 	// Metrics serves GET /metrics (usually promhttp over the caller's
 	// registry, where the caller registers Server.Collectors). Nil answers 404.
 	Metrics http.Handler
+	// UI, if set, serves the web UI under /ui/ (package httpapi/ui), and /
+	// redirects to it.
+	UI http.Handler
 }
 
 // Server is the HTTP API. It implements http.Handler and is safe for
@@ -50,6 +53,7 @@ type Server struct {
 	trusted []netip.Prefix
 	metrics http.Handler
 	stats   *metrics
+	ui      http.Handler
 
 	mux      *http.ServeMux
 	patterns []string // every registered pattern, in registration order
@@ -64,6 +68,7 @@ func New(svc hashtrail.LogService, cfg Config) *Server {
 		now:     cfg.Now,
 		trusted: cfg.TrustedProxies,
 		metrics: cfg.Metrics,
+		ui:      cfg.UI,
 		stats:   newMetrics(),
 		mux:     http.NewServeMux(),
 	}
@@ -194,6 +199,9 @@ func (s *Server) routes() {
 	s.open("GET "+api.PathHealthz, s.healthz)
 	s.open("GET "+api.PathReadyz, s.readyz)
 	s.open("GET "+api.PathMetrics, s.serveMetrics)
+
+	// The web UI, outside the API's route table (its pages are not API).
+	s.mountUI()
 
 	// Everything else: 404, or 405 when another method would match.
 	s.mux.Handle("/", s.adapt(routeUnmatched, false, s.unmatched))

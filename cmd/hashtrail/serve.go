@@ -94,7 +94,12 @@ func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecre
 		return err
 	}
 	trusted, _ := cfg.trustedPrefixes() // validated with the config
+	web, err := newUI(ctx, st, led, log)
+	if err != nil {
+		return err
+	}
 	api := httpapi.New(led, httpapi.Config{
+		UI:             web,
 		Logger:         log,
 		TrustedProxies: trusted,
 		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
@@ -137,6 +142,9 @@ func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecre
 			if ctx.Err() != nil {
 				return nil // interrupted while loading: stop quietly
 			}
+			return err
+		}
+		if err := printDemoUI(ctx, stderr, led, base, key != nil && bootstrapSecret == ""); err != nil {
 			return err
 		}
 	}
@@ -450,6 +458,7 @@ func printBootstrap(w io.Writer, key *hashtrail.NewKey, chosen bool, base string
 	fmt.Fprintf(&b, "    -d '{\"action\":\"user.login\",\"actor\":{\"type\":\"user\",\"id\":\"42\",\"email\":\"alice@example.com\"},\"context\":{\"ip\":\"203.0.113.7\"}}'\n")
 	fmt.Fprintf(&b, "  # list events, newest first\n")
 	fmt.Fprintf(&b, "  curl -sS \"$HASHTRAIL_URL/v1/tenants/acme/events\" -H \"Authorization: Bearer $HASHTRAIL_API_KEY\"\n")
+	fmt.Fprintf(&b, "\nOr open the web UI and sign in with the key: %s/ui/\n", base)
 	fmt.Fprintf(&b, "%s\n\n", line)
 	io.WriteString(w, b.String())
 }
