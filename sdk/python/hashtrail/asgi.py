@@ -34,6 +34,7 @@ import re
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, MutableMapping, Optional, Tuple, Union, cast
 
 import hashtrail
+from hashtrail.context import parse_networks
 
 __all__ = ["HashtrailMiddleware", "request_id"]
 
@@ -88,7 +89,8 @@ class HashtrailMiddleware:
         source: Optional[str] = "api",
     ) -> None:
         self.app = app
-        self.trusted: Tuple[str, ...] = tuple(trusted_proxies)
+        # Parsed once: a bad entry fails at start-up, and each request saves the parsing.
+        self.trusted = parse_networks(tuple(trusted_proxies))
         self.actor = actor
         self.header = request_id_header
         self.header_lc = request_id_header.lower()

@@ -38,7 +38,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import hashtrail
 from hashtrail import catalog
-from hashtrail.context import fill_event
+from hashtrail.context import fill_event, parse_networks
 
 try:  # Django is optional for the SDK; this module needs it.
     from django.apps import AppConfig
@@ -135,7 +135,7 @@ def user_actor(user: Any) -> Optional[Dict[str, Any]]:
 # ---------------------------------------------------------------- middleware
 
 
-def _client_ip(request: Any, trusted: Sequence[str]) -> str:
+def _client_ip(request: Any, trusted: Sequence[Any]) -> str:
     meta = request.META
     return hashtrail.client_ip(meta.get("REMOTE_ADDR", "") or "", meta.get("HTTP_X_FORWARDED_FOR"), trusted)
 
@@ -156,7 +156,8 @@ class HashtrailMiddleware:
     def __init__(self, get_response: Callable[[Any], Any]):
         self.get_response = get_response
         conf = _conf()
-        self.trusted = tuple(conf.get("TRUSTED_PROXIES") or ())
+        # Parsed once: a bad entry fails at start-up, and each request saves the parsing.
+        self.trusted = parse_networks(tuple(conf.get("TRUSTED_PROXIES") or ()))
         self.header = conf.get("REQUEST_ID_HEADER") or "X-Request-ID"
         self.source = conf.get("SOURCE", "web")
 
