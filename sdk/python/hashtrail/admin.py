@@ -18,6 +18,16 @@ class Reader:
                  ssl_context: Optional[ssl.SSLContext] = None, proxy: Optional[str] = None) -> None:
         self.transport = Transport(url, api_key, timeout=timeout, ssl_context=ssl_context, proxy=proxy)
 
+    def close(self) -> None:
+        """Close the connections."""
+        self.transport.close()
+
+    def __enter__(self) -> "Reader":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     def events(self, tenant: str, q: Optional[str] = None, limit: int = 100, **filters: Any) -> List[Dict[str, Any]]:
         """Events of ``tenant`` matching the search ``q`` and the filters of
         ``GET /v1/tenants/{t}/events`` (``action``, ``category``,

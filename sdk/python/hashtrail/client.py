@@ -177,7 +177,7 @@ class Client(Sender):
             log.warning("hashtrail: a forked process does not share the spool %s; it runs without one",
                         self.spool.path)
             self.spool = None
-        self.transport._local = threading.local()
+        self.transport.reset_after_fork()
         if self._closed:
             return
         self._thread = threading.Thread(target=self._run, name="hashtrail-sender", daemon=True)

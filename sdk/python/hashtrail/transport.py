@@ -103,6 +103,10 @@ class Transport:
         self._ssl = ssl_context
         self._ua = user_agent
         self._local = threading.local()
+        # Every open connection with the thread that uses it, so that close()
+        # closes them all and those of finished threads are closed too.
+        self._conns: List[Tuple[threading.Thread, http.client.HTTPConnection]] = []
+        self._conns_lock = threading.Lock()
         self._proxy = _env_proxy(u.scheme, u.hostname) if proxy is None else (
             urllib.parse.urlsplit(proxy) if proxy else None)
         self._proxy_auth: Dict[str, str] = {}
@@ -125,6 +129,12 @@ class Transport:
             else:
                 c = http.client.HTTPConnection(host, port, timeout=timeout)
             self._local.conn = c
+            me = threading.current_thread()
+            with self._conns_lock:
+                dead = [pc for pc in self._conns if not pc[0].is_alive()]
+                self._conns = [pc for pc in self._conns if pc[0].is_alive()] + [(me, c)]
+            for _, d in dead:
+                _close_quietly(d)
         c.timeout = timeout
         if c.sock is not None:
             c.sock.settimeout(timeout)
@@ -134,14 +144,30 @@ class Transport:
         c = getattr(self._local, "conn", None)
         self._local.conn = None
         if c is not None:
-            try:
-                c.close()
-            except OSError:
-                pass
+            with self._conns_lock:
+                self._conns = [pc for pc in self._conns if pc[1] is not c]
+            _close_quietly(c)
 
     def close(self) -> None:
-        """Close this thread's connection."""
-        self._drop()
+        """Close every connection (of every thread)."""
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for _, c in conns:
+            _close_quietly(c)
+        self._local = threading.local()
+
+    def reset_after_fork(self) -> None:
+        """Forget the parent's connections in a forked child (never used
+        from two processes)."""
+        self._local = threading.local()
+        self._conns = []
+        self._conns_lock = threading.Lock()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
 
     def request(self, method: str, path: str, *, params: Optional[Mapping[str, Any]] = None,
                 body: Optional[bytes] = None, json_body: Any = None, timeout: Optional[float] = None,
@@ -203,6 +229,13 @@ class Transport:
         if "json" in ctype:
             return r.json()
         return r.body.decode("utf-8", "replace")
+
+
+def _close_quietly(c: http.client.HTTPConnection) -> None:
+    try:
+        c.close()
+    except OSError:
+        pass
 
 
 def _env_proxy(scheme: str, host: str) -> Optional[urllib.parse.SplitResult]:

@@ -12,7 +12,8 @@ GO_TEST = os.path.join(os.path.dirname(__file__), "..", "..", "..", "secret_test
 
 def go_vectors():
     """The name table of TestSecretName in the root package."""
-    src = open(GO_TEST).read()
+    with open(GO_TEST) as f:
+        src = f.read()
     body = src[src.index("func TestSecretName"):]
     body = body[: body.index("\n}\n")]
     out = []
