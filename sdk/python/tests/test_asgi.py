@@ -211,3 +211,8 @@ def test_round_trip_through_a_real_server():
     ev, = hashtrail.Reader(url, admin).events(tenant, q="action:project.create")
     assert ev["actor"]["id"] == "5" and ev["context"]["ip"] == "203.0.113.77"
     assert ev["context"]["request_id"] == "rt-1" and ev["leaf_hash"]
+
+
+def test_a_bad_trusted_proxy_fails_at_start_up():
+    with pytest.raises(ValueError):
+        HashtrailMiddleware(lambda s, r, se: None, trusted_proxies=["10.0.0.0/8", "not-an-address"])
