@@ -135,7 +135,9 @@ class As:
 
     def __init__(self, app, email: str) -> None:
         self.c = app.test_client()
-        self.headers = {IDENTITY_HEADER: email, "X-Forwarded-For": CLIENT_IP, "User-Agent": "access-ui/1"}
+        # The browser sent a forged X-Forwarded-For; the proxy appended the real address.
+        self.headers = {IDENTITY_HEADER: email, "X-Forwarded-For": f"6.6.6.6, {CLIENT_IP}",
+                        "User-Agent": "access-ui/1"}
 
     def __call__(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
         r = self.c.open(path, method=method, json=body, headers=self.headers)
