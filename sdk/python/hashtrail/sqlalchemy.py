@@ -26,12 +26,15 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, event, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import object_session
 
 from .client import Client
+from .diff import diff, is_secret_name
 from .wire import encode_event
 from .errors import HashtrailError, RetryError
 from .sender import Pending, Waiter
@@ -165,6 +168,89 @@ def install(session_factory_or_class: Any, client: Client) -> None:
         info[_CLIENT] = client
         info[_HOOKED] = True
         kw["info"] = info
+
+
+_AUDITED: Dict[Any, bool] = {}
+
+
+def audit_model(cls: Any, client: Optional[Client] = None, *, type: Optional[str] = None,
+                fields: Optional[Sequence[str]] = None, exclude: Sequence[str] = (),
+                secret: Callable[[str], bool] = is_secret_name, name_attr: Optional[str] = None,
+                tenant: Union[str, Callable[[Any], Optional[str]], None] = None,
+                verbs: Sequence[str] = ("create", "update", "delete")) -> None:
+    """Record creates, updates and deletes of the mapped class ``cls``, each
+    only once its transaction commits (``record_after_commit``).
+
+    Events are ``<type>.create``, ``<type>.update`` with the changed columns
+    as ``changes`` (secret ones redacted: ``secret``, by default
+    ``hashtrail.is_secret_name``) and ``<type>.delete``; the target is
+    ``{type, id, name}`` (``id`` the primary key, ``name`` from
+    ``name_attr``). ``type`` defaults to the class name in lower case;
+    ``fields`` limits the columns looked at and ``exclude`` leaves some out.
+    ``tenant`` (a tenant id, or a function of the object) names the tenant
+    for an installation-wide key. ``client`` None uses the one given to
+    ``install``. An update that changes nothing records nothing. Calling it
+    again for the same class does nothing.
+    """
+    if _AUDITED.get(cls):
+        return
+    _AUDITED[cls] = True
+    mapper = sa_inspect(cls)
+    kind = type or cls.__name__.lower()
+    cols = [a.key for a in mapper.column_attrs if (fields is None or a.key in fields) and a.key not in exclude]
+    for key in cols:  # load the old value when a column is set, so updates can show it
+        event.listen(getattr(cls, key), "set", _noop_set, active_history=True)
+
+    def base(target: Any, verb: str) -> Dict[str, Any]:
+        pk = mapper.primary_key_from_instance(target)
+        ref: Dict[str, Any] = {"type": kind, "id": ":".join(str(v) for v in pk)}
+        if name_attr:
+            name = getattr(target, name_attr, None)
+            if name:
+                ref["name"] = str(name)
+        ev: Dict[str, Any] = {"action": "%s.%s" % (kind, verb), "targets": [ref]}
+        t = tenant(target) if callable(tenant) else tenant
+        if t:
+            ev["tenant"] = t
+        return ev
+
+    def emit(target: Any, ev: Dict[str, Any]) -> None:
+        session = object_session(target)
+        if session is not None:
+            record_after_commit(session, client, ev)
+
+    def on_insert(mapper_: Any, connection: Any, target: Any) -> None:
+        emit(target, base(target, "create"))
+
+    def on_update(mapper_: Any, connection: Any, target: Any) -> None:
+        state = sa_inspect(target)
+        before: Dict[str, Any] = {}
+        after: Dict[str, Any] = {}
+        for key in cols:
+            h = state.attrs[key].history
+            if not h.has_changes():
+                continue
+            old = h.deleted[0] if h.deleted else None
+            new = h.added[0] if h.added else None
+            if old != new:
+                before[key], after[key] = old, new
+        changes = diff(before, after, secret=secret)
+        if changes:
+            ev = base(target, "update")
+            ev["changes"] = changes
+            emit(target, ev)
+
+    def on_delete(mapper_: Any, connection: Any, target: Any) -> None:
+        emit(target, base(target, "delete"))
+
+    for verb, name, fn in (("create", "after_insert", on_insert), ("update", "after_update", on_update),
+                           ("delete", "after_delete", on_delete)):
+        if verb in verbs:
+            event.listen(cls, name, fn)
+
+
+def _noop_set(target: Any, value: Any, oldvalue: Any, initiator: Any) -> Any:
+    return value
 
 
 class Outbox:

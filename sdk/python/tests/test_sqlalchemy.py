@@ -275,3 +275,46 @@ def test_after_commit_with_real_server(server, tenant, tmp_path):
     with engine.connect() as conn:
         assert [r[0] for r in conn.execute(text("SELECT name FROM groups"))] == ["ops"]
     client.close()
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id = Column(Integer, primary_key=True)
+    username = Column(String)
+    email = Column(String)
+    password_hash = Column(String)
+    org = Column(String)
+    last_seen = Column(String)
+
+
+def test_audit_model_records_diffs_after_commit(db, fake):
+    errs = []
+    client = hashtrail.Client(fake.url, "k", on_error=errs.append)  # installation-wide: the tenant comes from the row
+    S = sessionmaker(db)
+    hsa.install(S, client)
+    hsa.audit_model(Account, type="user", name_attr="username", exclude=["last_seen"], tenant=lambda a: a.org)
+    hsa.audit_model(Account)  # a second call adds nothing
+    with S() as s:
+        a = Account(username="ann", email="a@example.com", password_hash="h1", org="acme", last_seen="1")
+        s.add(a)
+        s.commit()
+        a.email = "b@example.com"
+        a.password_hash = "h2"
+        a.last_seen = "2"
+        s.commit()
+        a.email = "b@example.com"  # no net change
+        a.last_seen = "3"          # excluded
+        s.commit()
+        a.username = "rolled-back"
+        s.flush()
+        s.rollback()
+        s.delete(a)
+        s.commit()
+    assert client.flush(5)
+    got = fake.events("acme")
+    assert [e["action"] for e in got] == ["user.create", "user.update", "user.delete"]
+    assert got[0]["targets"] == [{"type": "user", "id": "1", "name": "ann"}]
+    assert got[1]["changes"] == [{"field": "email", "old": "a@example.com", "new": "b@example.com"},
+                                 {"field": "password_hash", "redacted": True}]
+    assert not errs
+    client.close()
