@@ -70,8 +70,11 @@ type alertHit struct {
 type pendingFiring struct {
 	Firing hashtrail.AlertFiring `json:"firing"`
 	// Value is the group key or new value in clear (notifications only).
-	Group    string `json:"group,omitempty"`
-	Value    string `json:"value,omitempty"`
+	Group string `json:"group,omitempty"`
+	Value string `json:"value,omitempty"`
+	// Sent is set once the notification went out (or failed for good),
+	// so that a firing whose recording is retried is not notified again.
+	Sent     bool   `json:"sent,omitempty"`
 	Attempts int    `json:"attempts,omitempty"`
 	NextTry  int64  `json:"next_try,omitempty"` // unix micros
 	Errors   string `json:"errors,omitempty"`

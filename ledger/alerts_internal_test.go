@@ -337,3 +337,37 @@ func TestDigestPeriod(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEvaluate measures rule evaluation: three rules (a threshold per
+// actor, a novelty of IP range per actor, a plain filter) over batches of
+// 1,000 failed and successful logins from 1,000 actors.
+func BenchmarkEvaluate(b *testing.B) {
+	c := &evalClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	created := c.t.Add(-time.Hour)
+	var rules []*alertRuleEval
+	for _, r := range []hashtrail.AlertRule{
+		{ID: "alr_t", Filter: "action:user.login outcome:failure", Threshold: &hashtrail.AlertThreshold{Count: 5, Window: "10m", GroupBy: "actor"}},
+		{ID: "alr_n", Filter: "action:user.login outcome:success", Novelty: &hashtrail.AlertNovelty{Field: "ip_range", Per: "actor"}},
+		{ID: "alr_f", Filter: "action:user.login severity:>=high"},
+	} {
+		r.Tenant, r.CreatedAt, r.UpdatedAt = "acme", hashtrail.NewTime(created), hashtrail.NewTime(created)
+		rules = append(rules, compileAlertRules([]*hashtrail.AlertRule{&r})...)
+	}
+	evs := make([]*hashtrail.Event, 1000)
+	for i := range evs {
+		c.add(10 * time.Millisecond)
+		out := hashtrail.OutcomeSuccess
+		if i%3 == 0 {
+			out = hashtrail.OutcomeFailure
+		}
+		evs[i] = c.event("user.login", out, fmt.Sprint("u", i%1000), fmt.Sprintf("198.51.%d.%d", i%200, i%250), "DE")
+	}
+	st := &alertState{}
+	b.ResetTimer()
+	for range b.N {
+		evaluate(st, rules, evs, c.t)
+	}
+	b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
+	raw, _ := json.Marshal(st)
+	b.ReportMetric(float64(len(raw)), "state-bytes")
+}

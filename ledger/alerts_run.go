@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -35,6 +34,7 @@ const (
 	alertPagesPerTick = 20
 	alertMaxAttempts  = 6
 	alertRulesTTL     = 10 * time.Second
+	alertRecordBatch  = 1000 // firings recorded in one commit
 )
 
 // alertTenant is this node's memory of one tenant between rounds.
@@ -215,7 +215,11 @@ func (l *Ledger) saveAlertState(ctx context.Context, tenant string, at *alertTen
 	return nil
 }
 
-// flushOutbox records and notifies the outbox's firings that are due.
+// flushOutbox notifies the outbox's firings that are due, then records
+// them in the log in one commit per alertRecordBatch, then stores the
+// outbox. A firing whose notification fails is retried with backoff
+// (alertMaxAttempts in all) and then recorded with the error; one already
+// notified is never notified again, even if recording it must be retried.
 func (l *Ledger) flushOutbox(ctx context.Context, tenant string, at *alertTenant) error {
 	if len(at.state.Outbox) == 0 {
 		return nil
@@ -225,16 +229,14 @@ func (l *Ledger) flushOutbox(ctx context.Context, tenant string, at *alertTenant
 	for _, r := range at.rules {
 		rules[r.ID] = r
 	}
-	keep := at.state.Outbox[:0]
-	changed := false
+	var keep, done []*pendingFiring
 	for _, p := range at.state.Outbox {
 		if p.NextTry != 0 && now.UnixMicro() < p.NextTry {
 			keep = append(keep, p)
 			continue
 		}
-		changed = true
 		r := rules[p.Firing.Rule]
-		if r != nil && p.Firing.Notified {
+		if r != nil && p.Firing.Notified && !p.Sent {
 			if err := l.notifyFiring(ctx, r, p); err != nil {
 				p.Attempts++
 				p.Errors = err.Error()
@@ -247,23 +249,43 @@ func (l *Ledger) flushOutbox(ctx context.Context, tenant string, at *alertTenant
 			} else {
 				p.Errors = ""
 			}
+			p.Sent = true
 		}
-		if err := l.recordFiring(ctx, r, p); err != nil {
-			keep = append(keep, p)
-			at.state.Outbox = keep
-			return err
-		}
+		done = append(done, p)
 	}
-	at.state.Outbox = keep
-	if !changed {
+	if len(done) == 0 {
 		return nil
 	}
-	return l.saveAlertState(ctx, tenant, at)
+	var err error
+	for len(done) > 0 && err == nil {
+		n := min(len(done), alertRecordBatch)
+		if err = l.recordFirings(ctx, rules, done[:n]); err == nil {
+			done = done[n:]
+		}
+	}
+	at.state.Outbox = append(keep, done...) // what is left to record, if anything failed
+	if serr := l.saveAlertState(ctx, tenant, at); err == nil {
+		err = serr
+	}
+	return err
 }
 
-// recordFiring appends a firing's system.alert_fired event; its stable id
-// makes a second recording a replay.
-func (l *Ledger) recordFiring(ctx context.Context, r *hashtrail.AlertRule, p *pendingFiring) error {
+// recordFirings appends the firings' system.alert_fired events in one
+// commit; their stable ids make a second recording a replay.
+func (l *Ledger) recordFirings(ctx context.Context, rules map[string]*hashtrail.AlertRule, ps []*pendingFiring) error {
+	g := &hashtrail.AppendGroup{}
+	for _, p := range ps {
+		ev, err := firingEvent(rules[p.Firing.Rule], p)
+		if err != nil {
+			return err
+		}
+		g.Entries = append(g.Entries, &hashtrail.Entry{Event: ev, ContentHash: hashtrail.HashKey(ev.ID)})
+	}
+	return l.append(ctx, g)
+}
+
+// firingEvent is the system.alert_fired event of a firing.
+func firingEvent(r *hashtrail.AlertRule, p *pendingFiring) (*hashtrail.Event, error) {
 	f := p.Firing
 	meta := struct {
 		hashtrail.AlertFiring
@@ -272,7 +294,7 @@ func (l *Ledger) recordFiring(ctx context.Context, r *hashtrail.AlertRule, p *pe
 	meta.ID, meta.Tenant, meta.FiredAt = "", "", hashtrail.Time{}
 	b, err := json.Marshal(meta)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	target := hashtrail.Target{Type: "alert", ID: f.Rule}
 	if r != nil {
@@ -291,12 +313,5 @@ func (l *Ledger) recordFiring(ctx context.Context, r *hashtrail.AlertRule, p *pe
 	if p.Errors != "" {
 		ev.Outcome, ev.Error = hashtrail.OutcomeFailure, "notification failed: "+p.Errors
 	}
-	g := &hashtrail.AppendGroup{CreateTenants: false, Entries: []*hashtrail.Entry{{Event: ev, ContentHash: hashtrail.HashKey(ev.ID)}}}
-	if err := l.append(ctx, g); err != nil {
-		return err
-	}
-	if g.Err != nil && !errors.Is(g.Err, context.Canceled) {
-		return g.Err
-	}
-	return nil
+	return ev, nil
 }
