@@ -6,11 +6,14 @@ millisecond), like the Go SDK's ``hashtrail.NewEventID``.
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# base64's RFC 4648 base32 alphabet, translated to Crockford's.
+_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET)
 _lock = threading.Lock()
 _last_ms = -1
 _last_rand = 0
@@ -30,9 +33,6 @@ def ULID() -> str:
         else:
             rand = int.from_bytes(os.urandom(10), "big")
         _last_ms, _last_rand = ms, rand
-    n = (ms << 80) | rand
-    out = []
-    for _ in range(26):
-        out.append(_ALPHABET[n & 31])
-        n >>= 5
-    return "".join(reversed(out))
+    # 130 bits (26 characters of 5 bits), shifted to fill 17 bytes.
+    n = ((ms << 80) | rand) << 6
+    return base64.b32encode(n.to_bytes(17, "big")).decode("ascii")[:26].translate(_TO_CROCKFORD)

@@ -40,7 +40,7 @@ def format_time(t: Union[datetime.datetime, datetime.date, float, int]) -> str:
         dt = t.astimezone(datetime.timezone.utc)
     else:
         dt = datetime.datetime(t.year, t.month, t.day, tzinfo=datetime.timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 _ENCODABLE = (datetime.datetime, datetime.date, datetime.time, decimal.Decimal, uuid.UUID, enum.Enum,

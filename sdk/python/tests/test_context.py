@@ -100,3 +100,20 @@ def test_ulid_format_and_order():
     ids = [hashtrail.ULID() for _ in range(2000)]
     assert all(re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", i) for i in ids)
     assert ids == sorted(ids) and len(set(ids)) == 2000
+
+
+def test_ulid_encoding_matches_the_reference(monkeypatch):
+    import hashtrail.ulid as u
+
+    def ref(ms, rand):
+        n, out = (ms << 80) | rand, []
+        for _ in range(26):
+            out.append(u._ALPHABET[n & 31])
+            n >>= 5
+        return "".join(reversed(out))
+    for ms, rnd in [(0, 0), (1, 1), ((1 << 48) - 1, (1 << 80) - 2), (1795434052129, 123456789012345678901234)]:
+        monkeypatch.setattr(u, "_last_ms", -1)
+        monkeypatch.setattr(u.time, "time_ns", lambda ms=ms: ms * 1000000)
+        monkeypatch.setattr(u.os, "urandom", lambda k, rnd=rnd: rnd.to_bytes(10, "big"))
+        assert u.ULID() == ref(ms, rnd)
+        assert u.ULID() == ref(ms, rnd + 1)  # the same millisecond: monotonic
