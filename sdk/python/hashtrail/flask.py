@@ -130,12 +130,14 @@ class Hashtrail:
         networks = parse_networks(trusted)  # a bad entry fails now, not on the first request
         client = self._client
         if client is None and cfg.get("HASHTRAIL_URL"):
+            if not cfg.get("HASHTRAIL_API_KEY"):
+                raise ValueError("hashtrail.flask: HASHTRAIL_URL is set but HASHTRAIL_API_KEY is not")
             service = cfg.get("HASHTRAIL_SERVICE")
             if isinstance(service, str):
                 service = {"name": service}
             client = hashtrail.Client(
                 cfg["HASHTRAIL_URL"],
-                cfg.get("HASHTRAIL_API_KEY", ""),
+                cfg["HASHTRAIL_API_KEY"],
                 tenant=cfg.get("HASHTRAIL_TENANT"),
                 service=service,
                 spool_path=cfg.get("HASHTRAIL_SPOOL_PATH"),

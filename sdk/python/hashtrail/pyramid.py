@@ -111,6 +111,8 @@ def _request_client(request: Request) -> Any:
 def includeme(config: Configurator) -> None:
     """Set up the client, ``request.hashtrail``, the directives and the tween."""
     settings = config.get_settings()
+    if settings.get("hashtrail.url") and not settings.get("hashtrail.api_key"):
+        raise ValueError("hashtrail.pyramid: hashtrail.url is set but hashtrail.api_key is not")
     trusted = _proxies(settings.get("hashtrail.trusted_proxies"))
     loader = config.maybe_dotted(settings.get("hashtrail.actor_loader")) or default_actor
     config.registry.hashtrail_settings = _Settings(
@@ -134,7 +136,7 @@ def includeme(config: Configurator) -> None:
         service = settings.get("hashtrail.service")
         client = hashtrail.Client(
             url,
-            settings.get("hashtrail.api_key", ""),
+            settings["hashtrail.api_key"],
             tenant=settings.get("hashtrail.tenant") or None,
             service={"name": service} if service else None,
             spool_path=settings.get("hashtrail.spool_path") or None,

@@ -198,6 +198,13 @@ def test_init_app_per_app_clients_and_config():
     client.close(timeout=0)
 
 
+def test_url_without_key_fails_at_init():
+    app = flask.Flask("nokey")
+    app.config["HASHTRAIL_URL"] = "http://127.0.0.1:9"
+    with pytest.raises(ValueError, match="HASHTRAIL_API_KEY"):
+        Hashtrail(app)
+
+
 def test_bad_trusted_proxy_fails_at_init():
     app = flask.Flask("bad")
     app.config["HASHTRAIL_TRUSTED_PROXIES"] = "10.0.0.0/8 not-an-address"

@@ -194,6 +194,12 @@ def test_a_given_client_wins_over_settings(rec):
     assert len(rec.events) == 1
 
 
+def test_url_without_key_fails_at_include():
+    with pytest.raises(ValueError, match="hashtrail.api_key"):
+        with Configurator(settings={"hashtrail.url": "http://127.0.0.1:9"}) as config:
+            config.include("hashtrail.pyramid")
+
+
 def test_bad_trusted_proxy_fails_at_include():
     with pytest.raises(ValueError):
         with Configurator(settings={"hashtrail.trusted_proxies": "nope"}) as config:
