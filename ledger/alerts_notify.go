@@ -70,6 +70,7 @@ func (l *Ledger) notifyFiring(ctx context.Context, r *hashtrail.AlertRule, p *pe
 			err = l.cfg.Notifier.PostWebhook(ctx, &hashtrail.WebhookMessage{URL: r.Webhook.URL, Secrets: r.Webhook.Secrets, ID: p.Firing.ID, Body: body})
 		}
 		if err != nil {
+			l.alertMetrics.notifyErrors.WithLabelValues("webhook").Inc()
 			errs = append(errs, fmt.Errorf("webhook: %w", err))
 		}
 	}
@@ -80,6 +81,7 @@ func (l *Ledger) notifyFiring(ctx context.Context, r *hashtrail.AlertRule, p *pe
 			err = l.cfg.Notifier.SendMail(ctx, m)
 		}
 		if err != nil {
+			l.alertMetrics.notifyErrors.WithLabelValues("email").Inc()
 			errs = append(errs, fmt.Errorf("email: %w", err))
 		}
 	}

@@ -123,6 +123,13 @@ func (l *Ledger) alertRound(ctx context.Context, known map[string]*alertTenant) 
 			delete(known, id)
 		}
 	}
+	var lag int64
+	for _, t := range tenants {
+		if at := known[t.ID]; at != nil && at.state != nil {
+			lag += max(0, t.Size-at.state.Next)
+		}
+	}
+	l.alertMetrics.lag.Set(float64(lag))
 	return nil
 }
 
@@ -159,6 +166,7 @@ func (l *Ledger) alertTenantRound(ctx context.Context, t *hashtrail.Tenant, at *
 			break
 		}
 		firings := evaluate(at.state, rules, evs, l.now())
+		l.alertMetrics.evaluated.Add(float64(len(evs)))
 		at.state.Next = evs[len(evs)-1].Seq + 1
 		at.state.Outbox = append(at.state.Outbox, firings...)
 		if err := l.saveAlertState(ctx, t.ID, at); err != nil {
@@ -260,6 +268,9 @@ func (l *Ledger) flushOutbox(ctx context.Context, tenant string, at *alertTenant
 	for len(done) > 0 && err == nil {
 		n := min(len(done), alertRecordBatch)
 		if err = l.recordFirings(ctx, rules, done[:n]); err == nil {
+			for _, p := range done[:n] {
+				l.alertMetrics.firings.WithLabelValues(fmt.Sprint(p.Firing.Notified)).Inc()
+			}
 			done = done[n:]
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/hashtrail/hashtrail/notify"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // fakeNotifier records what it is asked to send.
@@ -223,6 +224,33 @@ func TestAlertsFireAfterCommitOnceAcrossRestarts(t *testing.T) {
 	}
 	if m, h := fn.counts(); m != 1 || h != 1 {
 		t.Fatalf("notifications after a suppressed firing: %d, %d", m, h)
+	}
+
+	// The metrics count them (once the recording commit has returned).
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(l.Collectors()...)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				key := mf.GetName()
+				for _, lp := range m.GetLabel() {
+					key += "," + lp.GetName() + "=" + lp.GetValue()
+				}
+				got[key] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+		}
+		if got["hashtrail_alert_firings_total,notified=true"] == 1 && got["hashtrail_alert_firings_total,notified=false"] == 1 &&
+			got["hashtrail_alert_evaluated_events_total"] >= 7 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics: %v", got)
+		}
 	}
 
 	// A restart over the same store resumes: nothing fires twice, and the

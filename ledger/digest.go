@@ -236,6 +236,7 @@ func (l *Ledger) sendDigest(ctx context.Context, rep *hashtrail.DigestReport) er
 	}
 	rep.Events, rep.Subject = sum.Total, m.Subject
 	if err := l.cfg.Notifier.SendMail(ctx, m); err != nil {
+		l.alertMetrics.digestErrors.Inc()
 		if hashtrail.ErrorCode(err) != hashtrail.EINTERNAL {
 			return err
 		}
@@ -243,6 +244,7 @@ func (l *Ledger) sendDigest(ctx context.Context, rep *hashtrail.DigestReport) er
 		return hashtrail.Errorf(hashtrail.EUNAVAILABLE, "the mail server did not take the digest; try again later")
 	}
 	rep.Sent = true
+	l.alertMetrics.digests.Inc()
 	return nil
 }
 

@@ -147,6 +147,8 @@ type Ledger struct {
 	witnessKick chan struct{} // wakes the witness loop; nil without witnesses
 
 	metrics metrics
+	// alertMetrics count alert evaluation and digests (alerts_metrics.go).
+	alertMetrics *alertMetrics
 }
 
 var _ hashtrail.LogService = (*Ledger)(nil)
@@ -192,6 +194,8 @@ func New(store hashtrail.Store, cfg Config) *Ledger {
 		stop:      make(chan struct{}),
 		committed: make(chan struct{}),
 		metrics:   newMetrics(),
+
+		alertMetrics: newAlertMetrics(),
 	}
 	l.leases = newLeases(store, cfg.NodeName, cfg.LeaseTTL, cfg.Logger)
 	l.keys.entries = map[string]cachedKey{}
@@ -249,7 +253,9 @@ func (l *Ledger) Close(ctx context.Context) error {
 }
 
 // Collectors returns the ledger's Prometheus metrics.
-func (l *Ledger) Collectors() []prometheus.Collector { return l.metrics.collectors() }
+func (l *Ledger) Collectors() []prometheus.Collector {
+	return append(l.metrics.collectors(), l.alertMetrics.collectors()...)
+}
 
 // Ready reports whether the ledger and its store can take requests.
 func (l *Ledger) Ready(ctx context.Context) error {
