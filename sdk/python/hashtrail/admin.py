@@ -8,6 +8,7 @@ from __future__ import annotations
 import ssl
 from typing import Any, Dict, List, Optional, Sequence
 
+from .errors import APIError
 from .transport import Transport, quote
 
 
@@ -79,18 +80,24 @@ class Admin(Reader):
     """Manages tenants, keys and retention with an ``admin`` key (an
     installation-wide one for tenants)."""
 
-    def create_tenant(self, id: str, name: Optional[str] = None) -> Dict[str, Any]:
-        """Create tenant ``id``."""
+    def create_tenant(self, id: str, name: Optional[str] = None, *, exist_ok: bool = False) -> Dict[str, Any]:
+        """Create tenant ``id``; with ``exist_ok``, an existing one is
+        answered as it is (``GET /v1/tenants/{id}``)."""
         body = {"id": id}
         if name:
             body["name"] = name
-        return _obj(self.transport.call("POST", "/v1/tenants", json_body=body))
+        try:
+            return _obj(self.transport.call("POST", "/v1/tenants", json_body=body))
+        except APIError as e:
+            if exist_ok and e.status == 409:
+                return _obj(self.transport.call("GET", "/v1/tenants/%s" % quote(id)))
+            raise
 
-    def create_key(self, tenant: str, role: str, name: Optional[str] = None,
-                   scope: Optional[Dict[str, Any]] = None, expires_in: Optional[str] = None) -> str:
+    def new_key(self, tenant: str, role: str, name: Optional[str] = None,
+                scope: Optional[Dict[str, Any]] = None, expires_in: Optional[str] = None) -> Dict[str, Any]:
         """Create a key for ``tenant`` (``"*"`` for an installation-wide
-        one) with ``role`` ``ingest``, ``read`` or ``admin``; returns its
-        secret, shown only this once."""
+        one) with ``role`` ``ingest``, ``read`` or ``admin``; returns the
+        whole answer: ``id``, ``role``, ``secret`` (shown only this once)..."""
         body: Dict[str, Any] = {"role": role}
         if name:
             body["name"] = name
@@ -99,7 +106,12 @@ class Admin(Reader):
         if expires_in:
             body["expires_in"] = expires_in
         path = "/v1/keys" if tenant == "*" else "/v1/tenants/%s/keys" % quote(tenant)
-        return str(self.transport.call("POST", path, json_body=body)["secret"])
+        return _obj(self.transport.call("POST", path, json_body=body))
+
+    def create_key(self, tenant: str, role: str, name: Optional[str] = None,
+                   scope: Optional[Dict[str, Any]] = None, expires_in: Optional[str] = None) -> str:
+        """``new_key``, returning only the key's secret."""
+        return str(self.new_key(tenant, role, name, scope, expires_in)["secret"])
 
     def get_retention(self, tenant: str) -> Dict[str, Any]:
         """The tenant's retention policy."""

@@ -140,3 +140,23 @@ def test_viewer_token_and_stats(server, tenant):
     st = rd.stats(tenant, group_by="action")
     assert {g["key"]: g["count"] for g in st["groups"]}.get("project.create") == 2
     c.close()
+
+
+def test_admin_helpers(server):
+    url, key = server
+    t = "py-adm-" + uuid.uuid4().hex[:8]
+    with hashtrail.Admin(url, key) as admin:
+        created = admin.create_tenant(t, name="Admin helpers")
+        assert created["id"] == t
+        with pytest.raises(hashtrail.APIError) as ei:
+            admin.create_tenant(t)
+        assert ei.value.status == 409
+        assert admin.create_tenant(t, exist_ok=True)["id"] == t
+        k = admin.new_key(t, "read", name="reader")
+        assert k["secret"].startswith("htk_") and k["role"] == "read" and k["id"]
+        assert hashtrail.Reader(url, k["secret"]).events(t)  # sees the tenant's own audit of the key
+        with pytest.raises(hashtrail.APIError) as ei:
+            admin.create_key(t, "superuser")
+        assert ei.value.status == 400 and "role" in ei.value.field_errors()
+        pol = admin.put_retention(t, [{"name": "users", "filter": "action:user.*", "keep": "90d"}])
+        assert pol["version"] == 1 and admin.get_retention(t)["rules"][0]["keep"] == "90d"
