@@ -161,3 +161,41 @@ def test_spool_file_holds_wire_json(tmp_path):
     s2 = Spool(str(tmp_path / "x.db"))
     assert s2.count() == 1 and s2.append([b"{}"])[0] > nums[-1]  # numbers never reused
     s2.close()
+
+
+CHILD = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import hashtrail
+c = hashtrail.Client("http://127.0.0.1:%s" % sys.argv[2], "k", tenant="acme", spool_path=sys.argv[3],
+                     min_backoff=0.01, max_backoff=0.05, flush_interval=0.01)
+for i in range(100):
+    c.record({"action": "project.update", "targets": [{"type": "project", "id": str(i)}]})
+while c.stats()["spool_events"] < 100:
+    time.sleep(0.01)
+print("spooled", flush=True)
+time.sleep(60)
+"""
+
+
+def test_spool_survives_a_killed_process(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    path = str(tmp_path / "s.db")
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.Popen([sys.executable, "-c", CHILD, pkg, str(free_port()), path], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline().strip() == "spooled"
+    finally:
+        p.send_signal(signal.SIGKILL)  # no close(), no atexit
+        p.wait()
+    fake = FakeServer()
+    try:
+        c = hashtrail.Client(fake.url, "k", tenant="acme", spool_path=path)  # the dead process's lock is gone
+        assert c.flush(10)
+        assert ids(fake.events("acme")) == [str(i) for i in range(100)]
+        c.close()
+    finally:
+        fake.stop()
