@@ -2,13 +2,18 @@ package ledger_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/ledger"
+	"github.com/hashtrail/hashtrail/store/postgres"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestAlertsClusterEvaluateEachEventOnce runs two engines on one store, as
@@ -19,10 +24,47 @@ import (
 func TestAlertsClusterEvaluateEachEventOnce(t *testing.T) {
 	st := openStore(t, filepath.Join(t.TempDir(), "hashtrail.db"))
 	t.Cleanup(func() { st.Close() })
+	alertsCluster(t, [2]hashtrail.Store{st, st})
+}
+
+// TestAlertsClusterPostgres is the same with two stores (two connection
+// pools, as two servers have) on one PostgreSQL schema: the alert state's
+// compare-and-set and the leases are PostgreSQL's.
+func TestAlertsClusterPostgres(t *testing.T) {
+	base := os.Getenv("HASHTRAIL_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("HASHTRAIL_TEST_POSTGRES is not set: no PostgreSQL to test against (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "ht_alerts_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, base); err == nil {
+			defer c.Close(ctx)
+			if _, err := c.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+				t.Logf("dropping schema %s: %v", schema, err)
+			}
+		}
+	})
+	var stores [2]hashtrail.Store
+	for i := range stores {
+		st, err := postgres.Open(t.Context(), base, postgres.Config{Schema: schema, MaxConns: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		stores[i] = st
+	}
+	alertsCluster(t, stores)
+}
+
+func alertsCluster(t *testing.T, stores [2]hashtrail.Store) {
 	fns := []*fakeNotifier{{}, {}}
 	var ls []*ledger.Ledger
 	for i, fn := range fns {
-		l := ledger.New(st, ledger.Config{Cluster: true, NodeName: fmt.Sprint("node-", i), Notifier: fn,
+		l := ledger.New(stores[i], ledger.Config{Cluster: true, NodeName: fmt.Sprint("node-", i), Notifier: fn,
 			AlertInterval: 20 * time.Millisecond, LeaseTTL: 2 * time.Second})
 		t.Cleanup(func() { l.Close(context.Background()) })
 		ls = append(ls, l)
