@@ -160,3 +160,25 @@ def test_admin_helpers(server):
         assert ei.value.status == 400 and "role" in ei.value.field_errors()
         pol = admin.put_retention(t, [{"name": "users", "filter": "action:user.*", "keep": "90d"}])
         assert pol["version"] == 1 and admin.get_retention(t)["rules"][0]["keep"] == "90d"
+
+
+def test_docs_quick_start_runs(server, tenant, monkeypatch):
+    """The quick start of docs/sdk-python.md, run as written against the server."""
+    import logging
+    import os
+    import re
+    url, key = server
+    doc = os.path.join(os.path.dirname(__file__), "..", "..", "..", "docs", "sdk-python.md")
+    with open(doc) as f:
+        text = f.read()
+    start = text.index("## Quick start")
+    code = re.search(r"```python\n(.*?)```", text[start:], re.S).group(1)
+    code = code.replace('"https://audit.example.com"', repr(url)).replace('tenant="acme"', "tenant=%r" % tenant)
+    monkeypatch.setenv("HASHTRAIL_API_KEY", key)
+    errors = []
+    ns = {"os": os, "log": logging.getLogger("docs"), "event": {"action": "report.generate"}}
+    logging.getLogger("docs").addFilter(lambda r: errors.append(r.getMessage()))
+    exec(compile(code, doc, "exec"), ns)
+    assert ns["receipt"].tenant == tenant and not errors
+    actions = [e["action"] for e in hashtrail.Reader(url, key).events(tenant, order="asc")]
+    assert actions == ["project.delete", "user.login", "role.assign", "report.generate"]
