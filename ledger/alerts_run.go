@@ -35,6 +35,7 @@ const (
 	alertMaxAttempts  = 6
 	alertRulesTTL     = 10 * time.Second
 	alertRecordBatch  = 1000 // firings recorded in one commit
+	digestRetryAfter  = time.Minute
 )
 
 // alertTenant is this node's memory of one tenant between rounds.
@@ -44,6 +45,8 @@ type alertTenant struct {
 	digest  *hashtrail.DigestSettings
 	state   *alertState
 	version int64 // of state; 0 when not loaded
+	// digestRetry is when to try a digest again after a failed send.
+	digestRetry time.Time
 }
 
 // startAlerts starts the alert and digest loop, on servers only: a ledger
@@ -112,9 +115,10 @@ func (l *Ledger) alertRound(ctx context.Context, known map[string]*alertTenant) 
 				l.log.Warn("alerts: evaluation failed", "tenant", t.ID, "err", err)
 			}
 		}
-		if at.digest != nil && at.digest.Schedule != "" && at.digest.Schedule != "off" {
+		if at.digest != nil && at.digest.Schedule != "" && at.digest.Schedule != "off" && time.Now().After(at.digestRetry) {
 			if err := l.digestRound(ctx, t.ID, at.digest); err != nil && ctx.Err() == nil {
-				l.log.Warn("digest: sending failed", "tenant", t.ID, "err", err)
+				at.digestRetry = time.Now().Add(digestRetryAfter)
+				l.log.Warn("digest: sending failed; trying again later", "tenant", t.ID, "retry_in", digestRetryAfter, "err", err)
 			}
 		}
 	}
