@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/ledger"
@@ -37,5 +38,39 @@ func TestRecordSinkPaused(t *testing.T) {
 	}
 	if r := list.Events[1].Reason; len(r) > 500 || !strings.HasPrefix(r, "éé") || strings.ContainsRune(r, '\uFFFD') {
 		t.Errorf("long reason: %d bytes %q", len(r), r[:10])
+	}
+}
+
+// TestAlertOnSinkPaused: a rule that asks for system.sink_paused hears of
+// a pause the dispatcher made; one without a system filter does not.
+func TestAlertOnSinkPaused(t *testing.T) {
+	fn := &fakeNotifier{}
+	l, _ := MustOpen(t, ledger.Config{Notifier: fn, AlertInterval: 20 * time.Millisecond})
+	if _, err := l.CreateTenant(as(t.Context(), hashtrail.AllTenants, hashtrail.RoleAdmin), &hashtrail.Tenant{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	admin := as(t.Context(), "acme", hashtrail.RoleAdmin)
+	paused, err := l.CreateAlert(admin, &hashtrail.AlertRule{Tenant: "acme", Name: "sink paused", Filter: "action:system.sink_paused", Email: []string{"ops@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	every, err := l.CreateAlert(admin, &hashtrail.AlertRule{Tenant: "acme", Name: "everything", Email: []string{"ops@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	l.RecordSinkPaused(t.Context(), &hashtrail.SinkConfig{ID: "snk_1", Tenant: "acme", Type: "webhook"}, "acme", "10 failed deliveries in a row")
+	fs := waitFirings(t, l, "acme", paused.ID, 1)
+	if fs[0].Reason != "matching event" || !fs[0].Notified {
+		t.Errorf("firing %+v", fs[0])
+	}
+	time.Sleep(100 * time.Millisecond)
+	if fs, _ := l.AlertFirings(admin, "acme", every.ID, 10); len(fs) != 0 {
+		t.Errorf("a rule without a system filter fired on a system event: %+v", fs[0])
+	}
+	fn.mu.Lock()
+	defer fn.mu.Unlock()
+	if len(fn.mails) != 1 || !strings.Contains(fn.mails[0].Subject, "sink paused") {
+		t.Errorf("mails %d", len(fn.mails))
 	}
 }
