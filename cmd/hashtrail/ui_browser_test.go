@@ -213,6 +213,17 @@ func TestUIInBrowser(t *testing.T) {
 	browser.Eval[bool](t, ctx, `document.querySelector("#credential").value = `+browser.JSON(key)+`; document.querySelector("#credential").form.submit(); true`)
 	start := time.Now()
 	browser.WaitFor(t, ctx, uiPageWait, "the big tenant's feed", `location.pathname === "/ui/t/big/" && document.readyState === "complete"`, `location.href`)
+	// Endless scroll: scrolling down appends the older pages in place.
+	for i := range 4 {
+		browser.Eval[bool](t, ctx, `window.scrollTo(0, document.body.scrollHeight); true`)
+		want := 50 * (i + 2)
+		browser.WaitFor(t, ctx, uiPageWait, fmt.Sprintf("%d events after scrolling", want),
+			fmt.Sprintf(`document.querySelectorAll("ol.events li.ev").length >= %d`, want), `document.querySelectorAll("ol.events li.ev").length`)
+	}
+	if dup := browser.Eval[bool](t, ctx, `(() => { const s = Array.from(document.querySelectorAll("ol.events li.ev"), (li) => li.dataset.seq); return new Set(s).size !== s.length })()`); dup {
+		t.Error("endless scroll shows an event twice")
+	}
+	browser.Navigate(t, ctx, s.url+"/ui/t/big/")
 	for range 3 {
 		older := browser.Eval[string](t, ctx, `(document.querySelector("a[data-older]") || {}).href || ""`)
 		if older == "" {
