@@ -45,14 +45,17 @@ func eventJSON(ev *hashtrail.Event) ([]byte, error) {
 }
 
 // demoEvents returns n realistic sample events, spread at random over
-// tenants and over the 30 days before now, oldest first: what a SaaS app
+// tenants and over the six weeks before now (mostly in working hours, fewer
+// at weekends), oldest first: what a SaaS app
 // sends. As JSON (eventJSON) they are 550 to 1,100 bytes, about 700 on
 // average. There are logins, failed logins (some for unknown addresses, from
 // 192.0.2.0/24), 2FA and password changes, role assignments and permission
 // grants/revokes, members added and removed, projects created, changed and
 // deleted, env-var changes (secret ones redacted) and deploys with the
-// command's output, and API keys created; every tenant with at least 19
-// events gets one of each. Names, emails (*.example) and addresses
+// command's output, API keys created, commands run on servers (one
+// failing), data exports (bulk ones high severity) and support admins
+// signing in as a customer (impersonation, high severity); every tenant
+// with at least 22 events gets one of each. Names, emails (*.example) and addresses
 // (documentation ranges) are fictional. The result depends only on the
 // arguments, ids (ULIDs) included: use another seed, or clear ID, for fresh
 // events (in a load generator, say). Category and outcome are left to the
@@ -70,11 +73,11 @@ func demoEvents(seed int64, n int, tenants []string, now time.Time) []*hashtrail
 	for i, t := range tenants {
 		orgs[i] = g.newOrg(t)
 	}
-	const span = 30 * 24 * time.Hour
-	start := now.Add(-span)
+	const days = 42
+	start := now.Add(-days * 24 * time.Hour)
 	times := make([]time.Time, n)
 	for i := range times {
-		times[i] = start.Add(time.Duration(g.rng.Int64N(int64(span - time.Minute))))
+		times[i] = g.workTime(start, now, days)
 	}
 	slices.SortFunc(times, time.Time.Compare)
 	owner := make([]int, n)
@@ -124,6 +127,9 @@ const (
 	kindEnvVarPlain
 	kindDeploy
 	kindAPIKeyCreate
+	kindCommandRun
+	kindDataExport
+	kindImpersonate
 	kindCount
 )
 
@@ -133,6 +139,7 @@ var demoWeights = [kindCount]int{
 	kindMFADisable: 1, kindPasswordChange: 3, kindRoleAssign: 4, kindPermGrant: 3, kindPermRevoke: 2,
 	kindMemberAdd: 3, kindMemberRemove: 2, kindProjectCreate: 3, kindProjectUpdate: 4, kindProjectDelete: 1,
 	kindEnvVarSecret: 2, kindEnvVarPlain: 1, kindDeploy: 5, kindAPIKeyCreate: 2,
+	kindCommandRun: 2, kindDataExport: 1, kindImpersonate: 1,
 }
 
 // demoPerson is someone of an org's cast.
@@ -308,7 +315,9 @@ func rawJSON(v any) json.RawMessage {
 }
 
 // byAdmin reports whether only an owner or admin does events of kind k.
-func (k demoKind) byAdmin() bool { return k >= kindRoleAssign && k != kindAPIKeyCreate }
+func (k demoKind) byAdmin() bool {
+	return k >= kindRoleAssign && k != kindAPIKeyCreate && k != kindCommandRun && k != kindDataExport
+}
 
 // event makes one event of kind k in org o at time at.
 func (g *demoGen) event(o *demoOrg, k demoKind, at time.Time) *hashtrail.Event {
@@ -352,6 +361,8 @@ func (g *demoGen) event(o *demoOrg, k demoKind, at time.Time) *hashtrail.Event {
 		g.project(ev, o, k)
 	case k <= kindDeploy:
 		g.appChange(ev, o, k)
+	case k >= kindCommandRun:
+		g.operations(ev, o, k)
 	default:
 		ev.Action, ev.Severity, ev.Context.Path = "api_key.create", hashtrail.SeverityMedium, "/api/v1/api-keys"
 		ev.Targets = []hashtrail.Target{{Type: "api_key", ID: "ak_" + g.hex(6), Name: g.pick([]string{"ci-deploy", "terraform", "metrics-exporter", "backup-job"})}}
@@ -506,5 +517,64 @@ func (g *demoGen) appChange(ev *hashtrail.Event, o *demoOrg, k demoKind) {
 			ev.Output.Stdout = "-----> Building " + app + " from Dockerfile\n"
 			ev.Output.Stderr = "npm ERR! code ELIFECYCLE\nnpm ERR! " + app + "@1.0.0 build: `vite build`\n !     Build failed\n"
 		}
+	}
+}
+
+// workTime draws a moment in [start, now): a day, fewer at weekends, and
+// an hour of the working day in UTC more often than the night.
+func (g *demoGen) workTime(start, now time.Time, days int) time.Time {
+	for {
+		day := start.Add(time.Duration(g.rng.IntN(days)) * 24 * time.Hour).Truncate(24 * time.Hour)
+		if wd := day.Weekday(); (wd == time.Saturday || wd == time.Sunday) && g.rng.IntN(4) != 0 {
+			continue
+		}
+		hour := 7 + g.rng.IntN(12) // 07:00-18:59 UTC
+		if g.rng.IntN(6) == 0 {
+			hour = g.rng.IntN(24)
+		}
+		t := day.Add(time.Duration(hour)*time.Hour + time.Duration(g.rng.Int64N(int64(time.Hour))))
+		if !t.Before(start) && t.Before(now) {
+			return t
+		}
+	}
+}
+
+// operations fills a command run by an operator, a data export, or a
+// support admin acting as a customer (impersonation).
+func (g *demoGen) operations(ev *hashtrail.Event, o *demoOrg, k demoKind) {
+	zero, one := 0, 1
+	app := o.projects[g.rng.IntN(len(o.projects))]
+	switch k {
+	case kindCommandRun:
+		ev.Action, ev.Context.Source, ev.Context.Path = "command.run", "cli", ""
+		ev.Targets = []hashtrail.Target{{Type: "app", ID: app}, {Type: "server", ID: fmt.Sprintf("web-%d", 1+g.rng.IntN(3))}}
+		switch g.rng.IntN(3) {
+		case 0:
+			ev.Output = &hashtrail.Output{Command: "dokku run " + app + " rails db:migrate", ExitCode: &zero,
+				Stdout: "== 20261101120000 AddInvoiceNumberToOrders: migrating ======\n-- add_column(:orders, :invoice_number, :string)\n   -> 0.0042s\n-- add_index(:orders, :invoice_number, {unique: true})\n   -> 0.0187s\n== 20261101120000 AddInvoiceNumberToOrders: migrated (0.0231s) =====\n"}
+		case 1:
+			ev.Output = &hashtrail.Output{Command: "dokku ps:restart " + app, ExitCode: &zero,
+				Stdout: "-----> Restarting app " + app + "\n-----> Running post-deploy\n=====> Application restarted: web=2 worker=1\n"}
+		default:
+			ev.Output = &hashtrail.Output{Command: "dokku run " + app + " bin/rails runner 'Order.reindex!'", ExitCode: &one,
+				Stderr: "ActiveRecord::ConnectionTimeoutError: could not obtain a connection from the pool within 5.000 seconds\n  from app/models/order.rb:88:in `reindex!'\n"}
+			ev.Outcome, ev.Error = hashtrail.OutcomeFailure, "exit status 1"
+		}
+	case kindDataExport:
+		ev.Action, ev.Severity, ev.Context.Path = "data.export", hashtrail.SeverityMedium, "/api/v1/exports"
+		ev.Targets = []hashtrail.Target{{Type: "report", ID: g.pick([]string{"customers", "invoices", "audit-log", "usage"}), Name: ""}, {Type: "project", ID: app}}
+		rows := 500 + g.rng.IntN(90000)
+		ev.Metadata = rawJSON(map[string]any{"format": g.pick([]string{"csv", "xlsx", "json"}), "rows": rows})
+		if rows > 50000 {
+			ev.Severity, ev.Tags = hashtrail.SeverityHigh, []string{"bulk_export"}
+		}
+	case kindImpersonate:
+		admin := o.admin(g)
+		user := o.other(g, admin)
+		ev.Action, ev.Severity, ev.Context.Path = "user.login", hashtrail.SeverityHigh, "/admin/impersonate/"+user.id
+		ev.Actor = userActor(user)
+		ev.Actor.Impersonator = &hashtrail.Impersonator{Type: hashtrail.ActorUser, ID: admin.id, Name: admin.name}
+		ev.Reason = fmt.Sprintf("support ticket SUP-%d: customer cannot see their invoices", 2000+g.rng.IntN(8000))
+		ev.Tags = []string{"impersonation"}
 	}
 }

@@ -144,9 +144,7 @@ func runServe(ctx context.Context, cfg *Config, stderr io.Writer, bootstrapSecre
 			}
 			return err
 		}
-		if err := printDemoUI(ctx, stderr, led, base, key != nil && bootstrapSecret == ""); err != nil {
-			return err
-		}
+		printDemoUI(stderr, base, key != nil, bootstrapSecret != "")
 	}
 
 	srv := &http.Server{
@@ -323,7 +321,7 @@ var demoTenants = []hashtrail.Tenant{
 
 const (
 	demoSeed  = 2026 // the same sample data on every machine
-	demoCount = 450  // events over all demo tenants
+	demoCount = 1800 // events over all demo tenants
 )
 
 // loadDemo fills every demo tenant whose log is empty with sample events,

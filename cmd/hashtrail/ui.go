@@ -68,33 +68,19 @@ func newUI(ctx context.Context, st hashtrail.Store, svc hashtrail.LogService, lo
 	return ui.New(svc, ui.Config{SessionKey: key, Logger: log})
 }
 
-// demoUIKeyName names the key `serve --demo` makes for signing in to the UI.
-const demoUIKeyName = "demo web UI"
-
 // printDemoUI tells the user of `serve --demo` where to open the web UI and
-// what to sign in with: the bootstrap key just printed, or else a fresh
-// installation-wide admin key named demoUIKeyName (the previous ones of
-// that name are revoked, so restarts do not pile keys up).
-func printDemoUI(ctx context.Context, w io.Writer, svc hashtrail.LogService, base string, bootstrapShown bool) error {
-	if bootstrapShown {
-		fmt.Fprintf(w, "\nDemo data is loaded (tenants acme, globex, initech). Open the web UI at\n\n    %s/ui/\n\nand sign in with the admin key printed above.\n\n", base)
-		return nil
+// what to sign in with: the bootstrap key just printed, or, on a later
+// start, the key printed on the first one (a restart changes nothing in
+// the logs, so it makes no key of its own).
+// chosen is set when the bootstrap key was the operator's own
+// (HASHTRAIL_BOOTSTRAP_KEY) and so not printed.
+func printDemoUI(w io.Writer, base string, bootstrapped, chosen bool) {
+	with := "the admin key printed above"
+	switch {
+	case bootstrapped && chosen:
+		with = "the value of " + bootstrapEnv
+	case !bootstrapped:
+		with = "the admin key printed on the first start (lost it? `hashtrail keys create --installation --role admin`,\nrun with the server stopped, makes another)"
 	}
-	keys, err := svc.Keys(ctx, hashtrail.AllTenants)
-	if err != nil {
-		return fmt.Errorf("demo: listing keys: %w", err)
-	}
-	for _, k := range keys {
-		if k.Name == demoUIKeyName && k.RevokedAt.IsZero() {
-			if err := svc.RevokeKey(ctx, hashtrail.AllTenants, k.ID); err != nil {
-				return fmt.Errorf("demo: revoking the previous UI key: %w", err)
-			}
-		}
-	}
-	k, err := svc.CreateKey(ctx, &hashtrail.KeyRequest{Tenant: hashtrail.AllTenants, Role: hashtrail.RoleAdmin, Name: demoUIKeyName})
-	if err != nil {
-		return fmt.Errorf("demo: creating a key for the UI: %w", err)
-	}
-	fmt.Fprintf(w, "\nDemo data is loaded (tenants acme, globex, initech). Open the web UI at\n\n    %s/ui/\n\nand sign in with this key (a new one on every start; the previous one is revoked):\n\n    %s\n\n", base, k.Secret)
-	return nil
+	fmt.Fprintf(w, "\nDemo data is loaded (tenants acme, globex, initech). Open the web UI at\n\n    %s/ui/\n\nand sign in with %s.\n\n", base, with)
 }

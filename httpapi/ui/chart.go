@@ -56,13 +56,13 @@ type timeChart struct {
 	n       int
 	nseries int
 	counts  [][]int // [bucket][series]
-	layout  string  // time layout of the labels
+	format  string  // time layout of the labels
 }
 
 // newTimeChart makes n buckets of step ending at end (exclusive).
 func newTimeChart(end time.Time, step time.Duration, n, nseries int, layout string) *timeChart {
 	end = end.UTC().Truncate(step).Add(step)
-	c := &timeChart{start: end.Add(-time.Duration(n) * step), step: step, n: n, nseries: nseries, layout: layout}
+	c := &timeChart{start: end.Add(-time.Duration(n) * step), step: step, n: n, nseries: nseries, format: layout}
 	c.counts = make([][]int, n)
 	for i := range c.counts {
 		c.counts[i] = make([]int, nseries)
@@ -87,21 +87,32 @@ func (c *timeChart) add(t time.Time, s, n int) {
 	c.counts[i][s] += n
 }
 
-// Chart geometry, in SVG user units.
+// Chart geometry, in SVG user units: about CSS pixels at the widths the
+// pages give charts (full: a page-wide card; half: a card of two).
 const (
-	chartW      = 720.0
-	chartH      = 220.0
+	chartFull   = 1100.0
+	chartHalf   = 520.0
+	chartH      = 230.0
 	chartLeft   = 40.0
 	chartBottom = 24.0
 	chartTop    = 8.0
+	chartRight  = 24.0
 )
 
-// chart lays the counts out.
-func (c *timeChart) chart(title string, ss []series) *chart {
+// chart lays the counts out for a page-wide card.
+func (c *timeChart) chart(title string, ss []series) *chart { return c.layout(title, ss, chartFull) }
+
+// halfChart lays the counts out for a card half the page wide.
+func (c *timeChart) halfChart(title string, ss []series) *chart {
+	return c.layout(title, ss, chartHalf)
+}
+
+// layout lays the counts out chartW units wide.
+func (c *timeChart) layout(title string, ss []series, chartW float64) *chart {
 	ch := &chart{Title: title, Series: ss, Width: chartW, Height: chartH}
 	for i := range c.n {
 		b := bucket{Start: c.start.Add(time.Duration(i) * c.step), Values: c.counts[i]}
-		b.Label = b.Start.Format(c.layout)
+		b.Label = b.Start.Format(c.format)
 		for _, v := range b.Values {
 			b.Total += v
 		}
@@ -111,7 +122,7 @@ func (c *timeChart) chart(title string, ss []series) *chart {
 	ch.Empty = ch.Max == 0
 	top := niceMax(ch.Max)
 	plotH := chartH - chartBottom - chartTop
-	slot := (chartW - chartLeft) / float64(c.n)
+	slot := (chartW - chartLeft - chartRight) / float64(c.n)
 	w := slot * 0.72
 	for i, b := range ch.Buckets {
 		x := chartLeft + float64(i)*slot + (slot-w)/2
@@ -125,7 +136,7 @@ func (c *timeChart) chart(title string, ss []series) *chart {
 			ch.Bars = append(ch.Bars, bar{X: round1(x), Y: round1(y), W: round1(w), H: round1(hgt), Class: ss[s].Class,
 				Title: b.Label + ": " + strconv.Itoa(v) + " " + ss[s].Name})
 		}
-		if every := max(1, c.n/8); i%every == 0 {
+		if every := max(1, c.n/int(chartW/90)); i%every == 0 {
 			ch.XLabels = append(ch.XLabels, axisLabel{X: round1(x + w/2), Y: chartH - 6, Text: b.Label})
 		}
 	}

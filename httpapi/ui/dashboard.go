@@ -112,7 +112,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) error {
 	for _, b := range logins.Buckets {
 		lc.add(b.Start.Time, 0, int(b.Count))
 	}
-	d.LoginChart = lc.chart("Failed sign-ins, last "+rg.Label, []series{{"failed sign-ins", "fail"}})
+	d.LoginChart = lc.halfChart("Failed sign-ins, last "+rg.Label, []series{{"failed sign-ins", "fail"}})
 	for _, g := range logins.Groups {
 		d.TopCountries = append(d.TopCountries, topRow{Key: g.Key, Label: countryName(g.Key), Count: g.Count,
 			Href: feedWith(tenant, "action:user.login_failed country:"+g.Key)})
