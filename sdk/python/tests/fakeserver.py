@@ -15,7 +15,7 @@ VALID_SEVERITIES = {"info", "low", "medium", "high", "critical"}
 
 
 class FakeServer:
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, tls: Optional[Tuple[str, str]] = None) -> None:
         self.lock = threading.Lock()
         self.script: List[Any] = []  # per request: (status, headers, body), "lost", "drop", or a callable
         self.requests: List[Dict[str, Any]] = []
@@ -43,6 +43,12 @@ class FakeServer:
         self.httpd = Server(("127.0.0.1", port), Handler)
         self.port = self.httpd.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
+        if tls is not None:  # (certfile, keyfile): serve HTTPS
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+            self.url = "https://localhost:%d" % self.port
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 

@@ -428,3 +428,32 @@ def test_http_proxy_from_option_and_environment(fake, monkeypatch):
     with pytest.raises(hashtrail.EventDropped):  # not proxied: the name does not resolve
         c.record_sync(ev(4), timeout=10)
     c.close()
+
+
+def test_https_with_a_private_ca(tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    from fakeserver import FakeServer
+    srv = FakeServer(tls=(cert, key))
+    try:
+        ctx = ssl.create_default_context(cafile=cert)
+        c = hashtrail.Client(srv.url, "k", tenant="acme", ssl_context=ctx)
+        assert c.record_sync(ev(1), timeout=10).seq == 0
+        c.close()
+        # Without the CA the certificate is refused: a network error, retried, never sent in clear.
+        errs = []
+        c = hashtrail.Client(srv.url, "k", tenant="acme", on_error=errs.append, max_attempts=2, min_backoff=0.01)
+        with pytest.raises(hashtrail.EventDropped):
+            c.record_sync(ev(2), timeout=10)
+        assert any("CERTIFICATE_VERIFY_FAILED" in str(e) for e in errs)
+        c.close()
+        assert len(srv.events("acme")) == 1
+    finally:
+        srv.stop()
