@@ -256,7 +256,7 @@ func (r *alertRuleEval) apply(rs *ruleState, e *hashtrail.Event, now time.Time) 
 	f.Firing.Rule, f.Firing.Tenant = r.rule.ID, e.Tenant
 	f.Firing.ID = firingIDPrefix + r.rule.ID + ":" + strconv.FormatInt(e.Seq, 10)
 	f.Firing.FiredAt = hashtrail.NewTime(now)
-	if personalGroup(groupBy) {
+	if personalGroup(groupBy) || strings.HasPrefix(key, "email:") {
 		f.Firing.GroupHash = groupHash(e.Tenant, r.rule.ID, key)
 	} else {
 		f.Firing.Group = key
@@ -323,8 +323,14 @@ func groupHash(tenant, rule, key string) string {
 func alertGroupKey(e *hashtrail.Event, field string) string {
 	switch field {
 	case "actor":
+		// As subjects are keyed (DESIGN §1): type:id, or email:<address>
+		// when only an address is known (a failed login for an unknown
+		// account).
 		if e.Actor != nil && e.Actor.ID != "" {
 			return string(e.Actor.Type) + ":" + e.Actor.ID
+		}
+		if e.Actor != nil && e.Actor.Email != "" {
+			return "email:" + strings.ToLower(e.Actor.Email)
 		}
 	case "actor.email":
 		if e.Actor != nil {

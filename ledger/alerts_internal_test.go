@@ -126,6 +126,24 @@ func TestThresholdGroupedByPersonalFieldCommitsAHash(t *testing.T) {
 	}
 }
 
+// TestThresholdOnUnknownAccounts: failed logins for an account that does
+// not exist carry only an email; they group as email:<address>, which a
+// firing commits only as a hash.
+func TestThresholdOnUnknownAccounts(t *testing.T) {
+	c := &evalClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	rules := rule(t, c.t, hashtrail.AlertRule{Threshold: &hashtrail.AlertThreshold{Count: 3, Window: "1m", GroupBy: "actor"}})
+	var evs []*hashtrail.Event
+	for i := range 3 {
+		e := c.event("user.login", hashtrail.OutcomeFailure, "", "", "")
+		e.Actor.Email = []string{"Eve@Example.com", "eve@example.com", "EVE@example.com"}[i]
+		evs = append(evs, e)
+	}
+	fs := evaluate(&alertState{}, rules, evs, c.t)
+	if len(fs) != 1 || fs[0].Group != "email:eve@example.com" || fs[0].Firing.Group != "" || fs[0].Firing.GroupHash == "" {
+		t.Fatalf("firings %+v", fs)
+	}
+}
+
 func TestNoveltyCountryAndIPRange(t *testing.T) {
 	c := &evalClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	country := rule(t, c.t, hashtrail.AlertRule{ID: "alr_country", Filter: "action:user.login", Novelty: &hashtrail.AlertNovelty{Field: "country", Per: "actor"}, Cooldown: "0s"})

@@ -204,10 +204,14 @@ func Compose(from string, msg *hashtrail.Mail, now time.Time) ([]byte, error) {
 		}
 	}
 	h("From", from)
-	h("To", strings.Join(msg.To, ", "))
+	h("To", strings.Join(msg.To, ",\r\n ")) // folded: one address a line
 	h("Subject", mime.QEncoding.Encode("utf-8", msg.Subject))
 	h("Date", now.UTC().Format(time.RFC1123Z))
-	h("Message-ID", "<"+randomID()+"@hashtrail>")
+	domain := "hashtrail.invalid"
+	if _, d, ok := strings.Cut(from, "@"); ok && d != "" {
+		domain = strings.TrimSuffix(d, ">")
+	}
+	h("Message-ID", "<"+randomID()+"@"+domain+">")
 	h("MIME-Version", "1.0")
 	h("Auto-Submitted", "auto-generated")
 	keys := make([]string, 0, len(msg.Headers))

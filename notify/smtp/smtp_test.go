@@ -1,6 +1,7 @@
 package smtp_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,28 @@ func TestComposeIsMultipartAlternative(t *testing.T) {
 	}
 	if got.Header.Get("X-Hashtrail-Alert") != "alr_1" || len(got.Links) != 1 || got.Links[0] != "https://audit.example.com/ui/t/acme/events/ev1?x=1&y=2" {
 		t.Errorf("header %q links %q", got.Header.Get("X-Hashtrail-Alert"), got.Links)
+	}
+	if id := got.Header.Get("Message-Id"); !strings.HasSuffix(id, "@example.com>") {
+		t.Errorf("Message-ID %q is not of the sender's domain", id)
+	}
+	// Twenty long addresses: the To header is folded, every line stays
+	// short, and all twenty parse back.
+	many := *m
+	many.To = nil
+	for i := range 20 {
+		many.To = append(many.To, fmt.Sprintf("security-team-number-%02d@subsidiary.example.com", i))
+	}
+	raw, err = smtp.Compose("audit@example.com", &many, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\r\n") {
+		if len(line) > 78*2 {
+			t.Errorf("a header line of %d bytes: %.80s", len(line), line)
+		}
+	}
+	if got, err := notifytest.Parse(raw); err != nil || len(got.To) != 20 {
+		t.Errorf("folded To: %v, %d recipients", err, len(got.To))
 	}
 	// Header injection is refused.
 	m.Headers = map[string]string{"X-A": "v\r\nBcc: evil@example.com"}
