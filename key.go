@@ -33,6 +33,11 @@ const (
 	PermWrite  Permission = iota // append events
 	PermRead                     // read events, proofs and stats
 	PermManage                   // keys, tenants, policies
+	// PermReadLog reads the log as a whole: checkpoints, proofs by
+	// position, tiles, receipts and exports, whose answers reach past any
+	// filter. The read role grants it; viewer tokens and keys with a read
+	// filter never hold it.
+	PermReadLog
 )
 
 // Allows reports whether r grants p: ingest writes; read reads; admin does all.
@@ -41,7 +46,7 @@ func (r Role) Allows(p Permission) bool {
 	case RoleAdmin:
 		return true
 	case RoleRead:
-		return p == PermRead
+		return p == PermRead || p == PermReadLog
 	case RoleIngest:
 		return p == PermWrite
 	}
@@ -73,10 +78,19 @@ type APIKey struct {
 
 // KeyScope narrows a key: Actions are the action patterns it may write
 // ("user.*" a prefix, else exact; empty: any), Filter a search (DESIGN §4)
-// every read with the key is AND-ed with ("": everything).
+// every read with the key is AND-ed with ("": everything), RateLimit the
+// key's own token bucket in place of the server's limit for its role.
 type KeyScope struct {
-	Actions []string `json:"actions,omitempty"`
-	Filter  string   `json:"filter,omitempty"`
+	Actions   []string      `json:"actions,omitempty"`
+	Filter    string        `json:"filter,omitempty"`
+	RateLimit *KeyRateLimit `json:"rate_limit,omitempty"`
+}
+
+// KeyRateLimit is one key's token bucket: Rate requests a second on average
+// (0: no limit for this key), bursts of up to Burst (0: twice the rate).
+type KeyRateLimit struct {
+	Rate  float64 `json:"rate"`
+	Burst int     `json:"burst,omitempty"`
 }
 
 // AllowsAction reports whether the scope lets a key write action.
@@ -170,7 +184,7 @@ func PrincipalFrom(ctx context.Context) *Principal {
 // EncodeKeyScope returns the stored form of a scope: JSON, or nil (NULL)
 // for none.
 func EncodeKeyScope(s *KeyScope) (any, error) {
-	if s == nil || len(s.Actions) == 0 && s.Filter == "" {
+	if s == nil || len(s.Actions) == 0 && s.Filter == "" && s.RateLimit == nil {
 		return nil, nil
 	}
 	b, err := json.Marshal(s)

@@ -80,6 +80,13 @@ type LogService interface {
 
 	// Ready reports whether the service can take requests.
 	Ready(ctx context.Context) error
+	// Authorize reports whether the principal in ctx may act with perm on
+	// tenant, or on the installation when tenant is AllTenants: nil, or
+	// ENOTFOUND for a tenant it cannot see, or EFORBIDDEN. The HTTP API asks
+	// it before reading a request's input, so that a caller without access
+	// learns only that, never a validation detail; every other method still
+	// authorizes on its own.
+	Authorize(ctx context.Context, tenant string, perm Permission) error
 
 	// Integrity serves checkpoints, proofs, receipts and tiles (DESIGN §2).
 	Integrity

@@ -92,103 +92,103 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // them; the OpenAPI document must describe exactly these (see the tests).
 func (s *Server) routes() {
 	// Events.
-	s.authed("POST "+api.PathTenantEvents, s.ingestTenant)
-	s.authed("POST "+api.PathEvents, s.ingestInstallation)
-	s.authed("GET "+api.PathTenantEvents, s.listEvents)
-	s.authed("GET "+api.PathTenantEvent, s.getEvent)
-	s.authed("GET "+api.PathEventReceipt, s.eventReceipt)
-	s.authed("GET "+api.PathTenantExport, s.exportTenant)
-	s.authed("GET "+api.PathTenantStats, s.getStats)
+	s.tenantRoute("POST "+api.PathTenantEvents, hashtrail.PermWrite, s.ingestTenant)
+	s.installRoute("POST "+api.PathEvents, hashtrail.PermWrite, s.ingestInstallation)
+	s.tenantRoute("GET "+api.PathTenantEvents, hashtrail.PermRead, s.listEvents)
+	s.tenantRoute("GET "+api.PathTenantEvent, hashtrail.PermRead, s.getEvent)
+	s.tenantRoute("GET "+api.PathEventReceipt, hashtrail.PermRead, s.eventReceipt)
+	s.tenantRoute("GET "+api.PathTenantExport, hashtrail.PermReadLog, s.exportTenant)
+	s.tenantRoute("GET "+api.PathTenantStats, hashtrail.PermRead, s.getStats)
 
 	// Saved searches.
-	s.authed("GET "+api.PathTenantSearches, s.listSearches)
-	s.authed("POST "+api.PathTenantSearches, s.createSearch)
-	s.authed("GET "+api.PathTenantSearch, s.getSearch)
-	s.authed("PUT "+api.PathTenantSearch, s.putSearch)
-	s.authed("DELETE "+api.PathTenantSearch, s.deleteSearch)
+	s.tenantRoute("GET "+api.PathTenantSearches, hashtrail.PermRead, s.listSearches)
+	s.tenantRoute("POST "+api.PathTenantSearches, hashtrail.PermManage, s.createSearch)
+	s.tenantRoute("GET "+api.PathTenantSearch, hashtrail.PermRead, s.getSearch)
+	s.tenantRoute("PUT "+api.PathTenantSearch, hashtrail.PermManage, s.putSearch)
+	s.tenantRoute("DELETE "+api.PathTenantSearch, hashtrail.PermManage, s.deleteSearch)
 
 	// The tenant's log: checkpoint, proofs and tiles.
-	s.authed("GET "+api.PathLogCheckpoint, s.logCheckpoint)
-	s.authed("GET "+api.PathWitnessed, s.witnessed)
-	s.authed("GET "+api.PathInclusionProof, s.inclusionProof)
-	s.authed("GET "+api.PathConsistencyProof, s.consistencyProof)
-	s.authed("GET "+api.PathLogTile, s.logTile)
+	s.tenantRoute("GET "+api.PathLogCheckpoint, hashtrail.PermReadLog, s.logCheckpoint)
+	s.tenantRoute("GET "+api.PathWitnessed, hashtrail.PermReadLog, s.witnessed)
+	s.tenantRoute("GET "+api.PathInclusionProof, hashtrail.PermReadLog, s.inclusionProof)
+	s.tenantRoute("GET "+api.PathConsistencyProof, hashtrail.PermReadLog, s.consistencyProof)
+	s.tenantRoute("GET "+api.PathLogTile, hashtrail.PermReadLog, s.logTile)
 
 	// Tenants.
-	s.authed("GET "+api.PathTenants, s.listTenants)
-	s.authed("POST "+api.PathTenants, s.createTenant)
-	s.authed("GET "+api.PathTenant, s.getTenant)
-	s.authed("PATCH "+api.PathTenant, s.updateTenant)
-	s.authed("DELETE "+api.PathTenant, s.deleteTenant)
+	s.anyRoute("GET "+api.PathTenants, hashtrail.PermRead, s.listTenants)
+	s.installRoute("POST "+api.PathTenants, hashtrail.PermManage, s.createTenant)
+	s.tenantRoute("GET "+api.PathTenant, hashtrail.PermRead, s.getTenant)
+	s.installRoute("PATCH "+api.PathTenant, hashtrail.PermManage, s.updateTenant)
+	s.installRoute("DELETE "+api.PathTenant, hashtrail.PermManage, s.deleteTenant)
 
 	// Keys: per tenant and installation-wide.
-	s.authed("GET "+api.PathTenantKeys, s.listTenantKeys)
-	s.authed("POST "+api.PathTenantKeys, s.createTenantKey)
-	s.authed("DELETE "+api.PathTenantKey, s.revokeTenantKey)
-	s.authed("GET "+api.PathKeys, s.listInstallationKeys)
-	s.authed("POST "+api.PathKeys, s.createInstallationKey)
-	s.authed("DELETE "+api.PathKey, s.revokeInstallationKey)
-	s.authed("POST "+api.PathTenantKeyRotate, s.rotateTenantKey)
-	s.authed("POST "+api.PathKeyRotate, s.rotateInstallationKey)
+	s.tenantRoute("GET "+api.PathTenantKeys, hashtrail.PermManage, s.listTenantKeys)
+	s.tenantRoute("POST "+api.PathTenantKeys, hashtrail.PermManage, s.createTenantKey)
+	s.tenantRoute("DELETE "+api.PathTenantKey, hashtrail.PermManage, s.revokeTenantKey)
+	s.installRoute("GET "+api.PathKeys, hashtrail.PermManage, s.listInstallationKeys)
+	s.installRoute("POST "+api.PathKeys, hashtrail.PermManage, s.createInstallationKey)
+	s.installRoute("DELETE "+api.PathKey, hashtrail.PermManage, s.revokeInstallationKey)
+	s.tenantRoute("POST "+api.PathTenantKeyRotate, hashtrail.PermManage, s.rotateTenantKey)
+	s.installRoute("POST "+api.PathKeyRotate, hashtrail.PermManage, s.rotateInstallationKey)
 
 	// Viewer tokens.
-	s.authed("POST "+api.PathTenantViewerTokens, s.createViewerToken)
-	s.authed("DELETE "+api.PathTenantViewerToken, s.revokeViewerToken)
+	s.tenantRoute("POST "+api.PathTenantViewerTokens, hashtrail.PermManage, s.createViewerToken)
+	s.tenantRoute("DELETE "+api.PathTenantViewerToken, hashtrail.PermManage, s.revokeViewerToken)
 
 	// Redaction rules.
-	s.authed("GET "+api.PathTenantRedaction, s.getRedaction)
-	s.authed("PUT "+api.PathTenantRedaction, s.putRedaction)
-	s.authed("GET "+api.PathTenantReadAudit, s.getReadAudit)
-	s.authed("PUT "+api.PathTenantReadAudit, s.putReadAudit)
+	s.tenantRoute("GET "+api.PathTenantRedaction, hashtrail.PermManage, s.getRedaction)
+	s.tenantRoute("PUT "+api.PathTenantRedaction, hashtrail.PermManage, s.putRedaction)
+	s.tenantRoute("GET "+api.PathTenantReadAudit, hashtrail.PermManage, s.getReadAudit)
+	s.tenantRoute("PUT "+api.PathTenantReadAudit, hashtrail.PermManage, s.putReadAudit)
 
 	// A tenant's action catalog.
-	s.authed("GET "+api.PathTenantCatalog, s.getTenantCatalog)
-	s.authed("PUT "+api.PathTenantCatalog, s.putTenantCatalog)
-	s.authed("PUT "+api.PathTenantCatalogAction, s.putCatalogAction)
-	s.authed("DELETE "+api.PathTenantCatalogAction, s.deleteCatalogAction)
+	s.tenantRoute("GET "+api.PathTenantCatalog, hashtrail.PermManage, s.getTenantCatalog)
+	s.tenantRoute("PUT "+api.PathTenantCatalog, hashtrail.PermManage, s.putTenantCatalog)
+	s.tenantRoute("PUT "+api.PathTenantCatalogAction, hashtrail.PermManage, s.putCatalogAction)
+	s.tenantRoute("DELETE "+api.PathTenantCatalogAction, hashtrail.PermManage, s.deleteCatalogAction)
 
 	// Retention, legal holds and the installation's compliance floor.
-	s.authed("GET "+api.PathTenantRetention, s.getRetention)
-	s.authed("PUT "+api.PathTenantRetention, s.putRetention)
-	s.authed("GET "+api.PathTenantHolds, s.listHolds)
-	s.authed("POST "+api.PathTenantHolds, s.addHold)
-	s.authed("DELETE "+api.PathTenantHold, s.removeHold)
-	s.authed("GET "+api.PathRetentionFloor, s.getRetentionFloor)
-	s.authed("PUT "+api.PathRetentionFloor, s.putRetentionFloor)
+	s.tenantRoute("GET "+api.PathTenantRetention, hashtrail.PermManage, s.getRetention)
+	s.tenantRoute("PUT "+api.PathTenantRetention, hashtrail.PermManage, s.putRetention)
+	s.tenantRoute("GET "+api.PathTenantHolds, hashtrail.PermManage, s.listHolds)
+	s.tenantRoute("POST "+api.PathTenantHolds, hashtrail.PermManage, s.addHold)
+	s.tenantRoute("DELETE "+api.PathTenantHold, hashtrail.PermManage, s.removeHold)
+	s.anyRoute("GET "+api.PathRetentionFloor, hashtrail.PermManage, s.getRetentionFloor)
+	s.installRoute("PUT "+api.PathRetentionFloor, hashtrail.PermManage, s.putRetentionFloor)
 
 	// Data subjects: erasure and the access export (GDPR Art. 17 and 15).
-	s.authed("POST "+api.PathTenantSubjectErase, s.eraseSubject)
-	s.authed("POST "+api.PathSubjectErase, s.eraseSubjectEverywhere)
-	s.authed("GET "+api.PathTenantSubjectEvents, s.subjectEvents)
+	s.tenantRoute("POST "+api.PathTenantSubjectErase, hashtrail.PermManage, s.eraseSubject)
+	s.installRoute("POST "+api.PathSubjectErase, hashtrail.PermManage, s.eraseSubjectEverywhere)
+	s.tenantRoute("GET "+api.PathTenantSubjectEvents, hashtrail.PermManage, s.subjectEvents)
 
 	// Sinks: per tenant and installation-wide.
-	s.authed("GET "+api.PathTenantSinks, s.listSinks)
-	s.authed("POST "+api.PathTenantSinks, s.createSink)
-	s.authed("GET "+api.PathTenantSink, s.getSink)
-	s.authed("PATCH "+api.PathTenantSink, s.updateSink)
-	s.authed("DELETE "+api.PathTenantSink, s.deleteSink)
-	s.authed("POST "+api.PathTenantSinkPause, s.pauseSink)
-	s.authed("POST "+api.PathTenantSinkResume, s.resumeSink)
-	s.authed("POST "+api.PathTenantSinkReplay, s.replaySink)
-	s.authed("GET "+api.PathSinks, s.listSinks)
-	s.authed("POST "+api.PathSinks, s.createSink)
-	s.authed("GET "+api.PathSink, s.getSink)
-	s.authed("PATCH "+api.PathSink, s.updateSink)
-	s.authed("DELETE "+api.PathSink, s.deleteSink)
-	s.authed("POST "+api.PathSinkPause, s.pauseSink)
-	s.authed("POST "+api.PathSinkResume, s.resumeSink)
-	s.authed("POST "+api.PathSinkReplay, s.replaySink)
+	s.tenantRoute("GET "+api.PathTenantSinks, hashtrail.PermManage, s.listSinks)
+	s.tenantRoute("POST "+api.PathTenantSinks, hashtrail.PermManage, s.createSink)
+	s.tenantRoute("GET "+api.PathTenantSink, hashtrail.PermManage, s.getSink)
+	s.tenantRoute("PATCH "+api.PathTenantSink, hashtrail.PermManage, s.updateSink)
+	s.tenantRoute("DELETE "+api.PathTenantSink, hashtrail.PermManage, s.deleteSink)
+	s.tenantRoute("POST "+api.PathTenantSinkPause, hashtrail.PermManage, s.pauseSink)
+	s.tenantRoute("POST "+api.PathTenantSinkResume, hashtrail.PermManage, s.resumeSink)
+	s.tenantRoute("POST "+api.PathTenantSinkReplay, hashtrail.PermManage, s.replaySink)
+	s.installRoute("GET "+api.PathSinks, hashtrail.PermManage, s.listSinks)
+	s.installRoute("POST "+api.PathSinks, hashtrail.PermManage, s.createSink)
+	s.installRoute("GET "+api.PathSink, hashtrail.PermManage, s.getSink)
+	s.installRoute("PATCH "+api.PathSink, hashtrail.PermManage, s.updateSink)
+	s.installRoute("DELETE "+api.PathSink, hashtrail.PermManage, s.deleteSink)
+	s.installRoute("POST "+api.PathSinkPause, hashtrail.PermManage, s.pauseSink)
+	s.installRoute("POST "+api.PathSinkResume, hashtrail.PermManage, s.resumeSink)
+	s.installRoute("POST "+api.PathSinkReplay, hashtrail.PermManage, s.replaySink)
 
 	// Alert rules and digests of a tenant.
-	s.authed("GET "+api.PathTenantAlerts, s.listAlerts)
-	s.authed("POST "+api.PathTenantAlerts, s.createAlert)
-	s.authed("GET "+api.PathTenantAlert, s.getAlert)
-	s.authed("PATCH "+api.PathTenantAlert, s.updateAlert)
-	s.authed("DELETE "+api.PathTenantAlert, s.deleteAlert)
-	s.authed("GET "+api.PathTenantAlertFirings, s.alertFirings)
-	s.authed("GET "+api.PathTenantDigest, s.getDigest)
-	s.authed("PUT "+api.PathTenantDigest, s.putDigest)
-	s.authed("POST "+api.PathTenantDigestSend, s.sendDigest)
+	s.tenantRoute("GET "+api.PathTenantAlerts, hashtrail.PermManage, s.listAlerts)
+	s.tenantRoute("POST "+api.PathTenantAlerts, hashtrail.PermManage, s.createAlert)
+	s.tenantRoute("GET "+api.PathTenantAlert, hashtrail.PermManage, s.getAlert)
+	s.tenantRoute("PATCH "+api.PathTenantAlert, hashtrail.PermManage, s.updateAlert)
+	s.tenantRoute("DELETE "+api.PathTenantAlert, hashtrail.PermManage, s.deleteAlert)
+	s.tenantRoute("GET "+api.PathTenantAlertFirings, hashtrail.PermManage, s.alertFirings)
+	s.tenantRoute("GET "+api.PathTenantDigest, hashtrail.PermManage, s.getDigest)
+	s.tenantRoute("PUT "+api.PathTenantDigest, hashtrail.PermManage, s.putDigest)
+	s.tenantRoute("POST "+api.PathTenantDigestSend, hashtrail.PermManage, s.sendDigest)
 
 	// Open: no credentials needed.
 	s.open("GET "+api.PathLogKey, s.logKey)
@@ -204,23 +204,56 @@ func (s *Server) routes() {
 	s.mountUI()
 
 	// Everything else: 404, or 405 when another method would match.
-	s.mux.Handle("/", s.adapt(routeUnmatched, false, s.unmatched))
+	s.mux.Handle("/", s.adapt(routeUnmatched, false, nil, s.unmatched))
 }
 
 // handlerFunc is the shape of every handler: it writes a successful answer
 // itself and returns any failure for the error writer.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// authed registers a route that requires a bearer credential.
-func (s *Server) authed(pattern string, h handlerFunc) { s.handle(pattern, true, h) }
+// authed registers a route that requires a bearer credential and leaves
+// every authorization decision to the engine (a listing filtered to what
+// the credentials can see).
+func (s *Server) authed(pattern string, h handlerFunc) { s.handle(pattern, true, nil, h) }
+
+// tenantRoute registers a route on the resource of the tenant in its path.
+// Before the handler reads any input, the engine decides whether the
+// credentials may act with perm on that tenant, so a caller without access
+// gets 401, 403 or 404 and never a validation detail. The route's pattern
+// is its declaration of who may call it: the route walk checks it.
+func (s *Server) tenantRoute(pattern string, perm hashtrail.Permission, h handlerFunc) {
+	s.handle(pattern, true, func(r *http.Request) error {
+		tenant, err := pathTenant(r)
+		if err != nil {
+			return err
+		}
+		return s.svc.Authorize(r.Context(), tenant, perm)
+	}, h)
+}
+
+// installRoute registers an installation-level route: only an
+// installation-wide key whose role allows perm gets past the first check.
+func (s *Server) installRoute(pattern string, perm hashtrail.Permission, h handlerFunc) {
+	s.handle(pattern, true, func(r *http.Request) error {
+		return s.svc.Authorize(r.Context(), hashtrail.AllTenants, perm)
+	}, h)
+}
+
+// anyRoute registers a route whose answer the engine filters to what the
+// credentials can see (a listing of tenants): the first check is the role.
+func (s *Server) anyRoute(pattern string, perm hashtrail.Permission, h handlerFunc) {
+	s.handle(pattern, true, func(r *http.Request) error {
+		return s.svc.Authorize(r.Context(), "", perm)
+	}, h)
+}
 
 // open registers a route that anyone may call.
-func (s *Server) open(pattern string, h handlerFunc) { s.handle(pattern, false, h) }
+func (s *Server) open(pattern string, h handlerFunc) { s.handle(pattern, false, nil, h) }
 
-func (s *Server) handle(pattern string, auth bool, h handlerFunc) {
+func (s *Server) handle(pattern string, auth bool, allowed func(*http.Request) error, h handlerFunc) {
 	_, route, _ := strings.Cut(pattern, " ")
 	s.patterns = append(s.patterns, pattern)
-	s.mux.Handle(pattern, s.adapt(route, auth, h))
+	s.mux.Handle(pattern, s.adapt(route, auth, allowed, h))
 }
 
 // routeUnmatched is the route label of requests that match no route.
@@ -229,7 +262,7 @@ const routeUnmatched = "unmatched"
 // adapt turns a handlerFunc into an http.Handler: it records the route
 // pattern for logs and metrics, authenticates when auth is set, and sends a
 // returned error to the error writer.
-func (s *Server) adapt(route string, auth bool, h handlerFunc) http.Handler {
+func (s *Server) adapt(route string, auth bool, allowed func(*http.Request) error, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := infoFrom(r.Context())
 		info.route = route
@@ -242,6 +275,12 @@ func (s *Server) adapt(route string, auth bool, h handlerFunc) http.Handler {
 			}
 			r = ar
 			viewerCORS(w, r, hashtrail.PrincipalFrom(r.Context()))
+		}
+		if allowed != nil {
+			if err := allowed(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)

@@ -1,6 +1,22 @@
 package ledger
 
-import hashtrail "github.com/hashtrail/hashtrail"
+import (
+	"context"
+
+	hashtrail "github.com/hashtrail/hashtrail"
+)
+
+// Authorize implements hashtrail.LogService: the checks every method makes
+// first, asked on their own: tenant AllTenants for installation-level acts,
+// "" for the role alone (routes whose answers the engine filters to what
+// the credentials can see).
+func (l *Ledger) Authorize(ctx context.Context, tenant string, perm hashtrail.Permission) error {
+	p := hashtrail.PrincipalFrom(ctx)
+	if tenant == hashtrail.AllTenants {
+		return l.authorizeInstallation(p, perm)
+	}
+	return l.authorize(p, tenant, perm)
+}
 
 // authorize is the one place that decides whether a principal may act on a
 // tenant ("" for an installation-level act). A nil principal is the local
@@ -13,6 +29,11 @@ func (l *Ledger) authorize(p *hashtrail.Principal, tenant string, perm hashtrail
 	}
 	if tenant != "" && !p.Sees(tenant) {
 		return hashtrail.Errorf(hashtrail.ENOTFOUND, "tenant %q not found", tenant)
+	}
+	if perm == hashtrail.PermReadLog {
+		if err := notViewer(p); err != nil {
+			return err
+		}
 	}
 	if p.Viewer != nil && perm != hashtrail.PermRead {
 		return hashtrail.Errorf(hashtrail.EFORBIDDEN, "a viewer token may only read events")
@@ -48,7 +69,8 @@ func (l *Ledger) authorizeInstallation(p *hashtrail.Principal, perm hashtrail.Pe
 }
 
 var permText = map[hashtrail.Permission]string{
-	hashtrail.PermWrite:  "write events",
-	hashtrail.PermRead:   "read events",
-	hashtrail.PermManage: "manage keys, tenants or policies",
+	hashtrail.PermWrite:   "write events",
+	hashtrail.PermRead:    "read events",
+	hashtrail.PermReadLog: "read the log's checkpoints, proofs and exports",
+	hashtrail.PermManage:  "manage keys, tenants or policies",
 }

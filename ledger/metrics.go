@@ -19,6 +19,11 @@ type metrics struct {
 	quotaLimit  *prometheus.GaugeVec
 	rateLimited *prometheus.CounterVec
 	redacted    prometheus.Counter
+
+	purgeRuns    *prometheus.CounterVec
+	purged       prometheus.Counter
+	purgeSeconds prometheus.Histogram
+	purgeLast    prometheus.Gauge
 }
 
 func newMetrics() metrics {
@@ -82,10 +87,28 @@ func newMetrics() metrics {
 			Name: "hashtrail_redacted_values_total",
 			Help: "Values redacted at ingest by tenants' redaction rules.",
 		}),
+		purgeRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hashtrail_purge_runs_total",
+			Help: "Retention purges of one tenant run by this node, by outcome (ok or error; an error is retried on the next run).",
+		}, []string{"outcome"}),
+		purged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hashtrail_purged_events_total",
+			Help: "Event bodies deleted by retention purges on this node (each announced first by a checkpointed system.retention_purge event).",
+		}),
+		purgeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hashtrail_purge_seconds",
+			Help:    "Time of one tenant's retention purge, announcements, checkpoint wait and deletion included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}),
+		purgeLast: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hashtrail_purge_last_success_timestamp_seconds",
+			Help: "When this node last finished a round of purges without an error (Unix time); alert when it falls far behind --purge-interval.",
+		}),
 	}
 }
 
 func (m metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.ingested, m.rejected, m.commitSeconds, m.commitEvents, m.signed, m.signErrors, m.signSeconds,
-		m.witnessLag, m.witnessErrors, m.witnessCosigned, m.quotaToday, m.quotaLimit, m.rateLimited, m.redacted}
+		m.witnessLag, m.witnessErrors, m.witnessCosigned, m.quotaToday, m.quotaLimit, m.rateLimited, m.redacted,
+		m.purgeRuns, m.purged, m.purgeSeconds, m.purgeLast}
 }

@@ -53,17 +53,27 @@ func (l *Ledger) purgeLoop() {
 			}
 			continue
 		}
+		failed := false
 		for _, tn := range tenants {
 			if tn.ID == hashtrail.SystemTenant || !l.leases.hold(ctx, hashtrail.LeasePurge+tn.ID) {
 				continue
 			}
-			if n, err := l.purgeHeld(ctx, tn.ID); err != nil {
+			start := l.now()
+			n, err := l.purgeHeld(ctx, tn.ID)
+			l.metrics.purgeSeconds.Observe(l.now().Sub(start).Seconds())
+			l.metrics.purged.Add(float64(n))
+			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
+				failed = true
+				l.metrics.purgeRuns.WithLabelValues("error").Inc()
 				l.log.Error("retention purge", "tenant", tn.ID, "err", err)
-			} else if n > 0 {
-				l.log.Info("retention purge", "tenant", tn.ID, "purged", n)
+			} else {
+				l.metrics.purgeRuns.WithLabelValues("ok").Inc()
+				if n > 0 {
+					l.log.Info("retention purge", "tenant", tn.ID, "purged", n)
+				}
 			}
 			if l.sig == nil {
 				continue
@@ -76,6 +86,9 @@ func (l *Ledger) purgeLoop() {
 			} else if n > 0 {
 				l.log.Info("completed announced erasures", "tenant", tn.ID, "roles", n)
 			}
+		}
+		if !failed {
+			l.metrics.purgeLast.Set(float64(l.now().Unix()))
 		}
 	}
 }

@@ -3,7 +3,8 @@ package ledger
 // Rate limits (issue #6, point 3): a token bucket per API key or viewer
 // token, checked when a request authenticates (so every route counts, and
 // an unauthenticated request costs no bucket). The rate depends on the
-// principal's kind: ingest, read, admin or viewer (Config.RateLimits).
+// principal's kind: ingest, read, admin or viewer (Config.RateLimits),
+// unless the key's scope sets a limit of its own (KeyScope.RateLimit).
 //
 // Buckets live in each node's memory: with N nodes behind a load balancer
 // a key may make up to N times its rate in total. The answer to an empty
@@ -11,6 +12,7 @@ package ledger
 // bucket holds a whole token again.
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strconv"
@@ -80,6 +82,10 @@ func ParseRateLimits(s string) (RateLimits, error) {
 }
 
 func (r *RateLimits) of(p *hashtrail.Principal) RateLimit {
+	if p.Scope != nil && p.Scope.RateLimit != nil {
+		k := p.Scope.RateLimit
+		return RateLimit{Rate: k.Rate, Burst: max(cmp.Or(k.Burst, int(math.Ceil(2*k.Rate))), 1)}
+	}
 	switch {
 	case p.Viewer != nil:
 		return r.Viewer

@@ -13,6 +13,7 @@ import (
 	"github.com/hashtrail/hashtrail/client"
 	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/hashtrail/hashtrail/merkle"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // testClock is an injectable clock tests move forward.
@@ -341,3 +342,66 @@ func TestPurgeCompletesAnAnnouncement(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestPurgeLoopMetrics: the background purge runs on its own every
+// PurgeInterval and reports what it did in Prometheus metrics (runs by
+// outcome, events purged, the last clean round).
+func TestPurgeLoopMetrics(t *testing.T) {
+	clock := &testClock{now: time.Now().UTC()}
+	l, _ := MustOpenLog(t, ledger.Config{Now: clock.Now, CheckpointInterval: 10 * time.Millisecond, PurgeInterval: 20 * time.Millisecond})
+	ctx := t.Context()
+	if _, err := l.CreateTenant(ctx, &hashtrail.Tenant{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	var raws []string
+	for i := range 5 {
+		raws = append(raws, fmt.Sprintf(`{"id":"u%d","action":"user.login","actor":{"type":"user","id":"%d"}}`, i, i))
+	}
+	if _, err := ingest(t, ctx, l, "acme", raws...); err != nil {
+		t.Fatal(err)
+	}
+	admin := as(ctx, "acme", hashtrail.RoleAdmin)
+	if _, err := l.PutRetention(admin, "acme", &hashtrail.RetentionPolicy{Rules: []hashtrail.RetentionRule{
+		{Action: "user.*", Keep: hashtrail.MustKeep("1d")},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(48 * time.Hour)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(l.Collectors()...)
+	value := func(name, label string) float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum float64
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				if label != "" && (len(m.GetLabel()) == 0 || m.GetLabel()[0].GetValue() != label) {
+					continue
+				}
+				sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+		}
+		return sum
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for value("hashtrail_purged_events_total", "") < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the purge loop purged %v events in 20s, want 5", value("hashtrail_purged_events_total", ""))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for value("hashtrail_purge_last_success_timestamp_seconds", "") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no clean purge round recorded")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if value("hashtrail_purge_runs_total", "ok") < 1 || value("hashtrail_purge_runs_total", "error") != 0 {
+		t.Errorf("runs: ok %v, error %v", value("hashtrail_purge_runs_total", "ok"), value("hashtrail_purge_runs_total", "error"))
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"sync"
@@ -456,6 +457,14 @@ func checkKeyScope(s *hashtrail.KeyScope, fields []hashtrail.FieldError) []hasht
 	if s.Filter != "" {
 		if _, err := query.ParseField("scope.filter", s.Filter); err != nil {
 			fields = append(fields, hashtrail.FieldError{Field: "scope.filter", Message: err.Error()})
+		}
+	}
+	if rl := s.RateLimit; rl != nil {
+		if rl.Rate < 0 || math.IsNaN(rl.Rate) || math.IsInf(rl.Rate, 0) {
+			fields = append(fields, hashtrail.FieldError{Field: "scope.rate_limit.rate", Message: "must be a number of requests a second, 0 for no limit"})
+		}
+		if rl.Burst < 0 || rl.Burst > 1_000_000 {
+			fields = append(fields, hashtrail.FieldError{Field: "scope.rate_limit.burst", Message: "must be between 1 and 1000000, or 0 for twice the rate"})
 		}
 	}
 	return fields

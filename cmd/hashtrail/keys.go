@@ -6,6 +6,7 @@ import (
 	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/spf13/cobra"
 )
 
@@ -61,6 +62,7 @@ func newKeysCreateCmd() *cobra.Command {
 		asJSON    bool
 		actions   []string
 		filter    string
+		rateLimit string
 	)
 	cmd := &cobra.Command{
 		Use:   "create --tenant T|--installation --role ingest|read|admin",
@@ -69,7 +71,8 @@ func newKeysCreateCmd() *cobra.Command {
   hashtrail keys create --installation --role admin --expires-in 720h
   hashtrail keys create --tenant acme --role read --json | jq -r .secret
   hashtrail keys create --tenant acme --role ingest --actions 'user.*' --actions billing.charge
-  hashtrail keys create --tenant acme --role read --filter 'target:project:7'`,
+  hashtrail keys create --tenant acme --role read --filter 'target:project:7'
+  hashtrail keys create --tenant acme --role ingest --rate-limit 500:2000`,
 		Args: cobra.NoArgs,
 	}
 	rf := addRemoteFlags(cmd)
@@ -81,6 +84,7 @@ func newKeysCreateCmd() *cobra.Command {
 	f.BoolVar(&asJSON, "json", false, "print the key, with its secret, as JSON")
 	f.StringSliceVar(&actions, "actions", nil, "scope: the only actions the key may write (user.* is a prefix; repeatable or comma-separated)")
 	f.StringVar(&filter, "filter", "", "scope: a search every read with the key is AND-ed with (no proofs or exports then)")
+	f.StringVar(&rateLimit, "rate-limit", "", "the key's own limit, RATE[:BURST] requests a second (0: none), in place of the server's --rate-limits for its role")
 	_ = cmd.MarkFlagRequired("role")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		tenant, err := sf.scope(false)
@@ -88,8 +92,15 @@ func newKeysCreateCmd() *cobra.Command {
 			return readable(err)
 		}
 		req := &hashtrail.KeyRequest{Tenant: tenant, Role: hashtrail.Role(role), Name: name}
-		if len(actions) > 0 || filter != "" {
+		if len(actions) > 0 || filter != "" || rateLimit != "" {
 			req.Scope = &hashtrail.KeyScope{Actions: actions, Filter: filter}
+		}
+		if rateLimit != "" {
+			rl, err := ledger.ParseRateLimits("ingest=" + rateLimit)
+			if err != nil {
+				return readable(invalidFlag("--rate-limit", "must be RATE or RATE:BURST requests a second, such as 500 or 500:2000"))
+			}
+			req.Scope.RateLimit = &hashtrail.KeyRateLimit{Rate: rl.Ingest.Rate, Burst: rl.Ingest.Burst}
 		}
 		if !req.Role.Valid() {
 			return readable(invalidFlag("--role", "must be ingest, read or admin"))

@@ -59,6 +59,8 @@ func newRootCmd() *cobra.Command {
 		newRetentionCmd(),
 		newSubjectsCmd(),
 		newHoldsCmd(),
+		newRedactionCmd(),
+		newReadAuditCmd(),
 		newRunCmd(),
 		newMigrateStoreCmd(),
 		newBackupCmd(),
