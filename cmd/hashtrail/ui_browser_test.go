@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -151,6 +152,19 @@ func TestUIInBrowser(t *testing.T) {
 		axeCheck(t, ctx, p.name)
 	}
 
+	// The embed tells each event as the UI does: the first 200 of acme,
+	// the UI's feed against <hashtrail-log> on another origin.
+	uiSentences := map[string]string{}
+	open("/ui/t/acme/")
+	for i := range 3 {
+		browser.Eval[bool](t, ctx, `window.scrollTo(0, document.body.scrollHeight); true`)
+		browser.WaitFor(t, ctx, uiPageWait, "more events", fmt.Sprintf(`document.querySelectorAll("ol.events li.ev").length >= %d`, 50*(i+2)), "")
+	}
+	for _, r := range browser.Eval[[][2]string](t, ctx, `Array.from(document.querySelectorAll("ol.events li.ev"), (li) => [li.dataset.seq, li.querySelector(".ev-line").textContent.replace(/\s+/g, " ").trim()])`) {
+		uiSentences[r[0]] = r[1]
+	}
+	compareEmbedSentences(t, b, s.url, key, uiSentences)
+
 	// Keyboard: from the search box, Tab reaches an event's link (past the
 	// filters and its sentence's links); Enter opens the event.
 	open("/ui/t/acme/")
@@ -291,4 +305,42 @@ func bigTenant(t *testing.T, base, key, tenant string, n int) {
 			t.Fatalf("ingest into %s: %d", tenant, code)
 		}
 	}
+}
+
+// compareEmbedSentences opens the embed for acme (a viewer token hiding
+// nothing) on another origin, loads 200 events and compares each one's
+// sentence with the UI's, by seq.
+func compareEmbedSentences(t *testing.T, b *browser.Browser, server, key string, ui map[string]string) {
+	t.Helper()
+	var html string
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { servePage(html)(w, r) })
+	host := httptest.NewServer(mux)
+	defer host.Close()
+	var tok struct{ Token string }
+	if code := callJSON(t, http.DefaultClient, "POST", server+"/v1/tenants/acme/viewer-tokens", key,
+		map[string]any{"hidden_fields": []string{}, "allowed_origins": []string{host.URL}}, &tok); code != 201 {
+		t.Fatalf("viewer token: %d", code)
+	}
+	html = fmt.Sprintf(hostPage, tok.Token, server, server+"/ui/static/embed.js")
+	html = strings.Replace(html, `page-size="25"`, `page-size="200"`, 1)
+	ctx := b.Tab(t, time.Minute)
+	browser.Navigate(t, ctx, host.URL)
+	browser.WaitFor(t, ctx, uiPageWait, "200 events in the embed", shadow+` && `+shadow+`.querySelectorAll("article").length >= 200`, "")
+	rows := browser.Eval[[][2]string](t, ctx, `Array.from(`+shadow+`.querySelectorAll("article"), (a) => [a.dataset.seq, a.querySelector(".sentence").firstChild.textContent.replace(/\s+/g, " ").trim()])`)
+	compared := 0
+	for _, r := range rows {
+		want, ok := ui[r[0]]
+		if !ok {
+			continue
+		}
+		compared++
+		if r[1] != want {
+			t.Errorf("event %s: the embed says %q, the UI %q", r[0], r[1], want)
+		}
+	}
+	if compared < 150 {
+		t.Errorf("only %d events compared", compared)
+	}
+	t.Logf("%d sentences of the embed and the UI compared", compared)
 }
