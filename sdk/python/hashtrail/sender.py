@@ -167,9 +167,18 @@ class Sender:
 
     def _step(self) -> bool:
         """One round of the sender; False when it is done."""
+        if self._abort.is_set():  # close ran out of time: no more requests
+            self._give_up([])
+            return False
         if self.spool is not None and self.spool.count() > 0:
             return self._drain_spool()
         batch, flush, more = self._collect()
+        if self._abort.is_set():
+            if flush is not None:
+                with self._lock:
+                    self._queue.appendleft(Flush(flush))
+            self._give_up(batch)
+            return False
         if batch and not self._deliver_memory(batch):
             return False
         if flush is not None:
@@ -195,7 +204,7 @@ class Sender:
             ps, size, self._carry = [self._carry], len(self._carry.body), None
         deadline: Optional[float] = time.monotonic() + self.flush_interval if ps else None
         with self._lock:
-            while len(ps) < self.batch_size:
+            while len(ps) < self.batch_size and not self._abort.is_set():
                 if not self._queue:
                     if self._stopping or self._abort.is_set():
                         return ps, None, bool(ps) or bool(self._queue)

@@ -223,3 +223,17 @@ def test_sender_survives_an_unexpected_error(fake, monkeypatch):
     assert len(fake.events("acme")) == 1
     assert calls and any(isinstance(e, hashtrail.HashtrailError) and "unexpected" in str(e) for e in errs)
     c.close()
+
+
+def test_close_timeout_holds_with_a_slow_server(fake):
+    fake.delay = 0.2  # every answer takes 200 ms
+    errs = []
+    c = hashtrail.Client(fake.url, "k", tenant="acme", batch_size=1, flush_interval=0, on_error=errs.append)
+    for i in range(50):
+        c.record(ev(i))
+    t0 = time.monotonic()
+    assert c.close(timeout=0.5) is False
+    assert time.monotonic() - t0 < 1.5  # not 50 × 200 ms
+    st = c.stats()
+    assert st["sent"] + st["dropped"] == 50 and st["dropped"] > 0
+    assert len(fake.events("acme")) >= st["sent"]  # the last in-flight request may still have landed
