@@ -112,7 +112,9 @@ module Hashtrail
   # Options: as (the target type and action prefix, default the model
   # name), actions (per create/update/destroy), category, only/except
   # (attributes), secret (attributes always redacted, beside SecretName),
-  # name (the attribute naming the target, default :name), parent (an
+  # id (the attribute identifying the target, default :id; an app's :name
+  # gives the catalog's app:<name>), name (the attribute naming the
+  # target, default :name), parent (an
   # association or a lambda whose record(s) are targets too), metadata (a
   # lambda record -> hash).
   module Audited
@@ -132,7 +134,7 @@ module Hashtrail
     class_methods do
       # audited sets how this model is recorded (see Audited).
       def audited(**opts)
-        unknown = opts.keys - %i[as actions category only except secret name parent metadata]
+        unknown = opts.keys - %i[as actions category only except secret id name parent metadata]
         raise ArgumentError, "Hashtrail::Audited: unknown options #{unknown.join(", ")}" unless unknown.empty?
 
         self.hashtrail_audit = opts
@@ -196,10 +198,7 @@ module Hashtrail
     end
 
     def hashtrail_targets
-      name_attr = hashtrail_opts[:name] || :name
-      name = respond_to?(name_attr) ? public_send(name_attr)&.to_s : nil
-      own = { "type" => hashtrail_type, "id" => id.to_s, "name" => name }.compact
-      [own, *Array(hashtrail_parents).compact.map { |p| Hashtrail::Audited.target_for(p) }]
+      [Hashtrail::Audited.target_for(self), *Array(hashtrail_parents).compact.map { |p| Hashtrail::Audited.target_for(p) }]
     end
 
     def hashtrail_parents
@@ -216,9 +215,12 @@ module Hashtrail
     def self.target_for(rec)
       return Hashtrail.stringify(rec) if rec.is_a?(Hash)
 
-      type = rec.respond_to?(:hashtrail_audit) && rec.hashtrail_audit[:as] ? rec.hashtrail_audit[:as].to_s : rec.model_name.singular
-      name_attr = (rec.respond_to?(:hashtrail_audit) && rec.hashtrail_audit[:name]) || :name
-      { "type" => type, "id" => rec.id.to_s, "name" => rec.respond_to?(name_attr) ? rec.public_send(name_attr)&.to_s : nil }.compact
+      opts = rec.respond_to?(:hashtrail_audit) ? rec.hashtrail_audit : {}
+      type = (opts[:as] || rec.model_name.singular).to_s
+      id = rec.public_send(opts[:id] || :id).to_s
+      name_attr = opts[:name] || :name
+      name = rec.respond_to?(name_attr) ? rec.public_send(name_attr)&.to_s : nil
+      { "type" => type, "id" => id, "name" => name == id ? nil : name }.compact
     end
   end
 end

@@ -1,0 +1,17 @@
+# frozen_string_literal: true
+
+# ActivitiesController is the activity feed: what happened to servers and
+# apps, newest first, filtered by category (the tabs), app or server, read
+# back from Hashtrail.
+class ActivitiesController < ApplicationController
+  def index
+    @filters = params.permit(:category, :app, :server).to_h.symbolize_keys
+    @events = ActivityFeed.new.events(**@filters)
+    respond_to do |f|
+      f.html
+      f.json { render json: { query: ActivityFeed.query(**@filters), events: @events } }
+    end
+  rescue ActivityFeed::Error => e
+    render plain: e.message, status: :bad_gateway
+  end
+end

@@ -1,0 +1,6 @@
+# frozen_string_literal: true
+
+# ApplicationRecord is the base of Intercity's models.
+class ApplicationRecord < ActiveRecord::Base
+  self.abstract_class = true
+end
