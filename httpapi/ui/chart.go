@@ -55,8 +55,9 @@ type timeChart struct {
 	step    time.Duration
 	n       int
 	nseries int
-	counts  [][]int // [bucket][series]
-	format  string  // time layout of the labels
+	counts  [][]int     // [bucket][series]
+	starts  []time.Time // the buckets' starts when they differ in width (weeks, months); else nil
+	format  string      // time layout of the labels
 }
 
 // newTimeChart makes n buckets of step ending at end (exclusive).
@@ -112,6 +113,9 @@ func (c *timeChart) layout(title string, ss []series, chartW float64) *chart {
 	ch := &chart{Title: title, Series: ss, Width: chartW, Height: chartH}
 	for i := range c.n {
 		b := bucket{Start: c.start.Add(time.Duration(i) * c.step), Values: c.counts[i]}
+		if c.starts != nil {
+			b.Start = c.starts[i]
+		}
 		b.Label = b.Start.Format(c.format)
 		for _, v := range b.Values {
 			b.Total += v

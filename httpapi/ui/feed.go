@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ const feedPageSize = 50
 // eventRow is one event of a list, ready to render.
 type eventRow struct {
 	Ev       *hashtrail.Event
+	Base     string // the tenant's pages, with a trailing slash
 	Sentence sentence
 	Href     string
 	Failure  bool
@@ -36,7 +38,7 @@ func rowOf(tenant string, ev *hashtrail.Event) eventRow {
 		}
 	}
 	return eventRow{
-		Ev: ev, Sentence: s, Href: base + "events/" + url.PathEscape(ev.ID),
+		Ev: ev, Base: base, Sentence: s, Href: base + "events/" + url.PathEscape(ev.ID),
 		Failure: ev.Outcome == hashtrail.OutcomeFailure,
 		High:    ev.Severity.Rank() >= hashtrail.SeverityHigh.Rank(),
 	}
@@ -53,7 +55,16 @@ var timeRanges = []struct{ Key, Label string }{
 	{"", "All time"}, {"1h", "Last hour"}, {"24h", "Last 24 hours"}, {"7d", "Last 7 days"}, {"30d", "Last 30 days"},
 }
 
-var rangeDurations = map[string]time.Duration{"1h": time.Hour, "24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour}
+// rangeDuration reads a relative range as saved searches keep it: a count
+// of minutes, hours or days ("15m", "24h", "30d").
+func rangeDuration(r string) (time.Duration, bool) {
+	if !hashtrail.ValidSearchRange(r) {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(r[:len(r)-1])
+	unit := map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour}[r[len(r)-1]]
+	return time.Duration(n) * unit, true
+}
 
 // chip is one active filter, with the link that removes it.
 type chip struct {
@@ -86,21 +97,44 @@ type feedData struct {
 	QAfter     string
 	Actions    []string // for the suggestions
 	First      bool     // the first page (live updates apply)
+	Columns    []column // a table of these columns instead of sentences
+	View       url.Values
+	Stats      *viewStats   // the view's chart, when it has group_by or bucket
+	Saved      []*savedLink // the tenant's saved searches
+	CanSave    bool         // an admin may save this view
+	SavedNow   string       // the name of a view just saved
 }
 
-// feedSearch is a feed's filters as given in the URL.
+// feedSearch is a feed's view as given in the URL: the search, a relative
+// time range, and, as a saved search keeps them, the stats to chart
+// (group_by, bucket) and the columns of a table.
 type feedSearch struct {
-	q      string
-	rng    string
-	search *query.Search
+	q       string
+	rng     string
+	search  *query.Search
+	groupBy hashtrail.StatsField
+	bucket  hashtrail.StatsBucket
+	columns []string
 }
 
-// parseFeedSearch reads q and range. A malformed q is returned as the
-// query package's EINVALID error.
+// parseFeedSearch reads q, range, group_by, bucket and columns. A malformed
+// q is returned as the query package's EINVALID error; the view's other
+// parameters, when unknown, are left out.
 func parseFeedSearch(v url.Values) (*feedSearch, error) {
 	fs := &feedSearch{q: strings.TrimSpace(v.Get("q")), rng: v.Get("range")}
-	if _, ok := rangeDurations[fs.rng]; !ok {
+	if _, ok := rangeDuration(fs.rng); !ok {
 		fs.rng = ""
+	}
+	if g := hashtrail.StatsField(v.Get("group_by")); g.Valid() {
+		fs.groupBy = g
+	}
+	if b := hashtrail.StatsBucket(v.Get("bucket")); b.Valid() {
+		fs.bucket = b
+	}
+	for c := range strings.SplitSeq(v.Get("columns"), ",") {
+		if slices.Contains(hashtrail.SearchColumns, c) && !slices.Contains(fs.columns, c) {
+			fs.columns = append(fs.columns, c)
+		}
 	}
 	if fs.q == "" {
 		fs.search = &query.Search{}
@@ -117,7 +151,7 @@ func parseFeedSearch(v url.Values) (*feedSearch, error) {
 // apply puts the filters into q.
 func (fs *feedSearch) apply(q *hashtrail.Query, now time.Time) {
 	fs.search.Apply(q)
-	if d, ok := rangeDurations[fs.rng]; ok {
+	if d, ok := rangeDuration(fs.rng); ok {
 		since := hashtrail.NewTime(now.Add(-d))
 		if since.After(q.Since.Time) {
 			q.Since = since
@@ -125,9 +159,12 @@ func (fs *feedSearch) apply(q *hashtrail.Query, now time.Time) {
 	}
 }
 
-// link returns the feed URL for search s and range rng.
-func feedLink(tenant string, s *query.Search, rng string) string {
-	v := url.Values{}
+// link returns the feed URL for search s and range rng, keeping the rest
+// of the view (stats and columns).
+func (fs *feedSearch) link(tenant string, s *query.Search, rng string) string {
+	v := fs.viewParams()
+	v.Del("q")
+	v.Del("range")
 	if qs := query.Format(s); qs != "" {
 		v.Set("q", qs)
 	}
@@ -168,6 +205,9 @@ func (h *Handler) feed(w http.ResponseWriter, r *http.Request) error {
 	d := &feedData{Ranges: timeRanges, Actions: catalogActions(), TopSeq: -1}
 	fs, perr := parseFeedSearch(v)
 	d.Q, d.Range = fs.q, fs.rng
+	if fs.rng != "" && !slices.ContainsFunc(timeRanges, func(x struct{ Key, Label string }) bool { return x.Key == fs.rng }) {
+		d.Ranges = append(slices.Clip(timeRanges), struct{ Key, Label string }{fs.rng, rangeLabel(fs.rng)})
+	}
 	if perr != nil {
 		d.setQError(perr)
 		return h.render(w, http.StatusBadRequest, "feed", h.frame(r, "Activity", "feed", tenant, d))
@@ -194,13 +234,8 @@ func (h *Handler) feed(w http.ResponseWriter, r *http.Request) error {
 		d.TopSeq = list.Events[0].Seq
 	}
 	if list.NextCursor != "" {
-		nv := url.Values{"cursor": {list.NextCursor}}
-		if fs.q != "" {
-			nv.Set("q", fs.q)
-		}
-		if fs.rng != "" {
-			nv.Set("range", fs.rng)
-		}
+		nv := fs.viewParams()
+		nv.Set("cursor", list.NextCursor)
 		d.Older = tenantBase(tenant) + "?" + nv.Encode()
 	}
 	lv := url.Values{}
@@ -211,15 +246,20 @@ func (h *Handler) feed(w http.ResponseWriter, r *http.Request) error {
 		lv.Set("range", fs.rng)
 	}
 	d.LiveURL = tenantBase(tenant) + "live?" + lv.Encode()
+	d.Columns = columnsOf(fs.columns)
+	d.View = fs.viewParams()
 	for i, t := range fs.search.Terms {
-		d.Chips = append(d.Chips, chip{Label: query.Format(&query.Search{Terms: []query.Term{t}}), Remove: feedLink(tenant, without(fs.search, i), fs.rng)})
+		d.Chips = append(d.Chips, chip{Label: query.Format(&query.Search{Terms: []query.Term{t}}), Remove: fs.link(tenant, without(fs.search, i), fs.rng)})
 	}
 	if fs.rng != "" {
-		d.Chips = append(d.Chips, chip{Label: rangeLabel(fs.rng), Remove: feedLink(tenant, fs.search, "")})
+		d.Chips = append(d.Chips, chip{Label: rangeLabel(fs.rng), Remove: fs.link(tenant, fs.search, "")})
 	}
 	d.Categories = categoryLinks(tenant, fs)
 	if v.Get("partial") == "1" {
 		return h.render(w, http.StatusOK, "rows", h.frame(r, "", "feed", tenant, d))
+	}
+	if err := h.viewExtras(r, tenant, fs, d); err != nil {
+		return err
 	}
 	return h.render(w, http.StatusOK, "feed", h.frame(r, "Activity", "feed", tenant, d))
 }
@@ -230,7 +270,28 @@ func rangeLabel(k string) string {
 			return r.Label
 		}
 	}
-	return k
+	return "Last " + k
+}
+
+// viewParams are the view's parameters as a URL query.
+func (fs *feedSearch) viewParams() url.Values {
+	v := url.Values{}
+	if fs.q != "" {
+		v.Set("q", fs.q)
+	}
+	if fs.rng != "" {
+		v.Set("range", fs.rng)
+	}
+	if fs.groupBy != "" {
+		v.Set("group_by", string(fs.groupBy))
+	}
+	if fs.bucket != "" {
+		v.Set("bucket", string(fs.bucket))
+	}
+	if len(fs.columns) > 0 {
+		v.Set("columns", strings.Join(fs.columns, ","))
+	}
+	return v
 }
 
 // setQError shows a malformed search's problem, marking its position.
@@ -273,10 +334,10 @@ func categoryLinks(tenant string, fs *feedSearch) []categoryLink {
 		}
 		if idx >= 0 {
 			l.Active = true
-			l.Href = feedLink(tenant, without(fs.search, idx), fs.rng)
+			l.Href = fs.link(tenant, without(fs.search, idx), fs.rng)
 		} else {
 			s := &query.Search{Terms: append(append([]query.Term(nil), fs.search.Terms...), query.Term{Field: query.FieldCategory, Values: []string{string(c)}})}
-			l.Href = feedLink(tenant, s, fs.rng)
+			l.Href = fs.link(tenant, s, fs.rng)
 		}
 		out = append(out, l)
 	}
@@ -311,7 +372,7 @@ func (h *Handler) customRange(w http.ResponseWriter, r *http.Request, tenant str
 		}
 	}
 	s.Terms = append(s.Terms, add.Terms...)
-	http.Redirect(w, r, feedLink(tenant, s, ""), http.StatusSeeOther)
+	http.Redirect(w, r, fs.link(tenant, s, ""), http.StatusSeeOther)
 	return nil
 }
 

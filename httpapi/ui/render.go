@@ -265,6 +265,7 @@ func funcs(a *assets, now func() time.Time) template.FuncMap {
 		"join":     strings.Join,
 		"truncate": truncate,
 		"deref":    deref,
+		"cell":     cell,
 		"top": func(caption, head string, rows []topRow) map[string]any {
 			return map[string]any{"Caption": caption, "Head": head, "Rows": rows}
 		},

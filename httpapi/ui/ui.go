@@ -119,6 +119,8 @@ func (h *Handler) routes() {
 
 	authed("GET /ui/t/{tenant}/{$}", h.feed)
 	authed("GET /ui/t/{tenant}/live", h.live)
+	authed("POST /ui/t/{tenant}/searches", h.saveSearch)
+	authed("POST /ui/t/{tenant}/searches/{id}/delete", h.deleteSearch)
 	authed("GET /ui/t/{tenant}/events/{id}", h.eventPage)
 	authed("GET /ui/t/{tenant}/events/{id}/proof.json", h.proofJSON)
 	authed("GET /ui/t/{tenant}/people/{actor}", h.personPage)

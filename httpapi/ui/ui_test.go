@@ -562,3 +562,46 @@ func TestPersonAndObjectPages(t *testing.T) {
 		t.Error("the app's page does not list its environment variable")
 	}
 }
+
+func TestSavedViews(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn(e.acmeAdmin)
+	view := "/ui/t/acme/?bucket=day&columns=time%2Cactor%2Ccontext.ip%2Coutcome&group_by=country&q=action%3Auser.login%2Cuser.login_failed&range=7d"
+	p := b.get(view)
+	if p.status != 200 || !strings.Contains(p.body, "Events by country") || !strings.Contains(p.body, "Germany (DE)") ||
+		!strings.Contains(p.body, `<th scope="col">IP address</th>`) || !strings.Contains(p.body, "<code>203.0.113.7</code>") || !strings.Contains(p.body, `class="chart-svg"`) {
+		t.Fatalf("a view with stats and columns: %d\n%.2000s", p.status, p.body)
+	}
+	form := url.Values{"csrf": {p.csrf(t)}, "name": {"Sign-ins by country"}, "q": {"action:user.login,user.login_failed"},
+		"range": {"7d"}, "group_by": {"country"}, "bucket": {"day"}, "columns": {"time,actor,context.ip,outcome"}}
+	saved := b.post("/ui/t/acme/searches", form)
+	if saved.status != http.StatusSeeOther || !strings.HasPrefix(saved.header.Get("Location"), view+"&saved=") {
+		t.Fatalf("save: %d %s", saved.status, saved.header.Get("Location"))
+	}
+	again := b.get(view)
+	if !strings.Contains(again.body, `aria-current="page">Sign-ins by country</a>`) {
+		t.Error("the saved view is not listed as the current one")
+	}
+	r := e.browser()
+	r.signIn(e.acmeRead)
+	if p := r.get("/ui/t/acme/"); !strings.Contains(p.body, "Sign-ins by country") || strings.Contains(p.body, "Save this view") {
+		t.Error("a read key should see saved views but not the save form")
+	}
+	v := e.browser()
+	v.signIn(e.viewer)
+	if p := v.get("/ui/t/acme/"); strings.Contains(p.body, "Sign-ins by country") {
+		t.Error("a viewer token sees the tenant's saved views")
+	}
+	list, err := e.led.SavedSearches(t.Context(), "acme")
+	if err != nil || len(list.Searches) != 1 {
+		t.Fatalf("saved searches: %v", err)
+	}
+	del := b.post("/ui/t/acme/searches/"+list.Searches[0].ID+"/delete", url.Values{"csrf": {again.csrf(t)}})
+	if del.status != http.StatusSeeOther {
+		t.Fatalf("delete: %d", del.status)
+	}
+	if list, _ := e.led.SavedSearches(t.Context(), "acme"); len(list.Searches) != 0 {
+		t.Fatal("the saved view was not deleted")
+	}
+}

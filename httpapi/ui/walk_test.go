@@ -19,6 +19,8 @@ var walkPaths = map[string]string{
 	"GET /ui/tenants":                             "/ui/tenants",
 	"GET /ui/t/{tenant}/{$}":                      "/ui/t/acme/",
 	"GET /ui/t/{tenant}/live":                     "/ui/t/acme/live?after=0",
+	"POST /ui/t/{tenant}/searches":                "/ui/t/acme/searches",
+	"POST /ui/t/{tenant}/searches/{id}/delete":    "/ui/t/acme/searches/ss_none/delete",
 	"GET /ui/t/{tenant}/events/{id}":              "/ui/t/acme/events/e3",
 	"GET /ui/t/{tenant}/events/{id}/proof.json":   "/ui/t/acme/events/e3/proof.json",
 	"GET /ui/t/{tenant}/people/{actor}":           "/ui/t/acme/people/user:42",
@@ -117,7 +119,7 @@ func TestRouteWalk(t *testing.T) {
 			// decides: the test's ids do not exist, so 404 for admins, 403
 			// for the others.
 			if method == http.MethodPost && csrf != "" && strings.HasPrefix(pattern, "/ui/t/") && !c.otherTenant {
-				form := url.Values{"csrf": {csrf}, "role": {"read"}, "filter": {"actor:user:1"}, "reason": {"walk"}}
+				form := url.Values{"csrf": {csrf}, "role": {"read"}, "filter": {"actor:user:1"}, "reason": {"walk"}, "name": {"walk"}, "q": {"action:user.*"}}
 				got := b.post(path, form)
 				ok := got.status == http.StatusNotFound || got.status == http.StatusCreated || got.status == http.StatusSeeOther
 				if !c.admin {

@@ -27,7 +27,7 @@
   // its page's rows (partial=1) and append them; the link stays a plain link
   // for keyboard users and when fetching fails.
   function endlessScroll() {
-    var list = document.getElementById("events");
+    var list = document.querySelector("[data-rows]");
     if (!list || !("IntersectionObserver" in window)) return;
     var busy = false;
     var observer = new IntersectionObserver(function (entries) {
@@ -54,8 +54,9 @@
         })
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
-          doc.querySelectorAll("ol.events > li").forEach(function (li) {
-            list.appendChild(document.adoptNode(li));
+          var rows = doc.querySelector("[data-rows]");
+          if (rows) Array.prototype.slice.call(rows.children).forEach(function (row) {
+            list.appendChild(document.adoptNode(row));
           });
           var pager = document.getElementById("pager");
           var next = doc.getElementById("pager");
