@@ -422,6 +422,7 @@ class Client(Sender):
             self._abort.set()
             with self._lock:
                 self._not_empty.notify_all()
+            self.transport.abort()  # a request in flight ends now
             self._thread.join()
         if self.spool is not None:
             self.spool.close()

@@ -156,6 +156,19 @@ class Transport:
             _close_quietly(c)
         self._local = threading.local()
 
+    def abort(self) -> None:
+        """Cut every connection, so that requests in flight on other threads
+        fail at once (their events may still have been recorded)."""
+        with self._conns_lock:
+            conns = list(self._conns)
+        for _, c in conns:
+            sock = c.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
     def reset_after_fork(self) -> None:
         """Forget the parent's connections in a forked child (never used
         from two processes)."""

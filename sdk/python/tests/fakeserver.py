@@ -69,10 +69,6 @@ class FakeServer:
             return [e for log in self.logs.values() for e in log]
 
     def _handle(self, h: BaseHTTPRequestHandler, body: bytes) -> None:
-        if self.gate is not None:
-            self.gate.wait(30)
-        if self.delay:
-            time.sleep(self.delay)
         raw = h.path
         if raw.startswith("http://"):  # absolute form: we are being used as a proxy
             h.path = "/" + raw.split("/", 3)[3]
@@ -81,6 +77,10 @@ class FakeServer:
                                   "auth": h.headers.get("Authorization"),
                                   "proxy_auth": h.headers.get("Proxy-Authorization"), "time": time.monotonic()})
             step = self.script.pop(0) if self.script else None
+        if self.gate is not None:  # received, then held
+            self.gate.wait(30)
+        if self.delay:
+            time.sleep(self.delay)
         if callable(step):
             step = step(h, body)
         if step == "drop":  # the connection dies before any answer

@@ -237,3 +237,14 @@ def test_close_timeout_holds_with_a_slow_server(fake):
     st = c.stats()
     assert st["sent"] + st["dropped"] == 50 and st["dropped"] > 0
     assert len(fake.events("acme")) >= st["sent"]  # the last in-flight request may still have landed
+
+
+def test_close_cuts_a_request_in_flight(fake):
+    fake.delay = 5  # the server holds the answer
+    c = hashtrail.Client(fake.url, "k", tenant="acme", flush_interval=0, timeout=30)
+    c.record(ev(1))
+    assert wait_until(lambda: len(fake.requests) == 1)
+    t0 = time.monotonic()
+    assert c.close(timeout=0.3) is False
+    assert time.monotonic() - t0 < 2  # not the 5 s answer, nor the 30 s request timeout
+    assert c.stats()["dropped"] == 1
