@@ -137,11 +137,10 @@ func TestEmbedOnAnotherOrigin(t *testing.T) {
 	}
 	waitCount(25)
 	browser.SaveScreenshot(t, ctx, repoFile(t, "docs/screenshots"), "embed")
-	for range 2 {
+	for _, n := range []int{50, 61} {
 		browser.Eval[bool](t, ctx, shadow+`.querySelector('[part~="more"]').click() || true`)
-		time.Sleep(50 * time.Millisecond)
+		waitCount(n)
 	}
-	waitCount(61)
 	if more := browser.Eval[bool](t, ctx, shadow+`.querySelector(".more").hidden`); !more {
 		t.Error("Load more is still shown after the last page")
 	}
@@ -217,12 +216,31 @@ func TestEmbedOnAnotherOrigin(t *testing.T) {
 	}
 	axeCheck(t, ctx, "embed")
 
+	// Themed by the host page: --hashtrail-accent (#8250df) reaches the
+	// shadow DOM's buttons.
+	if bg := browser.Eval[string](t, ctx, `getComputedStyle(`+shadow+`.querySelector('form button')).backgroundColor`); bg != "rgb(130, 80, 223)" {
+		t.Errorf("the search button's background is %s, not the host's --hashtrail-accent", bg)
+	}
+
 	// Another origin (localhost is not 127.0.0.1) gets no CORS answer: the
 	// embed shows an error and no event.
 	browser.Navigate(t, ctx, strings.Replace(host.URL, "127.0.0.1", "localhost", 1))
 	browser.WaitFor(t, ctx, 10*time.Second, "the refusal on a disallowed origin", shadow+` && `+shadow+`.querySelector(".status.error")`, "")
 	if n := len(ids()); n != 0 {
 		t.Errorf("a disallowed origin shows %d events", n)
+	}
+
+	// An expired token: the server refuses it, and the embed says why.
+	if code := callJSON(t, http.DefaultClient, "POST", s.url+"/v1/tenants/acme/viewer-tokens", key,
+		map[string]any{"filter": "target:project:7", "allowed_origins": []string{host.URL}, "expires_in": "1s"}, &tok); code != 201 {
+		t.Fatalf("viewer token: %d", code)
+	}
+	html = fmt.Sprintf(hostPage, tok.Token, s.url, embedURL)
+	time.Sleep(2 * time.Second)
+	browser.Navigate(t, ctx, host.URL)
+	browser.WaitFor(t, ctx, 10*time.Second, "the expiry explained", shadow+` && `+shadow+`.querySelector(".status.error")`, "")
+	if msg := browser.Eval[string](t, ctx, shadow+`.querySelector(".status").textContent`); !strings.Contains(msg, "expired") {
+		t.Errorf("expired token: %q", msg)
 	}
 }
 

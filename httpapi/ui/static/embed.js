@@ -338,6 +338,12 @@ h3:focus { outline: none; }
       try {
         res = await fetch(this.server + path, { headers: this.headers(), mode: "cors", credentials: "omit" });
       } catch {
+        // A refusal without CORS headers (a bad token, another origin)
+        // looks like a network error to the page: say what is likely.
+        const exp = Number(claimsOf(this.token).exp || 0);
+        if (exp && exp * 1000 < Date.now()) {
+          throw new Error(`This viewer token expired at ${new Date(exp * 1000).toLocaleString()}; reload the page for a new one.`);
+        }
         throw new Error("Hashtrail could not be reached, or refused this page (is its origin in the token's allowed_origins?).");
       }
       let body = null;
