@@ -63,7 +63,7 @@ module Hashtrail
   end
   private_class_method :diff_into
 
-  def same?(a, b) = JSON.generate(jsonable(a)) == JSON.generate(jsonable(b))
+  def same?(a, b) = a == b || jsonable(a) == jsonable(b)
   private_class_method :same?
 
   # jsonable turns a value into what JSON holds: times as RFC 3339 with

@@ -26,12 +26,26 @@ module Hashtrail
     # Whole names (exact case) that are never secret: the shell's directories.
     NOT_SECRET = { "PWD" => true, "OLDPWD" => true }.freeze
 
+    # CACHE remembers answers for the names an app uses (bounded).
+    CACHE = {}
+    CACHE_LIMIT = 10_000
+
     module_function
 
     # secret? reports whether a field, header or variable called +name+
     # holds a secret whose value must never be recorded.
     def secret?(name)
       name = name.to_s
+      hit = CACHE[name]
+      return hit unless hit.nil?
+
+      answer = decide(name)
+      CACHE.clear if CACHE.size >= CACHE_LIMIT
+      CACHE[name.frozen? ? name : name.dup.freeze] = answer
+    end
+
+    # decide applies the rule to one name (secret? caches it).
+    def decide(name)
       return false if NOT_SECRET[name]
 
       ws = words(name)
