@@ -56,7 +56,8 @@ type Config struct {
 func ParseURL(raw, from string) (*Config, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("smtp url: %w", err)
+		// url.Error repeats the URL, which may hold a password.
+		return nil, fmt.Errorf("smtp url: not a URL (smtp://[user:password@]host[:port]); special characters in the password must be percent-encoded")
 	}
 	c := &Config{Host: u.Hostname(), Port: u.Port(), StartTLS: "opportunistic", From: from}
 	switch u.Scheme {

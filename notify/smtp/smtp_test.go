@@ -24,9 +24,13 @@ func TestParseURL(t *testing.T) {
 		{url: "smtp://mail.example.com?starttls=maybe", from: "a@b.c", bad: "starttls"},
 		{url: "smtp://mail.example.com", from: "not an address", bad: "from"},
 		{url: "smtp://", from: "a@b.c", bad: "host"},
+		{url: "smtp://user:p%zzsecret@mail.example.com", from: "a@b.c", bad: "percent-encoded"},
 	} {
 		c, err := smtp.ParseURL(tc.url, tc.from)
 		if tc.bad != "" {
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Errorf("%s: the error shows the password: %v", tc.url, err)
+			}
 			if err == nil || !strings.Contains(err.Error(), tc.bad) {
 				t.Errorf("%s: err = %v, want one naming %s", tc.url, err, tc.bad)
 			}
