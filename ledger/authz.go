@@ -44,12 +44,13 @@ func (l *Ledger) authorize(p *hashtrail.Principal, tenant string, perm hashtrail
 	return nil
 }
 
-// notViewer refuses viewer tokens: they read events within their filter
-// and nothing else (no proofs, tiles, checkpoints or exports, whose leaves
-// and hashes would reach past the filter and the hidden fields).
+// notViewer refuses viewer tokens: they read events within their filter,
+// and the proofs of those events (EventProof scopes them), and nothing else
+// (no raw proofs, tiles, checkpoints or exports, whose leaves and hashes
+// would reach past the filter and the hidden fields).
 func notViewer(p *hashtrail.Principal) error {
 	if p != nil && p.Viewer != nil {
-		return hashtrail.Errorf(hashtrail.EFORBIDDEN, "a viewer token may read events only, not proofs, tiles, checkpoints or exports")
+		return hashtrail.Errorf(hashtrail.EFORBIDDEN, "a viewer token may read events and their proofs only, not raw proofs, tiles, checkpoints or exports")
 	}
 	if p != nil && p.Scope != nil && p.Scope.Filter != "" {
 		return hashtrail.Errorf(hashtrail.EFORBIDDEN, "a key with a read filter may read events only, not proofs, tiles, checkpoints or exports")
