@@ -57,6 +57,20 @@ class ClientTest < Minitest::Test
     assert_empty errors
   end
 
+  def test_many_threads_each_in_order_exactly_once
+    c = client(batch_size: 50)
+    threads = 8.times.map do |t|
+      Thread.new { 200.times { |i| c.record(action: "data.read", metadata: { "t" => t, "i" => i }) } }
+    end
+    threads.each(&:join)
+    assert c.flush(timeout: 30)
+    got = events(@tenant).map { |e| e["metadata"] }
+    assert_equal 1600, got.size
+    assert_equal 1600, got.uniq.size
+    8.times { |t| assert_equal (0...200).to_a, got.select { |m| m["t"] == t }.map { |m| m["i"] } }
+    assert_equal 1600, c.stats.sent
+  end
+
   def test_server_down_then_back
     @proxy.down
     c = client

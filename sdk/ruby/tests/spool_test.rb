@@ -43,6 +43,34 @@ class SpoolTest < Minitest::Test
     proxy&.close
   end
 
+  def test_spool_survives_a_killed_process
+    tenant = fresh_tenant
+    proxy = FaultProxy.new(server_url)
+    proxy.down
+    child = <<~RUBY
+      require "hashtrail"
+      c = Hashtrail::Client.new(url: ARGV[0], api_key: ARGV[1], tenant: ARGV[2], spool_path: ARGV[3],
+                                backoff: [0.01, 0.05], flush_interval: 0.01)
+      ids = 5.times.map { |i| c.record(action: "app.deploy", metadata: { "i" => i }) }
+      sleep 0.01 until c.stats.spooled == 5
+      puts ids.join(","); $stdout.flush
+      sleep
+    RUBY
+    io = IO.popen(["ruby", "-I#{File.expand_path("../lib", __dir__)}", "-e", child, proxy.url, admin_key, tenant, @dir])
+    ids = io.gets.to_s.chomp.split(",")
+    Process.kill(:KILL, io.pid)
+    io.close
+    assert_equal 5, ids.size
+
+    proxy.up
+    c = Hashtrail::Client.new(url: proxy.url, api_key: admin_key, tenant: tenant, spool_path: @dir)
+    assert c.flush(timeout: 10)
+    assert_equal ids, events(tenant).map { |e| e["id"] }, "the killed process's events, in order, once"
+    c.close
+  ensure
+    proxy&.close
+  end
+
   def test_record_sync_through_the_spool
     tenant = fresh_tenant
     proxy = FaultProxy.new(server_url)
@@ -100,6 +128,23 @@ class SpoolTest < Minitest::Test
     s.ack(2)
     assert s.empty?
     assert_equal 0, File.size(File.join(@dir, "journal.jsonl"))
+    s.close
+  end
+
+  def test_compaction_keeps_what_is_unacknowledged
+    s = Hashtrail::Spool.new(@dir, compact_bytes: 100)
+    lines = 20.times.map { |i| JSON.generate("id" => "event-#{i}") }
+    s.append(lines)
+    s.ack(12)
+    journal = File.join(@dir, "journal.jsonl")
+    assert_equal lines[12..].sum { |l| l.bytesize + 1 }, File.size(journal), "acknowledged lines are gone"
+    refute File.exist?(File.join(@dir, "head"))
+    s.append(['{"id":"event-20"}'])
+    s.ack(1)
+    assert_equal lines[13..] + ['{"id":"event-20"}'], s.peek(100)
+    s.close
+    s = Hashtrail::Spool.new(@dir, compact_bytes: 100)
+    assert_equal lines[13..] + ['{"id":"event-20"}'], s.peek(100), "the same after a restart"
     s.close
   end
 

@@ -14,7 +14,10 @@ module Hashtrail
   #   losing it only resends events the server already has, which it
   #   answers by id.
   #
-  # Once every line is acknowledged both files are emptied. On open, a line
+  # Once every line is acknowledged both files are emptied; when the
+  # acknowledged part passes compact_bytes (16 MiB) and half the journal,
+  # the rest is copied to a new journal (fsynced, renamed) so a spool that
+  # drains while it fills stays small. On open, a line
   # cut short or not valid JSON (a crash mid-write) ends the journal, which
   # is truncated there.
   class Spool
@@ -23,8 +26,9 @@ module Hashtrail
 
     attr_reader :dir
 
-    def initialize(dir)
+    def initialize(dir, compact_bytes: 16 << 20)
       @dir = dir
+      @compact_bytes = compact_bytes
       FileUtils.mkdir_p(dir)
       @lock = File.open(File.join(dir, "lock"), File::RDWR | File::CREAT, 0o600)
       unless @lock.flock(File::LOCK_EX | File::LOCK_NB)
@@ -74,6 +78,8 @@ module Hashtrail
         @file.truncate(0)
         @size = 0
         File.delete(@head_path) if File.exist?(@head_path)
+      elsif @entries.first[0] >= @compact_bytes && @entries.first[0] * 2 >= @size
+        compact
       else
         tmp = "#{@head_path}.tmp"
         File.write(tmp, @entries.first[0].to_s)
@@ -91,6 +97,25 @@ module Hashtrail
     end
 
     private
+
+    # compact copies the unacknowledged lines to a new journal. The head
+    # file goes first: a crash before the rename then resends acknowledged
+    # events (answered by id), never skips unacknowledged ones.
+    def compact
+      start = @entries.first[0]
+      tmp = "#{@journal_path}.tmp"
+      File.open(tmp, "wb", 0o600) do |f|
+        IO.copy_stream(@file, f, @size - start, start)
+        f.fsync
+      end
+      File.delete(@head_path) if File.exist?(@head_path)
+      File.rename(tmp, @journal_path)
+      File.open(@dir, &:fsync) rescue nil # rubocop:disable Style/RescueModifier -- not every platform syncs a directory
+      @file.close
+      @file = File.open(@journal_path, File::RDWR | File::BINARY)
+      @entries.map! { |off, len| [off - start, len] }
+      @size -= start
+    end
 
     def load_entries
       head = File.exist?(@head_path) ? File.read(@head_path).to_i : 0
