@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"net/url"
 	"slices"
 	"strings"
 	texttemplate "text/template"
@@ -187,7 +188,7 @@ func (l *Ledger) digestMail(rep *hashtrail.DigestReport, sum *digestSummary) (*h
 	kind, _, _ := strings.Cut(rep.Period, ":")
 	all := ""
 	if l.cfg.PublicURL != "" {
-		all = strings.TrimRight(l.cfg.PublicURL, "/") + "/ui/t/" + rep.Tenant + "/events"
+		all = strings.TrimRight(l.cfg.PublicURL, "/") + "/ui/t/" + url.PathEscape(rep.Tenant) + "/"
 	}
 	data := struct {
 		Kind, Tenant, From, Until, All string
