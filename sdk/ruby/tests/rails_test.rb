@@ -107,6 +107,13 @@ if defined?(Hashtrail::Audited)
       refute_match(/hunter|tok_1/, JSON.generate(got))
     end
 
+    def test_a_closed_client_never_breaks_the_commit
+      @client.close
+      s = Server.create!(name: "after-close")
+      assert s.persisted?
+      refute Hashtrail::Rails.record(Hashtrail::Catalog.project_created("7"))
+    end
+
     def test_sign_in_hooks
       user = Struct.new(:id, :email).new(42, "ann@example.com")
       Hashtrail.with_context(ip: "192.0.2.7") do

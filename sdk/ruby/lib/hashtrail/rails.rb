@@ -33,9 +33,14 @@ module Hashtrail
       end
 
       # record queues an event with the configured client; without one it
-      # does nothing (tests, consoles) and returns nil.
+      # does nothing (tests, consoles) and returns nil. It never raises into
+      # the request or the commit: a closed client or an event without a
+      # tenant is logged (its action only) and returns false.
       def record(event)
         client&.record(event)
+      rescue Hashtrail::Error => e
+        ::Rails.logger&.error("hashtrail: #{event["action"] || event[:action]} not recorded: #{e.message}") if defined?(::Rails.logger)
+        false
       end
 
       # actor_for returns the actor hash for a user.
