@@ -184,7 +184,9 @@ func conditionVersion(r *hashtrail.AlertRule) int64 {
 // apply evaluates one event against one rule.
 func (r *alertRuleEval) apply(rs *ruleState, e *hashtrail.Event, now time.Time) *pendingFiring {
 	at := e.ReceivedAt.Micros()
-	if at < r.since || e.Category == alertSystemCategory && !r.wantsSystem {
+	// Firings never feed rules, not even one that asks for system events:
+	// a rule on its own (or another's) firings would fire forever.
+	if at < r.since || e.Action == hashtrail.ActionAlertFired || e.Category == alertSystemCategory && !r.wantsSystem {
 		return nil
 	}
 	if r.filter != nil && !r.filter.Match(e) {

@@ -219,9 +219,20 @@ func TestSystemEventsAndRuleLifetime(t *testing.T) {
 	if fs := evaluate(&alertState{}, all, []*hashtrail.Event{sys()}, c.t); len(fs) != 0 {
 		t.Fatal("a rule without a system filter saw a firing")
 	}
+	other := func() *hashtrail.Event {
+		e := c.event("system.sink_paused", hashtrail.OutcomeSuccess, "x", "", "")
+		e.Category = hashtrail.CategorySystem
+		return e
+	}
 	asks := rule(t, c.t, hashtrail.AlertRule{Filter: "action:system.*"})
-	if fs := evaluate(&alertState{}, asks, []*hashtrail.Event{sys()}, c.t); len(fs) != 1 {
+	if fs := evaluate(&alertState{}, asks, []*hashtrail.Event{other()}, c.t); len(fs) != 1 {
 		t.Fatal("a rule asking for system events did not see one")
+	}
+	// Not even a rule that names them sees firings: it would feed itself.
+	for _, f := range []string{"action:system.*", "category:system", "action:system.alert_fired"} {
+		if fs := evaluate(&alertState{}, rule(t, c.t, hashtrail.AlertRule{Filter: f}), []*hashtrail.Event{sys()}, c.t); len(fs) != 0 {
+			t.Errorf("a rule with filter %q saw a firing", f)
+		}
 	}
 	neg := rule(t, c.t, hashtrail.AlertRule{Filter: "-category:system"})
 	if fs := evaluate(&alertState{}, neg, []*hashtrail.Event{sys()}, c.t); len(fs) != 0 {
