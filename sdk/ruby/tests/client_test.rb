@@ -227,6 +227,17 @@ class ClientTest < Minitest::Test
     assert_equal 0, c.stats.dropped
   end
 
+  def test_record_sync_timeout_leaves_the_event_queued
+    @proxy.down
+    c = client
+    t = Time.now
+    assert_raises(Timeout::Error) { c.record_sync(action: "user.login", timeout: 0.2) }
+    assert_operator Time.now - t, :<, 1
+    @proxy.up
+    assert c.flush(timeout: 10)
+    assert_equal 1, events(@tenant).size, "sent once the server is back"
+  end
+
   def test_close_without_spool_drops_and_counts
     @proxy.down
     c = client
