@@ -22,8 +22,8 @@ type AlertRule struct {
 	Name   string `json:"name,omitempty"`
 	// Filter selects the events the rule looks at, in the search syntax
 	// (DESIGN §4). Events of category system are never seen unless the
-	// filter asks for them (category:system or action:system.*), so
-	// firings never feed rules.
+	// filter asks for them (category:system or action:system.*), and
+	// firings (system.alert_fired) never, so no rule feeds on firings.
 	Filter string `json:"filter,omitempty"`
 	// Threshold, if set, fires when Count matching events of one group
 	// arrive within Window; nil fires on every matching event (or on
