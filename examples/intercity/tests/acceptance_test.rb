@@ -212,6 +212,7 @@ class IntercityTest < ActionDispatch::IntegrationTest
     assert_select "li.event[data-action='app.certificate_update'] .change", text: "private_key: (secret, changed)"
     get "/activity", params: { category: "resource" }
     assert_select "li.event.failure[data-action='app.deploy'] details summary", text: "exit code 1"
+    assert_select "li.event.failure[data-action='app.deploy'] .who", text: "Michiel"
   end
 
   def test_a_change_that_fails_on_the_server_is_not_recorded
