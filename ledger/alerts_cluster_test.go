@@ -120,3 +120,47 @@ func alertsCluster(t *testing.T, stores [2]hashtrail.Store) {
 		t.Fatalf("after the handover: %d firings and %d mails, want 6 and 6", len(fs), mails())
 	}
 }
+
+// TestDigestClusterSendsEachPeriodOnce: two nodes, one store, a daily
+// digest falls due: exactly one mail, from whichever node, however many
+// rounds both run.
+func TestDigestClusterSendsEachPeriodOnce(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "hashtrail.db"))
+	t.Cleanup(func() { st.Close() })
+	clk := &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	fns := []*fakeNotifier{{}, {}}
+	var ls []*ledger.Ledger
+	for i, fn := range fns {
+		l := ledger.New(st, ledger.Config{Cluster: true, NodeName: fmt.Sprint("node-", i), Notifier: fn, Now: clk.now,
+			AlertInterval: 10 * time.Millisecond, LeaseTTL: 2 * time.Second})
+		t.Cleanup(func() { l.Close(context.Background()) })
+		ls = append(ls, l)
+	}
+	if _, err := ls[0].CreateTenant(as(t.Context(), hashtrail.AllTenants, hashtrail.RoleAdmin), &hashtrail.Tenant{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	admin := as(t.Context(), "acme", hashtrail.RoleAdmin)
+	if _, err := ingest(t, admin, ls[1], "acme", failedLogin("a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ls[1].SetDigest(admin, "acme", &hashtrail.DigestSettings{Schedule: "daily", Hour: 1, To: []string{"sec@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(14 * time.Hour) // 2026-11-24 02:00: the 23rd is due
+	mails := func() int {
+		m0, _ := fns[0].counts()
+		m1, _ := fns[1].counts()
+		return m0 + m1
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for mails() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no digest after 15s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // many more rounds on both nodes
+	if n := mails(); n != 1 {
+		t.Fatalf("%d digests sent for one period, want 1", n)
+	}
+}
