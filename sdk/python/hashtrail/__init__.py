@@ -32,10 +32,11 @@ from .errors import (
     SpoolError,
 )
 from .ulid import ULID
+from .verify import VerificationError
 
 __all__ = [
     "APIError", "Admin", "Client", "ClientClosed", "EventDropped", "HashtrailError", "REDACTED", "Reader",
-    "Receipt", "RetryError", "SpoolError", "Spooled", "ULID", "__version__", "catalog", "clear_context",
+    "Receipt", "RetryError", "VerificationError", "SpoolError", "Spooled", "ULID", "__version__", "catalog", "clear_context",
     "client_ip", "diff", "encode_event", "format_time", "get_actor", "get_context", "is_secret_name",
     "request_context", "set_actor", "set_context", "to_json_value",
 ]

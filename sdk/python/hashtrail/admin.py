@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from .errors import APIError
 from .transport import Transport, quote
+from .verify import verify_event
 
 
 class Reader:
@@ -70,6 +71,20 @@ class Reader:
         if allowed_origins is not None:
             body["allowed_origins"] = list(allowed_origins)
         return _obj(self.transport.call("POST", "/v1/tenants/%s/viewer-tokens" % quote(tenant), json_body=body))
+
+    def log_key(self) -> str:
+        """The installation's current checkpoint verifier key, ``GET
+        /v1/log/key`` (pin it rather than fetching it when verifying)."""
+        return str(self.transport.call("GET", "/v1/log/key", auth=False)).strip()
+
+    def verify_event(self, tenant: str, id: str, log_key: str, wait: str = "5s") -> Dict[str, Any]:
+        """Fetch an event with its proof (waiting up to ``wait`` for a
+        checkpoint that covers it) and verify it against ``log_key``
+        (``hashtrail.verify.verify_event``); returns the event, raises
+        ``VerificationError``."""
+        ev = self.event(tenant, id, proof=True, wait=wait)
+        verify_event(ev, log_key)
+        return ev
 
     def catalog(self) -> Dict[str, Any]:
         """The standard event catalog, ``GET /v1/catalog``."""
