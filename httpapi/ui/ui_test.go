@@ -605,3 +605,19 @@ func TestSavedViews(t *testing.T) {
 		t.Fatal("the saved view was not deleted")
 	}
 }
+
+func TestRootRedirectsToUI(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	if p := b.get("/"); p.status != http.StatusFound || p.header.Get("Location") != "/ui/" {
+		t.Fatalf("/: %d %s", p.status, p.header.Get("Location"))
+	}
+	// The API is untouched: its own 404 for an unknown path, problem+json.
+	if p := b.get("/nowhere"); p.status != http.StatusNotFound || !strings.HasPrefix(p.header.Get("Content-Type"), "application/problem+json") {
+		t.Fatalf("/nowhere: %d %s", p.status, p.header.Get("Content-Type"))
+	}
+	// A UI page that does not exist is an HTML 404.
+	if p := b.get("/ui/t/acme/nowhere/at/all"); p.status != http.StatusSeeOther && p.status != http.StatusNotFound {
+		t.Fatalf("/ui/ unknown: %d", p.status)
+	}
+}

@@ -180,7 +180,26 @@
     }, 60000);
   }
 
+  // j and k move between the events of a list, Enter opens one (the
+  // focused link), as in mail and code review tools.
+  function keyboardNav() {
+    document.addEventListener("keydown", function (e) {
+      if (e.key !== "j" && e.key !== "k") return;
+      var t = e.target;
+      if (e.ctrlKey || e.metaKey || e.altKey || (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable))) return;
+      var links = Array.prototype.slice.call(document.querySelectorAll("[data-rows] .ev-action, [data-rows] td:first-child a"));
+      if (!links.length) return;
+      var i = links.indexOf(document.activeElement);
+      i = e.key === "j" ? Math.min(i + 1, links.length - 1) : Math.max(i - 1, 0);
+      e.preventDefault();
+      links[i].focus();
+      var row = links[i].closest("li, tr");
+      if (row && row.scrollIntoView) row.scrollIntoView({ block: "nearest" });
+    });
+  }
+
   function start() {
+    keyboardNav();
     autosubmit();
     selectOnFocus();
     endlessScroll();
