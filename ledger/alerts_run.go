@@ -100,7 +100,10 @@ func (l *Ledger) alertRound(ctx context.Context, known map[string]*alertTenant) 
 			at = &alertTenant{}
 			known[t.ID] = at
 		}
-		if time.Since(at.fetched) >= min(alertRulesTTL, 10*l.cfg.AlertInterval) {
+		// A tenant with rules reads them every round, so a new or changed
+		// rule applies from the next event on; others are looked at again
+		// every alertRulesTTL.
+		if len(at.rules) > 0 || at.digest != nil || time.Since(at.fetched) >= min(alertRulesTTL, 10*l.cfg.AlertInterval) {
 			d, _, err := l.loadAlerts(ctx, t.ID)
 			if err != nil {
 				l.log.Warn("alerts: loading rules", "tenant", t.ID, "err", err)
