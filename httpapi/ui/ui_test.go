@@ -621,3 +621,27 @@ func TestRootRedirectsToUI(t *testing.T) {
 		t.Fatalf("/ui/ unknown: %d", p.status)
 	}
 }
+
+// A viewer token that hides the fields the dashboard groups by still gets
+// the dashboard, with totals and without those groups.
+func TestDashboardHidingViewer(t *testing.T) {
+	e := newEnv(t)
+	vt, err := e.led.CreateViewerToken(t.Context(), &hashtrail.ViewerTokenRequest{Tenant: "acme",
+		HiddenFields: []string{"context.location", "actor.email", "context.ip"}, ExpiresIn: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn(vt.Token)
+	p := b.get("/ui/t/acme/dashboard")
+	if p.status != 200 || strings.Contains(p.body, "Brazil") || strings.Contains(p.body, "alice@example.com") {
+		t.Fatalf("dashboard for a viewer hiding location and email: %d", p.status)
+	}
+	m := regexp.MustCompile(`stat-n">(\d+)</span><span class="stat-l">events`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatal("the dashboard's total is missing")
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 5 {
+		t.Errorf("the dashboard counts %d events; the tenant has at least 5", n)
+	}
+}
