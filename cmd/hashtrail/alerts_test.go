@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -167,5 +168,43 @@ alerts:
 	cfg, err := loadTestConfig(t, []string{"--config", conf}, nil)
 	if err == nil || !strings.Contains(err.Error(), "alerts") {
 		t.Errorf("a bad tenant: %+v, %v", cfg, err)
+	}
+}
+
+// TestServeSendsSignedAlertWebhooks: a served rule's webhook goes through
+// the sinks' guard (--sinks-allow-private lets it reach the loopback
+// receiver) and its signature verifies with the npm standardwebhooks
+// library.
+func TestServeSendsSignedAlertWebhooks(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	rcv := notifytest.StartReceiver(t, secret)
+	isolateEnv(t)
+	srv := runServeCmd(t, "--data", t.TempDir(), "--sinks-allow-private", "--public-url", "https://audit.example.com")
+	key := srv.bootstrapKey()
+	remote := []string{"--url", srv.url, "--api-key", key}
+	cli(t, append([]string{"tenants", "create", "acme"}, remote...)...)
+	out := cli(t, append([]string{"alerts", "add", "--tenant", "acme", "--name", "new key", "--novelty", "api_key",
+		"--webhook", rcv.URL + "/hook", "--secret", secret}, remote...)...)
+	id := field(out, "id:")
+	c := &http.Client{Timeout: 10 * time.Second}
+	ev := map[string]any{"action": "project.deploy", "actor": map[string]any{"type": "service", "id": "ci",
+		"auth": map[string]any{"method": "api_token", "credential_id": "tok_7"}}}
+	if st := callJSON(t, c, http.MethodPost, srv.url+"/v1/tenants/acme/events", key, ev, nil); st != http.StatusOK {
+		t.Fatalf("ingest: %d", st)
+	}
+	recs := rcv.Wait(t, 1, 20*time.Second)
+	if !recs[0].Verified[0] || !strings.HasPrefix(recs[0].ID, "alert:"+id+":") {
+		t.Fatalf("webhook %+v", recs[0])
+	}
+	var n struct {
+		Value string `json:"value"`
+		Rule  struct {
+			Name string `json:"name"`
+		} `json:"rule"`
+		LastEventURL string `json:"last_event_url"`
+	}
+	if err := json.Unmarshal(recs[0].Payload, &n); err != nil || n.Value != "tok_7" || n.Rule.Name != "new key" ||
+		!strings.HasPrefix(n.LastEventURL, "https://audit.example.com/ui/t/acme/events/") {
+		t.Errorf("payload %s (%v)", recs[0].Payload, err)
 	}
 }
