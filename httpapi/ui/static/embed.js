@@ -170,7 +170,7 @@ h3:focus { outline: none; }
     if (!a) return "Someone";
     if (a.name) return a.name;
     if (a.email) return a.email;
-    if (a.id) return `${a.type} ${a.id}`;
+    if (a.id) return a.type === "api_key" ? `API key ${a.id}` : `${a.type} ${a.id}`;
     return a.type === "system" ? "The system" : "Someone";
   }
 
