@@ -25,7 +25,8 @@ class Spool:
     """A FIFO of encoded events on disk. Safe for concurrent use."""
 
     def __init__(self, path: str) -> None:
-        if os.path.isdir(path):
+        if os.path.isdir(path) or path.endswith(("/", os.sep)):  # a directory: the file goes inside
+            os.makedirs(path, exist_ok=True)
             path = os.path.join(path, "hashtrail-spool.sqlite3")
         parent = os.path.dirname(os.path.abspath(path))
         os.makedirs(parent, exist_ok=True)

@@ -199,3 +199,13 @@ def test_spool_survives_a_killed_process(tmp_path):
         c.close()
     finally:
         fake.stop()
+
+
+def test_spool_path_forms(tmp_path):
+    from hashtrail.spool import Spool
+    s = Spool(str(tmp_path / "new-dir") + "/")  # a directory that does not exist yet
+    assert s.path == str(tmp_path / "new-dir" / "hashtrail-spool.sqlite3")
+    s.close()
+    s = Spool(str(tmp_path / "sub" / "file.db"))  # a file, parents made
+    assert os.path.exists(str(tmp_path / "sub" / "file.db"))
+    s.close()
