@@ -45,8 +45,10 @@ type alertTenant struct {
 	digest  *hashtrail.DigestSettings
 	state   *alertState
 	version int64 // of state; 0 when not loaded
-	// digestRetry is when to try a digest again after a failed send.
+	// digestRetry is when to try a digest again after a failed send;
+	// digestDone the last period nothing is left to do for.
 	digestRetry time.Time
+	digestDone  string
 }
 
 // startAlerts starts the alert and digest loop, on servers only: a ledger
@@ -118,10 +120,16 @@ func (l *Ledger) alertRound(ctx context.Context, known map[string]*alertTenant) 
 				l.log.Warn("alerts: evaluation failed", "tenant", t.ID, "err", err)
 			}
 		}
-		if at.digest != nil && at.digest.Schedule != "" && at.digest.Schedule != "off" && time.Now().After(at.digestRetry) {
-			if err := l.digestRound(ctx, t.ID, at.digest); err != nil && ctx.Err() == nil {
-				at.digestRetry = time.Now().Add(digestRetryAfter)
-				l.log.Warn("digest: sending failed; trying again later", "tenant", t.ID, "retry_in", digestRetryAfter, "err", err)
+		if d := at.digest; d != nil && d.Schedule != "" && d.Schedule != "off" && time.Now().After(at.digestRetry) {
+			if due, _, _ := digestPeriod(d.Schedule, d.Hour, l.now()); due != at.digestDone {
+				done, err := l.digestRound(ctx, t.ID, d)
+				if err != nil && ctx.Err() == nil {
+					at.digestRetry = time.Now().Add(digestRetryAfter)
+					l.log.Warn("digest: sending failed; trying again later", "tenant", t.ID, "retry_in", digestRetryAfter, "err", err)
+				}
+				if done != "" {
+					at.digestDone = done
+				}
 			}
 		}
 	}

@@ -163,30 +163,37 @@ func digestPeriod(schedule string, hour int, now time.Time) (name string, from, 
 	return "", time.Time{}, time.Time{}
 }
 
-// digestRound sends tenant's due digest unless its period was sent.
-func (l *Ledger) digestRound(ctx context.Context, tenant string, d *hashtrail.DigestSettings) error {
+// digestRound sends tenant's due digest unless its period was sent. It
+// returns the period's name once nothing is left to do for it (sent, sent
+// before, or set up after it ended), so the caller can stop asking.
+func (l *Ledger) digestRound(ctx context.Context, tenant string, d *hashtrail.DigestSettings) (done string, err error) {
 	name, from, until := digestPeriod(d.Schedule, d.Hour, l.now())
 	if name == "" || len(d.To) == 0 || !l.leases.hold(ctx, leaseDigest+tenant) {
-		return nil
+		return "", nil
 	}
 	if d.UpdatedAt.After(until) {
-		return nil // set up after the period ended: start with the next one
+		return name, nil // set up after the period ended: start with the next one
 	}
-	claimed, err := l.claimDigest(ctx, tenant, name)
+	claimed, already, err := l.claimDigest(ctx, tenant, name)
 	if err != nil || !claimed {
-		return err
+		if already {
+			return name, nil
+		}
+		return "", err
 	}
 	rep := &hashtrail.DigestReport{Tenant: tenant, Period: name, From: hashtrail.NewTime(from), Until: hashtrail.NewTime(until), To: d.To}
 	if err := l.sendDigest(ctx, rep); err != nil {
 		l.unclaimDigest(ctx, tenant, name)
-		return err
+		return "", err
 	}
 	l.log.Info("digest sent", "tenant", tenant, "period", name, "events", rep.Events)
-	return l.audit(ctx, tenant, "digest.send", hashtrail.Target{Type: "digest", ID: tenant, Name: name})
+	return name, l.audit(ctx, tenant, "digest.send", hashtrail.Target{Type: "digest", ID: tenant, Name: name})
 }
 
-// claimDigest records period as sent, reporting false if it was already.
-func (l *Ledger) claimDigest(ctx context.Context, tenant, period string) (bool, error) {
+// claimDigest records period as sent: claimed reports that this call did,
+// already that it was sent before (neither: another node wrote meanwhile;
+// try again).
+func (l *Ledger) claimDigest(ctx context.Context, tenant, period string) (claimed, already bool, err error) {
 	var version int64
 	sent := digestSent{Periods: map[string]hashtrail.Time{}}
 	c, err := l.store.TenantConfig(ctx, tenant, configDigestSent)
@@ -194,16 +201,16 @@ func (l *Ledger) claimDigest(ctx context.Context, tenant, period string) (bool, 
 	case err == nil:
 		version = c.Version
 		if err := json.Unmarshal(c.Value, &sent); err != nil {
-			return false, err
+			return false, false, err
 		}
 		if sent.Periods == nil {
 			sent.Periods = map[string]hashtrail.Time{}
 		}
 	case hashtrail.ErrorCode(err) != hashtrail.ENOTFOUND:
-		return false, err
+		return false, false, err
 	}
 	if _, ok := sent.Periods[period]; ok {
-		return false, nil
+		return false, true, nil
 	}
 	sent.Periods[period] = l.clock()
 	for len(sent.Periods) > maxDigestPeriods {
@@ -212,13 +219,13 @@ func (l *Ledger) claimDigest(ctx context.Context, tenant, period string) (bool, 
 	}
 	b, err := json.Marshal(sent)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	err = l.store.PutTenantConfig(ctx, &hashtrail.TenantConfig{Tenant: tenant, Kind: configDigestSent, Version: version, Value: b, UpdatedAt: l.clock(), UpdatedBy: "digest"})
 	if hashtrail.ErrorCode(err) == hashtrail.ECONFLICT {
-		return false, nil // another node claimed something meanwhile; look again next round
+		return false, false, nil // another node claimed something meanwhile; look again next round
 	}
-	return err == nil, err
+	return err == nil, false, err
 }
 
 // sendDigest builds and mails rep's digest, filling in rep.
