@@ -198,8 +198,19 @@
     });
   }
 
+  // Forms marked data-confirm ask before doing something hard to undo
+  // (revoking a key, lifting a hold). Without JavaScript they submit.
+  function confirmForms() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (f) {
+      f.addEventListener("submit", function (e) {
+        if (!window.confirm(f.getAttribute("data-confirm"))) e.preventDefault();
+      });
+    });
+  }
+
   function start() {
     keyboardNav();
+    confirmForms();
     autosubmit();
     selectOnFocus();
     endlessScroll();
