@@ -280,6 +280,8 @@ func actorName(a *hashtrail.Actor) string {
 		return a.Name
 	case a.Email != "":
 		return a.Email
+	case a.ID != "" && a.Type == hashtrail.ActorAPIKey:
+		return "API key " + a.ID
 	case a.ID != "":
 		return string(a.Type) + " " + a.ID
 	case a.Type == hashtrail.ActorSystem:
