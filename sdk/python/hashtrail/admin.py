@@ -6,7 +6,7 @@ server cannot be reached)."""
 from __future__ import annotations
 
 import ssl
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from .errors import APIError
 from .transport import Transport, quote
@@ -37,16 +37,26 @@ class Reader:
         ``until``, ``order``...), newest first unless ``order="asc"``,
         following cursors until ``limit`` events."""
         out: List[Dict[str, Any]] = []
-        cursor = None
-        while len(out) < limit:
-            params = dict(filters)
-            params.update({"q": q, "limit": min(1000, limit - len(out)), "cursor": cursor})
-            ans = self.transport.call("GET", "/v1/tenants/%s/events" % quote(tenant), params=params)
-            out.extend(ans.get("events") or [])
-            cursor = ans.get("next_cursor")
-            if not cursor or not ans.get("events"):
+        for ev in self.iter_events(tenant, q, page_size=min(1000, max(1, limit)), **filters):
+            out.append(ev)
+            if len(out) >= limit:
                 break
-        return out[:limit]
+        return out
+
+    def iter_events(self, tenant: str, q: Optional[str] = None, page_size: int = 1000,
+                    **filters: Any) -> Iterator[Dict[str, Any]]:
+        """Every event matching, page by page (cursors are keyset positions:
+        a walk never skips or repeats an event while others are written)."""
+        cursor = None
+        while True:
+            params = dict(filters)
+            params.update({"q": q, "limit": page_size, "cursor": cursor})
+            ans = _obj(self.transport.call("GET", "/v1/tenants/%s/events" % quote(tenant), params=params))
+            page = ans.get("events") or []
+            yield from page
+            cursor = ans.get("next_cursor")
+            if not cursor or not page:
+                return
 
     def event(self, tenant: str, id: str, proof: bool = False, wait: Optional[str] = None) -> Dict[str, Any]:
         """One event; ``proof=True`` adds its leaf, inclusion proof and

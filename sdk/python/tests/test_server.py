@@ -182,3 +182,18 @@ def test_docs_quick_start_runs(server, tenant, monkeypatch):
     assert ns["receipt"].tenant == tenant and not errors
     actions = [e["action"] for e in hashtrail.Reader(url, key).events(tenant, order="asc")]
     assert actions == ["project.delete", "user.login", "role.assign", "report.generate"]
+
+
+def test_reader_walks_pages(server, tenant):
+    url, key = server
+    c = hashtrail.Client(url, key, tenant=tenant, batch_size=1000)
+    for i in range(250):
+        c.record({"action": "page.walk", "metadata": {"i": i}})
+    assert c.flush(30)
+    c.close()
+    rd = hashtrail.Reader(url, key)
+    walked = [e["metadata"]["i"] for e in rd.iter_events(tenant, page_size=60, action="page.walk", order="asc")]
+    assert walked == list(range(250))
+    newest = rd.events(tenant, limit=70, action="page.walk")
+    assert [e["metadata"]["i"] for e in newest] == list(range(249, 179, -1))
+    assert len(rd.events(tenant, q="action:page.walk", limit=1000)) == 250
