@@ -235,13 +235,34 @@ func TestEmbedOnAnotherOrigin(t *testing.T) {
 		map[string]any{"filter": "target:project:7", "allowed_origins": []string{host.URL}, "expires_in": "1s"}, &tok); code != 201 {
 		t.Fatalf("viewer token: %d", code)
 	}
-	html = fmt.Sprintf(hostPage, tok.Token, s.url, embedURL)
+	html = strings.Replace(fmt.Sprintf(hostPage, tok.Token, s.url, embedURL), "<script>",
+		`<script>window.__errors = []; addEventListener("hashtrail-error", (e) => window.__errors.push(e.detail));</script><script>`, 1)
 	time.Sleep(2 * time.Second)
 	browser.Navigate(t, ctx, host.URL)
 	browser.WaitFor(t, ctx, 10*time.Second, "the expiry explained", shadow+` && `+shadow+`.querySelector(".status.error")`, "")
 	if msg := browser.Eval[string](t, ctx, shadow+`.querySelector(".status").textContent`); !strings.Contains(msg, "expired") {
 		t.Errorf("expired token: %q", msg)
 	}
+	if expired := browser.Eval[bool](t, ctx, `window.__errors.length === 1 && window.__errors[0].expired`); !expired {
+		t.Errorf("hashtrail-error events: %s", browser.Eval[string](t, ctx, `JSON.stringify(window.__errors)`))
+	}
+
+	// The host page mints a new token on hashtrail-error and sets it: the
+	// viewer reloads with it.
+	if code := callJSON(t, http.DefaultClient, "POST", s.url+"/v1/tenants/acme/viewer-tokens", key,
+		map[string]any{"filter": "target:project:7", "allowed_origins": []string{host.URL}}, &tok); code != 201 {
+		t.Fatalf("viewer token: %d", code)
+	}
+	browser.Eval[bool](t, ctx, `document.querySelector("hashtrail-log").setAttribute("token", `+browser.JSON(tok.Token)+`); true`)
+	waitCount(25)
+
+	// Dark, by attribute: still no serious accessibility problem.
+	browser.Eval[bool](t, ctx, `document.querySelector("hashtrail-log").setAttribute("theme", "dark"); document.body.style.cssText = "background: #010409; color: #e6edf3"; document.querySelector(".lead").style.color = "#9198a1"; true`)
+	if bg := browser.Eval[string](t, ctx, `getComputedStyle(document.querySelector("hashtrail-log")).backgroundColor`); bg != "rgb(13, 17, 23)" {
+		t.Errorf("theme=dark background %s", bg)
+	}
+	browser.SaveScreenshot(t, ctx, repoFile(t, "docs/screenshots"), "embed-dark")
+	axeCheck(t, ctx, "embed, dark")
 }
 
 // axeCheck runs axe-core (HASHTRAIL_TEST_AXE: a directory holding

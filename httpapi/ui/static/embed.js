@@ -18,8 +18,12 @@
 // --hashtrail-fg, --hashtrail-muted, --hashtrail-border, --hashtrail-radius,
 // --hashtrail-danger, --hashtrail-warning) and ::part() (container, header,
 // title, search, label, input, button, status, list, item, icon, sentence,
-// time, badge, more, detail, back, fields, receipt). Keys: ↑/↓ (or k/j)
-// move between events, Home/End, Enter opens one, Escape goes back.
+// time, badge, more, detail, back, fields, receipt); theme="dark" (or
+// "auto", following the visitor's system) switches the default colours.
+// A failed load dispatches "hashtrail-error" on the element, detail
+// {message, status, expired}: on expired, mint a new token and set the token
+// attribute, which reloads the viewer. Keys: ↑/↓ (or k/j) move between
+// events, Home/End, Enter opens one, Escape goes back.
 (() => {
   "use strict";
   if (typeof customElements === "undefined" || customElements.get("hashtrail-log")) return;
@@ -27,51 +31,55 @@
   const scriptURL = (document.currentScript && document.currentScript.src) || location.href;
 
   const CSS = `
-:host { display: block; font-family: var(--hashtrail-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
-  color: var(--hashtrail-fg, #1f2328); background: var(--hashtrail-bg, #fff); font-size: 14px; line-height: 1.45; }
+:host { --_font: var(--hashtrail-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif); --_fg: var(--hashtrail-fg, #1f2328); --_bg: var(--hashtrail-bg, #fff); --_border: var(--hashtrail-border, #d0d7de); --_radius: var(--hashtrail-radius, 8px); --_accent: var(--hashtrail-accent, #0969da); --_muted: var(--hashtrail-muted, #59636e); --_danger: var(--hashtrail-danger, #cf222e); --_warning: var(--hashtrail-warning, #9a6700); --_ok: var(--hashtrail-ok, #1a7f37);
+  --_link: var(--hashtrail-link, var(--_accent)); }
+:host([theme="dark"]) { --_accent: var(--hashtrail-accent, #1f6feb); --_fg: var(--hashtrail-fg, #e6edf3); --_bg: var(--hashtrail-bg, #0d1117); --_muted: var(--hashtrail-muted, #9198a1); --_border: var(--hashtrail-border, #3d444d); --_danger: var(--hashtrail-danger, #f85149); --_warning: var(--hashtrail-warning, #d29922); --_ok: var(--hashtrail-ok, #3fb950); --_link: var(--hashtrail-link, #4493f8); }
+@media (prefers-color-scheme: dark) { :host([theme="auto"]) { --_accent: var(--hashtrail-accent, #1f6feb); --_fg: var(--hashtrail-fg, #e6edf3); --_bg: var(--hashtrail-bg, #0d1117); --_muted: var(--hashtrail-muted, #9198a1); --_border: var(--hashtrail-border, #3d444d); --_danger: var(--hashtrail-danger, #f85149); --_warning: var(--hashtrail-warning, #d29922); --_ok: var(--hashtrail-ok, #3fb950); --_link: var(--hashtrail-link, #4493f8); } }
+:host { display: block; font-family: var(--_font);
+  color: var(--_fg); background: var(--_bg); font-size: 14px; line-height: 1.45; }
 [hidden] { display: none !important; }
-.box { border: 1px solid var(--hashtrail-border, #d0d7de); border-radius: var(--hashtrail-radius, 8px); overflow: hidden; }
+.box { border: 1px solid var(--_border); border-radius: var(--_radius); overflow: hidden; }
 header { display: flex; align-items: center; justify-content: space-between; gap: 12px; padding: 12px 16px;
-  border-bottom: 1px solid var(--hashtrail-border, #d0d7de); flex-wrap: wrap; }
+  border-bottom: 1px solid var(--_border); flex-wrap: wrap; }
 h2 { margin: 0; font-size: 16px; font-weight: 600; }
 form { display: flex; gap: 8px; align-items: center; flex: 1 1 260px; max-width: 480px; }
 label.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
-input { flex: 1; min-width: 0; font: inherit; padding: 6px 10px; border: 1px solid var(--hashtrail-border, #d0d7de);
-  border-radius: calc(var(--hashtrail-radius, 8px) - 2px); background: var(--hashtrail-bg, #fff); color: inherit; }
-button { font: inherit; cursor: pointer; padding: 6px 12px; border-radius: calc(var(--hashtrail-radius, 8px) - 2px);
-  border: 1px solid var(--hashtrail-accent, #0969da); background: var(--hashtrail-accent, #0969da); color: #fff; }
-button.plain { background: transparent; color: var(--hashtrail-accent, #0969da); }
-:focus-visible { outline: 2px solid var(--hashtrail-accent, #0969da); outline-offset: 2px; }
-.status { margin: 0; padding: 8px 16px; color: var(--hashtrail-muted, #59636e); }
+input { flex: 1; min-width: 0; font: inherit; padding: 6px 10px; border: 1px solid var(--_border);
+  border-radius: calc(var(--_radius) - 2px); background: var(--_bg); color: inherit; }
+button { font: inherit; cursor: pointer; padding: 6px 12px; border-radius: calc(var(--_radius) - 2px);
+  border: 1px solid var(--_accent); background: var(--_accent); color: #fff; }
+button.plain { background: transparent; color: var(--_link); }
+:focus-visible { outline: 2px solid var(--_accent); outline-offset: 2px; }
+.status { margin: 0; padding: 8px 16px; color: var(--_muted); }
 .status:empty { display: none; }
-.status.error { color: var(--hashtrail-danger, #cf222e); }
-article + article { border-top: 1px solid var(--hashtrail-border, #d0d7de); }
+.status.error { color: var(--_danger); }
+article + article { border-top: 1px solid var(--_border); }
 article { display: grid; grid-template-columns: 28px 1fr auto; gap: 10px; align-items: start; padding: 10px 16px; cursor: pointer; }
-article:hover, article:focus { background: color-mix(in srgb, var(--hashtrail-accent, #0969da) 7%, transparent); }
-article:focus { outline: 2px solid var(--hashtrail-accent, #0969da); outline-offset: -2px; }
+article:hover, article:focus { background: color-mix(in srgb, var(--_accent) 7%, transparent); }
+article:focus { outline: 2px solid var(--_accent); outline-offset: -2px; }
 .icon { width: 28px; height: 28px; border-radius: 50%; display: grid; place-items: center; color: #fff; background: var(--c, #6e7781); }
 .icon svg { width: 16px; height: 16px; fill: none; stroke: currentColor; stroke-width: 2; stroke-linecap: round; stroke-linejoin: round; }
 .sentence { margin: 0; overflow-wrap: anywhere; }
-.meta { margin: 2px 0 0; color: var(--hashtrail-muted, #59636e); font-size: 12px; }
-time { color: var(--hashtrail-muted, #59636e); font-size: 12px; white-space: nowrap; }
+.meta { margin: 2px 0 0; color: var(--_muted); font-size: 12px; }
+time { color: var(--_muted); font-size: 12px; white-space: nowrap; }
 .badge { display: inline-block; font-size: 11px; font-weight: 600; padding: 0 6px; border-radius: 10px; margin-left: 6px;
   border: 1px solid currentColor; vertical-align: 1px; }
-.badge.failure { color: var(--hashtrail-danger, #cf222e); }
-.badge.high { color: var(--hashtrail-warning, #9a6700); }
-.badge.critical { color: var(--hashtrail-danger, #cf222e); }
-.more { padding: 12px 16px; border-top: 1px solid var(--hashtrail-border, #d0d7de); text-align: center; }
+.badge.failure { color: var(--_danger); }
+.badge.high { color: var(--_warning); }
+.badge.critical { color: var(--_danger); }
+.more { padding: 12px 16px; border-top: 1px solid var(--_border); text-align: center; }
 .detail { padding: 12px 16px; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 6px 16px; margin: 12px 0; }
-dt { color: var(--hashtrail-muted, #59636e); }
+dt { color: var(--_muted); }
 dd { margin: 0; overflow-wrap: anywhere; }
 pre { margin: 0; white-space: pre-wrap; font-size: 12px; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
-.receipt { margin-top: 12px; padding: 10px 12px; border-radius: calc(var(--hashtrail-radius, 8px) - 2px);
-  border: 1px solid var(--hashtrail-border, #d0d7de); }
-.receipt[data-state="verified"] { border-color: #1a7f37; color: #1a7f37; }
-.receipt[data-state="failed"] { border-color: var(--hashtrail-danger, #cf222e); color: var(--hashtrail-danger, #cf222e); }
+.receipt { margin-top: 12px; padding: 10px 12px; border-radius: calc(var(--_radius) - 2px);
+  border: 1px solid var(--_border); }
+.receipt[data-state="verified"] { border-color: var(--_ok); color: var(--_ok); }
+.receipt[data-state="failed"] { border-color: var(--_danger); color: var(--_danger); }
 h3 { font-size: 15px; margin: 12px 0 0; }
 h3:focus { outline: none; }
-.hidden-note { color: var(--hashtrail-muted, #59636e); font-size: 12px; }
+.hidden-note { color: var(--_muted); font-size: 12px; }
 `;
 
   // Category colours and icons (24×24 strokes).
@@ -342,7 +350,9 @@ h3:focus { outline: none; }
         // looks like a network error to the page: say what is likely.
         const exp = Number(claimsOf(this.token).exp || 0);
         if (exp && exp * 1000 < Date.now()) {
-          throw new Error(`This viewer token expired at ${new Date(exp * 1000).toLocaleString()}; reload the page for a new one.`);
+          const err = new Error(`This viewer token expired at ${new Date(exp * 1000).toLocaleString()}; reload the page for a new one.`);
+          err.expired = true;
+          throw err;
         }
         throw new Error("Hashtrail could not be reached, or refused this page (is its origin in the token's allowed_origins?).");
       }
@@ -357,6 +367,7 @@ h3:focus { outline: none; }
         const msg = fieldMsg || (body && (body.detail || body.title)) || `HTTP ${res.status}`;
         const err = new Error(res.status === 401 ? "This viewer token was refused: it may have expired or been revoked." : msg);
         err.status = res.status;
+        err.expired = res.status === 401;
         throw err;
       }
       return body;
@@ -372,6 +383,14 @@ h3:focus { outline: none; }
         return;
       }
       this.load();
+    }
+
+    // fail shows an error and tells the host page, which may mint a new
+    // token when detail.expired and set the token attribute.
+    fail(err) {
+      this.setStatus(err.message, true);
+      this.dispatchEvent(new CustomEvent("hashtrail-error", { bubbles: true, composed: true,
+        detail: { message: err.message, status: err.status || 0, expired: !!err.expired } }));
     }
 
     setStatus(text, error = false) {
@@ -397,7 +416,7 @@ h3:focus { outline: none; }
         this.moreBox.hidden = !this.cursor;
         this.setStatus(this.list.children.length ? "" : this.q ? "No events match this search." : "No events yet.");
       } catch (e) {
-        if (my === this.seq) this.setStatus(e.message, true);
+        if (my === this.seq) this.fail(e);
       } finally {
         if (my === this.seq) {
           this.list.setAttribute("aria-busy", "false");
