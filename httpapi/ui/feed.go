@@ -103,7 +103,11 @@ type feedData struct {
 	Saved      []*savedLink // the tenant's saved searches
 	CanSave    bool         // an admin may save this view
 	SavedNow   string       // the name of a view just saved
+	Exports    []exportLink // downloads of the view (not for viewer tokens)
 }
+
+// exportLink is one format to download the view in.
+type exportLink struct{ Label, URL string }
 
 // feedSearch is a feed's view as given in the URL: the search, a relative
 // time range, and, as a saved search keeps them, the stats to chart
@@ -248,6 +252,18 @@ func (h *Handler) feed(w http.ResponseWriter, r *http.Request) error {
 	d.LiveURL = tenantBase(tenant) + "live?" + lv.Encode()
 	d.Columns = columnsOf(fs.columns)
 	d.View = fs.viewParams()
+	if p := hashtrail.PrincipalFrom(r.Context()); p.Viewer == nil {
+		for _, f := range exportFormats {
+			ev := url.Values{"format": {f.Key}}
+			if fs.q != "" {
+				ev.Set("q", fs.q)
+			}
+			if fs.rng != "" {
+				ev.Set("range", fs.rng)
+			}
+			d.Exports = append(d.Exports, exportLink{Label: f.Label, URL: tenantBase(tenant) + "export?" + ev.Encode()})
+		}
+	}
 	for i, t := range fs.search.Terms {
 		d.Chips = append(d.Chips, chip{Label: query.Format(&query.Search{Terms: []query.Term{t}}), Remove: fs.link(tenant, without(fs.search, i), fs.rng)})
 	}

@@ -119,6 +119,7 @@ func (h *Handler) routes() {
 
 	authed("GET /ui/t/{tenant}/{$}", h.feed)
 	authed("GET /ui/t/{tenant}/live", h.live)
+	authed("GET /ui/t/{tenant}/export", h.exportView)
 	authed("POST /ui/t/{tenant}/searches", h.saveSearch)
 	authed("POST /ui/t/{tenant}/searches/{id}/delete", h.deleteSearch)
 	authed("GET /ui/t/{tenant}/events/{id}", h.eventPage)

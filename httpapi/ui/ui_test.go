@@ -645,3 +645,32 @@ func TestDashboardHidingViewer(t *testing.T) {
 		t.Errorf("the dashboard counts %d events; the tenant has at least 5", n)
 	}
 }
+
+func TestExportView(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn(e.acmeRead)
+	feed := b.get("/ui/t/acme/?q=" + url.QueryEscape("outcome:failure"))
+	if !strings.Contains(feed.body, `href="/ui/t/acme/export?format=csv&amp;q=outcome%3Afailure" download`) {
+		t.Fatal("the feed offers no CSV download of its view")
+	}
+	p := b.get("/ui/t/acme/export?format=csv&q=" + url.QueryEscape("outcome:failure"))
+	if p.status != 200 || !strings.HasPrefix(p.header.Get("Content-Type"), "text/csv") || !strings.Contains(p.header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export: %d %s", p.status, p.header.Get("Content-Type"))
+	}
+	if lines := strings.Count(strings.TrimSpace(p.body), "\n"); lines != 1 || !strings.Contains(p.body, "e2") || strings.Contains(p.body, "e1,") {
+		t.Fatalf("export of outcome:failure: %d rows\n%s", lines, p.body)
+	}
+	got, err := e.led.Events(t.Context(), &hashtrail.Query{Tenant: "acme", Actions: []string{"data.export"}, Limit: 5, Order: hashtrail.OrderDesc})
+	if err != nil || len(got.Events) == 0 {
+		t.Fatalf("the export was not recorded: %v", err)
+	}
+	v := e.browser()
+	v.signIn(e.viewer)
+	if p := v.get("/ui/t/acme/export?format=csv"); p.status != http.StatusForbidden {
+		t.Fatalf("a viewer token's export: %d", p.status)
+	}
+	if p := v.get("/ui/t/acme/"); strings.Contains(p.body, "/export?") {
+		t.Error("a viewer token is offered downloads")
+	}
+}

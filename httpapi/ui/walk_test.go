@@ -19,6 +19,7 @@ var walkPaths = map[string]string{
 	"GET /ui/tenants":                             "/ui/tenants",
 	"GET /ui/t/{tenant}/{$}":                      "/ui/t/acme/",
 	"GET /ui/t/{tenant}/live":                     "/ui/t/acme/live?after=0",
+	"GET /ui/t/{tenant}/export":                   "/ui/t/acme/export?format=csv",
 	"POST /ui/t/{tenant}/searches":                "/ui/t/acme/searches",
 	"POST /ui/t/{tenant}/searches/{id}/delete":    "/ui/t/acme/searches/ss_none/delete",
 	"GET /ui/t/{tenant}/events/{id}":              "/ui/t/acme/events/e3",
@@ -105,6 +106,8 @@ func TestRouteWalk(t *testing.T) {
 				want = http.StatusSeeOther
 			case route == "GET /ui/tenants":
 				want = http.StatusOK
+			case route == "GET /ui/t/{tenant}/export" && c.viewer && !c.otherTenant:
+				want = http.StatusForbidden // viewer tokens may not export
 			case c.otherTenant:
 				want = http.StatusNotFound
 			case adminPage && !c.admin:
