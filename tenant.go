@@ -27,6 +27,16 @@ type Tenant struct {
 	// EventsToday how many its log gained today.
 	EventsPerDay int64 `json:"events_per_day,omitempty"`
 	EventsToday  int64 `json:"events_today,omitempty"`
+	// State is "" for an active tenant, TenantDeleting while its deletion
+	// runs.
+	State string `json:"state,omitempty"`
+	// StorageBytes is what the tenant stores: the bytes of its event
+	// bodies, personal values (with salts and commitments) and target and
+	// tag index rows, as the store encodes them; not tree hashes, the
+	// full-text index or the database's own overhead. StorageBytesLimit is
+	// its storage quota (0: none).
+	StorageBytes      int64 `json:"storage_bytes"`
+	StorageBytesLimit int64 `json:"storage_bytes_limit,omitempty"`
 }
 
 // ConfigLifecycle is the tenant document of its suspension.

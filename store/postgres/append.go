@@ -117,9 +117,10 @@ func noPartition(err error) bool {
 
 // head is what Append keeps of a locked log head.
 type head struct {
-	num  int64
-	next int64
-	edge []byte
+	num   int64
+	next  int64
+	edge  []byte
+	state string // hashtrail.Tenant.State
 }
 
 // appendOnce runs one attempt of Append's transaction.
@@ -144,6 +145,14 @@ func (s *Store) appendOnce(ctx context.Context, groups []*hashtrail.AppendGroup,
 	if err != nil {
 		return err
 	}
+	closed := map[string]bool{}
+	for t, h := range heads {
+		if h.state != "" {
+			closed[t] = true
+			delete(heads, t)
+		}
+	}
+	groups = ingest.Open(groups, closed)
 	hs := make(map[string]ingest.Head, len(heads))
 	for t, h := range heads {
 		hs[t] = ingest.Head{Found: true, Next: h.next}
@@ -192,12 +201,12 @@ func lockHeads(ctx context.Context, tx pgx.Tx, tenants []string, ids map[string]
 	b := &pgx.Batch{}
 	heads := map[string]*head{}
 	known := map[ingest.Key]ingest.Prior{}
-	b.Queue(`SELECT id, num, next_seq, edge FROM tenants WHERE id = ANY($1) ORDER BY id FOR UPDATE`, tenants).
+	b.Queue(`SELECT id, num, next_seq, edge, state FROM tenants WHERE id = ANY($1) ORDER BY id FOR UPDATE`, tenants).
 		Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var id string
 				h := &head{}
-				if err := rows.Scan(&id, &h.num, &h.next, &h.edge); err != nil {
+				if err := rows.Scan(&id, &h.num, &h.next, &h.edge, &h.state); err != nil {
 					return err
 				}
 				heads[id] = h
@@ -331,6 +340,7 @@ func (s *Store) rows(plan *ingest.Plan, heads map[string]*head, ready map[*hasht
 		tenant int64
 		month  time.Time
 	}
+	stored := map[string]int64{} // the bytes each tenant's storage grows by
 	ranges := map[monthKey][2]time.Time{}
 	var order []monthKey
 	for i, en := range plan.Added {
@@ -359,6 +369,7 @@ func (s *Store) rows(plan *ingest.Plan, heads map[string]*head, ready map[*hasht
 			w.xTenant, w.xIdx, w.xHash = append(w.xTenant, h.num), append(w.xIdx, first+int64(j)), append(w.xHash, x[:])
 		}
 		w.addEvent(h.num, en, plan.Sealed[i], prep[i])
+		stored[e.Tenant] += ingest.StoredBytes(e, prep[i].body, prep[i].pii)
 		mk := monthKey{h.num, monthOf(e.ReceivedAt.Time)}
 		r, ok := ranges[mk]
 		if !ok {
@@ -376,6 +387,7 @@ func (s *Store) rows(plan *ingest.Plan, heads map[string]*head, ready map[*hasht
 	for t, edge := range edges {
 		h := heads[t]
 		w.hNum, w.hNext, w.hEdge = append(w.hNum, h.num), append(w.hNext, edge.N), append(w.hEdge, edge.MarshalBinary())
+		w.hBytes = append(w.hBytes, stored[t])
 	}
 	for _, mk := range order {
 		r := ranges[mk]

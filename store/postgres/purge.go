@@ -158,6 +158,7 @@ func purgeRows(ctx context.Context, tx pgx.Tx, num, lo, hi int64, drop []string)
 	}
 	var tSeqs, gSeqs []int64
 	var targets, tags []string
+	var stored int64 // what the events stored (ingest.StoredBytes) but their personal values
 	for rows.Next() {
 		var seq int64
 		var body []byte
@@ -171,6 +172,7 @@ func purgeRows(ctx context.Context, tx pgx.Tx, num, lo, hi int64, drop []string)
 			rows.Close()
 			return 0, 0, 0, err
 		}
+		stored += ingest.StoredBytes(&e, body, nil)
 		for _, k := range ingest.TargetKeys(&e) {
 			tSeqs, targets = append(tSeqs, seq), append(targets, k)
 		}
@@ -197,7 +199,10 @@ func purgeRows(ctx context.Context, tx pgx.Tx, num, lo, hi int64, drop []string)
 	if found == 0 {
 		return 0, 0, 0, nil
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM event_pii WHERE tenant = $1 AND seq BETWEEN $2 AND $3`, num, lo, last); err != nil {
+	if _, err := tx.Exec(ctx, `WITH d AS (DELETE FROM event_pii WHERE tenant = $1 AND seq BETWEEN $2 AND $3
+			RETURNING coalesce(octet_length(values_jcs), 0) + coalesce(octet_length(salt), 0) + octet_length(commitment) AS n)
+		UPDATE tenants SET storage_bytes = greatest(0, storage_bytes - $4 - coalesce((SELECT sum(n) FROM d), 0)) WHERE num = $1`,
+		num, lo, last, stored); err != nil {
 		return 0, 0, 0, err
 	}
 	q := `DELETE FROM events WHERE tenant = $1 AND seq BETWEEN $2 AND $3`

@@ -109,6 +109,12 @@ func (s *Store) ErasePersonal(ctx context.Context, tenant string, roles []hashtr
 			for i, r := range chunk {
 				seqs[i], names[i] = r.Seq, r.Role
 			}
+			// The erased values and salts no longer count (0007).
+			if _, err := tx.Exec(ctx, `UPDATE tenants SET storage_bytes = greatest(0, storage_bytes - (SELECT coalesce(sum(coalesce(octet_length(p.values_jcs), 0) + coalesce(octet_length(p.salt), 0)), 0)
+				FROM event_pii p JOIN unnest($2::bigint[], $3::text[]) AS u (seq, role) ON p.seq = u.seq AND p.role = u.role
+				WHERE p.tenant = $1 AND p.erased_at IS NULL)) WHERE num = $1`, num, seqs, names); err != nil {
+				return err
+			}
 			rows, err := tx.Query(ctx, `UPDATE event_pii p SET values_jcs = NULL, salt = NULL, subject = NULL, erased_at = now()
 				FROM unnest($2::bigint[], $3::text[]) AS u (seq, role)
 				WHERE p.tenant = $1 AND p.seq = u.seq AND p.role = u.role AND p.erased_at IS NULL

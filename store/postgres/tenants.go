@@ -21,17 +21,22 @@ func (s *Store) CreateTenant(ctx context.Context, t *hashtrail.Tenant) error {
 		return wrap("create tenant", err)
 	}
 	if tag.RowsAffected() == 0 {
+		var state string
+		if err := s.pool.QueryRow(ctx, `SELECT state FROM tenants WHERE id = $1`, t.ID).Scan(&state); err == nil && state != "" {
+			return hashtrail.Errorf(hashtrail.ECONFLICT, "tenant %q was deleted; a tenant id is never used again", t.ID)
+		}
 		return hashtrail.Errorf(hashtrail.ECONFLICT, "tenant %q already exists", t.ID)
 	}
 	t.Size = 0
 	return nil
 }
 
-const tenantSelect = `SELECT id, name, created_at, next_seq FROM tenants`
+const tenantSelect = `SELECT id, name, created_at, next_seq, state, storage_bytes FROM tenants`
 
-// Tenant returns one tenant with its log size, or ENOTFOUND.
+// Tenant returns one tenant with its log size, or ENOTFOUND (also for a
+// deleted one; one being deleted has its State).
 func (s *Store) Tenant(ctx context.Context, id string) (*hashtrail.Tenant, error) {
-	rows, err := s.pool.Query(ctx, tenantSelect+` WHERE id = $1`, id)
+	rows, err := s.pool.Query(ctx, tenantSelect+` WHERE id = $1 AND state <> 'deleted'`, id)
 	if err != nil {
 		return nil, wrap("tenant", err)
 	}
@@ -45,9 +50,10 @@ func (s *Store) Tenant(ctx context.Context, id string) (*hashtrail.Tenant, error
 	return ts[0], nil
 }
 
-// Tenants returns every tenant ordered by id.
+// Tenants returns every active tenant ordered by id (not those being
+// deleted or deleted).
 func (s *Store) Tenants(ctx context.Context) ([]*hashtrail.Tenant, error) {
-	rows, err := s.pool.Query(ctx, tenantSelect+` ORDER BY id`)
+	rows, err := s.pool.Query(ctx, tenantSelect+` WHERE state = '' ORDER BY id`)
 	if err != nil {
 		return nil, wrap("tenants", err)
 	}
@@ -61,7 +67,7 @@ func scanTenants(rows pgx.Rows) ([]*hashtrail.Tenant, error) {
 	for rows.Next() {
 		var t hashtrail.Tenant
 		var created time.Time
-		if err := rows.Scan(&t.ID, &t.Name, &created, &t.Size); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, &created, &t.Size, &t.State, &t.StorageBytes); err != nil {
 			return nil, err
 		}
 		t.CreatedAt = hashtrail.NewTime(created)
@@ -72,7 +78,7 @@ func scanTenants(rows pgx.Rows) ([]*hashtrail.Tenant, error) {
 
 // UpdateTenant changes the tenant's name; ENOTFOUND if it does not exist.
 func (s *Store) UpdateTenant(ctx context.Context, t *hashtrail.Tenant) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE tenants SET name = $1 WHERE id = $2`, t.Name, t.ID)
+	tag, err := s.pool.Exec(ctx, `UPDATE tenants SET name = $1 WHERE id = $2 AND state = ''`, t.Name, t.ID)
 	if err != nil {
 		return wrap("update tenant", err)
 	}
@@ -89,7 +95,7 @@ func (s *Store) UpdateTenant(ctx context.Context, t *hashtrail.Tenant) error {
 func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 	return s.tx(ctx, "delete tenant", func(tx pgx.Tx) error {
 		var num, size int64
-		err := tx.QueryRow(ctx, `SELECT num, next_seq FROM tenants WHERE id = $1 FOR UPDATE`, id).Scan(&num, &size)
+		err := tx.QueryRow(ctx, `SELECT num, next_seq FROM tenants WHERE id = $1 AND state = '' FOR UPDATE`, id).Scan(&num, &size)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return hashtrail.Errorf(hashtrail.ENOTFOUND, "tenant %q not found", id)
 		} else if err != nil {

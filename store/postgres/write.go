@@ -17,8 +17,8 @@ import (
 // INSERT ... SELECT FROM unnest.
 type writeRows struct {
 	// tenants: heads to update
-	hNum, hNext []int64
-	hEdge       [][]byte
+	hNum, hNext, hBytes []int64 // hBytes: what each tenant's storage_bytes grows by
+	hEdge               [][]byte
 	// events and event_ids
 	eTenant, eSeq      []int64
 	eRecv, eTime       []time.Time
@@ -96,9 +96,9 @@ func nullString(s string) *string {
 // SELECT FROM unnest for the same rows.
 func (w *writeRows) write(ctx context.Context, tx pgx.Tx) error {
 	b := &pgx.Batch{}
-	b.Queue(`UPDATE tenants SET next_seq = u.next, edge = u.edge
-		FROM unnest($1::bigint[], $2::bigint[], $3::bytea[]) AS u (num, next, edge) WHERE tenants.num = u.num`,
-		w.hNum, w.hNext, w.hEdge)
+	b.Queue(`UPDATE tenants SET next_seq = u.next, edge = u.edge, storage_bytes = tenants.storage_bytes + u.bytes
+		FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bigint[]) AS u (num, next, edge, bytes) WHERE tenants.num = u.num`,
+		w.hNum, w.hNext, w.hEdge, w.hBytes)
 	b.Queue(`INSERT INTO event_months (tenant, month, min_time, max_time)
 		SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[])
 		ON CONFLICT (tenant, month) DO UPDATE SET min_time = least(event_months.min_time, excluded.min_time),

@@ -71,6 +71,7 @@ type appender struct {
 	tx      *wtx
 	now     hashtrail.Time
 	heads   map[string]*head // every tenant named that exists or is created, by id
+	closed  map[string]bool  // tenants named that are being deleted or deleted
 	plan    *ingest.Plan
 	prep    []prepared // of plan.Added, one for one
 	lastNum int64      // the largest tenant num ever used; 0 until loaded
@@ -89,6 +90,7 @@ func (a *appender) run(groups []*hashtrail.AppendGroup) error {
 	if err != nil {
 		return err
 	}
+	groups = ingest.Open(groups, a.closed)
 	if a.plan, err = ingest.Sequence(groups, heads, known, seqLimit, nil); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
@@ -118,16 +120,23 @@ func (a *appender) prefetch(groups []*hashtrail.AppendGroup) (map[string]ingest.
 	heads := map[string]ingest.Head{}
 	known := map[ingest.Key]ingest.Prior{}
 	err := inChunks(tenants, func(list string, args []any) error {
-		rows, err := a.tx.query(`SELECT id, num, next_seq FROM tenants WHERE id IN (`+list+`)`, args...)
+		rows, err := a.tx.query(`SELECT id, num, next_seq, state FROM tenants WHERE id IN (`+list+`)`, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var id string
+			var id, state string
 			var num, next int64
-			if err := rows.Scan(&id, &num, &next); err != nil {
+			if err := rows.Scan(&id, &num, &next, &state); err != nil {
 				return fmt.Errorf("sqlite: append: %w", err)
+			}
+			if state != "" {
+				if a.closed == nil {
+					a.closed = map[string]bool{}
+				}
+				a.closed[id] = true
+				continue
 			}
 			a.heads[id] = &head{num: num, next: next, stored: next}
 			heads[id] = ingest.Head{Found: true, Next: next}
@@ -246,9 +255,13 @@ func (a *appender) write() error {
 	if err := a.tx.insertRows(`INSERT OR ROLLBACK INTO tenants (num, id, name, created_at, next_seq) VALUES `, tenantCols, args); err != nil {
 		return err
 	}
+	stored := map[int64]int64{} // the bytes each tenant's storage grows by
+	for i, e := range a.plan.Added {
+		stored[a.heads[e.Event.Tenant].num] += ingest.StoredBytes(e.Event, a.prep[i].body, nil) + piiBytes(a.prep[i].pii)
+	}
 	for _, h := range a.heads {
-		if h.stored != h.next {
-			if _, err := a.tx.exec(`UPDATE tenants SET next_seq = ? WHERE num = ?`, h.next, h.num); err != nil {
+		if h.stored != h.next || stored[h.num] != 0 {
+			if _, err := a.tx.exec(`UPDATE tenants SET next_seq = ?, storage_bytes = storage_bytes + ? WHERE num = ?`, h.next, stored[h.num], h.num); err != nil {
 				return err
 			}
 		}
@@ -305,4 +318,18 @@ func (a *appender) write() error {
 		return err
 	}
 	return a.tx.insertRows(`INSERT OR ROLLBACK INTO tree_hashes (tenant, idx, hash) VALUES `, hashCols, a.hashes)
+}
+
+// piiBytes is the values, salts and commitments of event_pii rows (as
+// piiRows makes them), for ingest.StoredBytes.
+func piiBytes(rows []any) int64 {
+	var n int64
+	for j := 0; j+piiCols <= len(rows); j += piiCols {
+		for _, v := range rows[j+4 : j+7] {
+			if b, ok := v.([]byte); ok {
+				n += int64(len(b))
+			}
+		}
+	}
+	return n
 }

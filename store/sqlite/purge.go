@@ -110,32 +110,57 @@ func purgeChunkTx(tx *wtx, num, lo, hi int64, now hashtrail.Time) (int64, int64,
 		SELECT tenant, id, pos, received_at, content_hash, leaf_hash, ? FROM events WHERE pos BETWEEN ? AND ?`, now.Micros(), first, last); err != nil {
 		return 0, 0, err
 	}
+	if err := deleteEventRows(tx, num, events); err != nil {
+		return 0, 0, err
+	}
+	return int64(len(events)), last, nil
+}
+
+// deleteEventRows deletes the rows of events (consecutive in pos, all of
+// tenant num) but their tree hashes: events, event_targets, event_tags,
+// event_text and event_pii, and their counts; it takes what they stored
+// from the tenant's storage_bytes.
+func deleteEventRows(tx *wtx, num int64, events []*hashtrail.Event) error {
+	first, last := pos(num, events[0].Seq), pos(num, events[len(events)-1].Seq)
+	var stored int64
 	for _, e := range events {
 		p := pos(num, e.Seq)
+		stored += ingest.StoredBytes(e, nil, nil)
 		for _, k := range ingest.TargetKeys(e) {
 			if _, err := tx.exec(`DELETE FROM event_targets WHERE target = ? AND pos = ?`, k, p); err != nil {
-				return 0, 0, err
+				return err
 			}
 		}
 		for _, t := range e.Tags {
 			if _, err := tx.exec(`DELETE FROM event_tags WHERE tag = ? AND pos = ?`, t, p); err != nil {
-				return 0, 0, err
+				return err
 			}
 		}
 	}
+	row, err := tx.queryRow(`SELECT coalesce((SELECT sum(length(body)) FROM events WHERE pos BETWEEN ?1 AND ?2), 0)
+		+ coalesce((SELECT sum(coalesce(length(values_jcs), 0) + coalesce(length(salt), 0) + length(commitment))
+			FROM event_pii WHERE tenant = ?3 AND seq BETWEEN ?4 AND ?5), 0)`, first, last, num, first&seqMask, last&seqMask)
+	if err != nil {
+		return err
+	}
+	var rows int64
+	if err := row.Scan(&rows); err != nil {
+		return fmt.Errorf("sqlite: storage bytes: %w", err)
+	}
+	if _, err := tx.exec(`UPDATE tenants SET storage_bytes = max(0, storage_bytes - ?) WHERE num = ?`, stored+rows, num); err != nil {
+		return err
+	}
 	if err := uncount(tx, first, last); err != nil {
-		return 0, 0, err
+		return err
 	}
 	for _, q := range []string{
 		`DELETE FROM event_text WHERE rowid BETWEEN ? AND ?`,
 		`DELETE FROM events WHERE pos BETWEEN ? AND ?`,
 	} {
 		if _, err := tx.exec(q, first, last); err != nil {
-			return 0, 0, err
+			return err
 		}
 	}
-	if _, err := tx.exec(`DELETE FROM event_pii WHERE tenant = ? AND seq BETWEEN ? AND ?`, num, first&seqMask, last&seqMask); err != nil {
-		return 0, 0, err
-	}
-	return int64(len(events)), last, nil
+	_, err = tx.exec(`DELETE FROM event_pii WHERE tenant = ? AND seq BETWEEN ? AND ?`, num, first&seqMask, last&seqMask)
+	return err
 }

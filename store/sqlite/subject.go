@@ -126,6 +126,11 @@ func (s *Store) ErasePersonal(ctx context.Context, tenant string, roles []hashtr
 		err := s.write(ctx, func(tx *wtx) error {
 			var seqs []int64
 			for _, r := range chunk {
+				// The erased values and salt no longer count (0011).
+				if _, err := tx.exec(`UPDATE tenants SET storage_bytes = max(0, storage_bytes - coalesce((SELECT coalesce(length(values_jcs), 0) + coalesce(length(salt), 0)
+					FROM event_pii WHERE tenant = ?1 AND seq = ?2 AND role = ?3 AND erased_at IS NULL), 0)) WHERE num = ?1`, num, r.Seq, r.Role); err != nil {
+					return err
+				}
 				res, err := tx.exec(`UPDATE event_pii SET values_jcs = NULL, salt = NULL, subject = NULL, erased_at = ?
 					WHERE tenant = ? AND seq = ? AND role = ? AND erased_at IS NULL`, now, num, r.Seq, r.Role)
 				if err != nil {

@@ -21,7 +21,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *hashtrail.Tenant) error {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return hashtrail.Errorf(hashtrail.ECONFLICT, "tenant %q already exists", t.ID)
+			return tenantExists(tx, t.ID)
 		}
 		if num, err := res.LastInsertId(); err != nil || num >= numLimit {
 			return fmt.Errorf("sqlite: create tenant: no tenant numbers left (%d, %v)", num, err)
@@ -31,20 +31,35 @@ func (s *Store) CreateTenant(ctx context.Context, t *hashtrail.Tenant) error {
 	})
 }
 
-const tenantSelect = `SELECT id, name, created_at, next_seq FROM tenants`
+// tenantExists is CreateTenant's ECONFLICT for the existing tenant id.
+func tenantExists(tx *wtx, id string) error {
+	row, err := tx.queryRow(`SELECT state FROM tenants WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	var state string
+	if err := row.Scan(&state); err == nil && state != "" {
+		return hashtrail.Errorf(hashtrail.ECONFLICT, "tenant %q was deleted; a tenant id is never used again", id)
+	}
+	return hashtrail.Errorf(hashtrail.ECONFLICT, "tenant %q already exists", id)
+}
 
-// Tenant returns one tenant with its log size, or ENOTFOUND.
+const tenantSelect = `SELECT id, name, created_at, next_seq, state, storage_bytes FROM tenants`
+
+// Tenant returns one tenant with its log size, or ENOTFOUND (also for a
+// deleted one; one being deleted has its State).
 func (s *Store) Tenant(ctx context.Context, id string) (*hashtrail.Tenant, error) {
-	t, err := scanTenant(s.r.QueryRowContext(ctx, tenantSelect+` WHERE id = ?`, id))
+	t, err := scanTenant(s.r.QueryRowContext(ctx, tenantSelect+` WHERE id = ? AND state <> 'deleted'`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hashtrail.Errorf(hashtrail.ENOTFOUND, "tenant %q not found", id)
 	}
 	return t, err
 }
 
-// Tenants returns every tenant ordered by id.
+// Tenants returns every active tenant ordered by id (not those being
+// deleted or deleted).
 func (s *Store) Tenants(ctx context.Context) ([]*hashtrail.Tenant, error) {
-	rows, err := s.r.QueryContext(ctx, tenantSelect+` ORDER BY id`)
+	rows, err := s.r.QueryContext(ctx, tenantSelect+` WHERE state = '' ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: tenants: %w", err)
 	}
@@ -66,7 +81,7 @@ func (s *Store) Tenants(ctx context.Context) ([]*hashtrail.Tenant, error) {
 func scanTenant(r scanner) (*hashtrail.Tenant, error) {
 	var t hashtrail.Tenant
 	var created int64
-	if err := r.Scan(&t.ID, &t.Name, &created, &t.Size); err != nil {
+	if err := r.Scan(&t.ID, &t.Name, &created, &t.Size, &t.State, &t.StorageBytes); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
@@ -79,7 +94,7 @@ func scanTenant(r scanner) (*hashtrail.Tenant, error) {
 // UpdateTenant changes the tenant's name; ENOTFOUND if it does not exist.
 func (s *Store) UpdateTenant(ctx context.Context, t *hashtrail.Tenant) error {
 	return s.write(ctx, func(tx *wtx) error {
-		res, err := tx.exec(`UPDATE tenants SET name = ? WHERE id = ?`, t.Name, t.ID)
+		res, err := tx.exec(`UPDATE tenants SET name = ? WHERE id = ? AND state = ''`, t.Name, t.ID)
 		if err != nil {
 			return err
 		}
@@ -95,7 +110,7 @@ func (s *Store) UpdateTenant(ctx context.Context, t *hashtrail.Tenant) error {
 // if it does not exist, ECONFLICT if its log holds events.
 func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *wtx) error {
-		row, err := tx.queryRow(`SELECT next_seq FROM tenants WHERE id = ?`, id)
+		row, err := tx.queryRow(`SELECT next_seq FROM tenants WHERE id = ? AND state = ''`, id)
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 // that does not keep files may use dir as the key of its data. The suite
 // closes every store it opens.
 func RunDurable(t *testing.T, open func(t *testing.T, dir string) hashtrail.Store) {
+	runDurableTenantDeletion(t, open)
 	t.Run("Reopen", func(t *testing.T) {
 		dir := t.TempDir()
 		ctx := t.Context()

@@ -98,6 +98,8 @@ func Run(t *testing.T, open func(t *testing.T) hashtrail.Store) {
 		{"SubjectRoles", func(t *testing.T, s hashtrail.Store) { testSubjectRoles(t, s, s) }},
 		{"ErasePersonal", func(t *testing.T, s hashtrail.Store) { testErasePersonal(t, s, s) }},
 		{"EraseErrors", func(t *testing.T, s hashtrail.Store) { testEraseErrors(t, s, s) }},
+		{"DeleteTenantWithEvents", testDeleteTenantWithEvents},
+		{"StorageBytes", testStorageBytes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
