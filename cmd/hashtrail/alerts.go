@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -31,7 +32,7 @@ See docs/alerts.md.
 Works offline on the data directory (--data) or through a running server
 (--url and --api-key, with an admin key). Rules are evaluated by the server.`,
 	}
-	cmd.AddCommand(newAlertsAddCmd(), newAlertsListCmd(), newAlertsShowCmd(), newAlertsRemoveCmd(), newAlertsFiringsCmd())
+	cmd.AddCommand(newAlertsAddCmd(), newAlertsListCmd(), newAlertsShowCmd(), newAlertsUpdateCmd(), newAlertsRemoveCmd(), newAlertsFiringsCmd())
 	return cmd
 }
 
@@ -173,6 +174,116 @@ func newAlertsShowCmd() *cobra.Command {
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return withAlerts(rf, cmd, func(svc hashtrail.AlertService) error {
 			r, err := svc.Alert(cmd.Context(), tenant, args[0])
+			if err != nil {
+				return err
+			}
+			return printAlert(cmd.OutOrStdout(), r, asJSON)
+		})
+	}
+	return cmd
+}
+
+func newAlertsUpdateCmd() *cobra.Command {
+	var (
+		tenant, name, filter, cooldown, threshold, groupBy, novelty, per, hook string
+		secrets, emails                                                        []string
+		disabled, asJSON, noThreshold, noNovelty, noWebhook, firstSeen         bool
+	)
+	cmd := &cobra.Command{
+		Use:   "update --tenant T ID [flags]",
+		Short: "Change an alert rule: only the flags given change",
+		Example: `  hashtrail alerts update --tenant acme alr_3q2x7vbdw1az --disabled
+  hashtrail alerts update --tenant acme alr_3q2x7vbdw1az --disabled=false --cooldown 1h --email a@example.com --email b@example.com
+  hashtrail alerts update --tenant acme alr_3q2x7vbdw1az --threshold 10/5m --group-by ip
+  hashtrail alerts update --tenant acme alr_3q2x7vbdw1az --no-webhook`,
+		Args: cobra.ExactArgs(1),
+	}
+	rf := addRemoteFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&tenant, "tenant", "", "the tenant (required)")
+	f.StringVar(&name, "name", "", "what the rule is for")
+	f.StringVar(&filter, "filter", "", "the events the rule looks at, in the search syntax")
+	f.StringVar(&threshold, "threshold", "", "COUNT/WINDOW, e.g. 5/10m (replaces a novelty)")
+	f.StringVar(&groupBy, "group-by", "", "with --threshold: count per this field")
+	f.BoolVar(&noThreshold, "no-threshold", false, "remove the threshold")
+	f.StringVar(&novelty, "novelty", "", "a value not seen before (replaces a threshold)")
+	f.StringVar(&per, "per", "", "with --novelty: remember values per this field")
+	f.BoolVar(&firstSeen, "first-seen", false, "with --novelty --per: also fire on a group's first value")
+	f.BoolVar(&noNovelty, "no-novelty", false, "remove the novelty condition")
+	f.StringVar(&cooldown, "cooldown", "", "least time between two notifications of one group")
+	f.StringVar(&hook, "webhook", "", "notify this URL; with no --secret the stored secrets are kept")
+	f.StringArrayVar(&secrets, "secret", nil, "the webhook's whsec_ secrets (repeatable; replaces them)")
+	f.BoolVar(&noWebhook, "no-webhook", false, "remove the webhook")
+	f.StringArrayVar(&emails, "email", nil, "the addresses to notify (repeatable; replaces them; --email '' for none)")
+	f.BoolVar(&disabled, "disabled", false, "switch the rule off (--disabled=false: on)")
+	f.BoolVar(&asJSON, "json", false, "print the rule as JSON")
+	_ = cmd.MarkFlagRequired("tenant")
+	cmd.MarkFlagsMutuallyExclusive("threshold", "novelty", "no-threshold")
+	cmd.MarkFlagsMutuallyExclusive("webhook", "no-webhook")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		p := &hashtrail.AlertPatch{}
+		ch := cmd.Flags().Changed
+		if ch("name") {
+			p.Name = &name
+		}
+		if ch("filter") {
+			p.Filter = &filter
+		}
+		if ch("cooldown") {
+			p.Cooldown = &cooldown
+		}
+		if ch("disabled") {
+			p.Disabled = &disabled
+		}
+		if ch("email") {
+			list := slices.DeleteFunc(slices.Clone(emails), func(e string) bool { return e == "" })
+			p.Email = &list
+		}
+		var none *hashtrail.AlertThreshold
+		var noneN *hashtrail.AlertNovelty
+		switch {
+		case threshold != "":
+			t, err := parseThreshold(threshold, groupBy)
+			if err != nil {
+				return readable(err)
+			}
+			p.Threshold, p.Novelty = &t, &noneN
+		case noThreshold:
+			p.Threshold = &none
+		}
+		switch {
+		case novelty != "":
+			n := &hashtrail.AlertNovelty{Field: novelty, Per: per, FirstSeen: firstSeen}
+			p.Novelty, p.Threshold = &n, &none
+		case noNovelty:
+			p.Novelty = &noneN
+		}
+		if hook != "" || len(secrets) > 0 {
+			w := &hashtrail.AlertWebhook{URL: hook, Secrets: secrets}
+			p.Webhook = &w
+		} else if noWebhook {
+			var nw *hashtrail.AlertWebhook
+			p.Webhook = &nw
+		}
+		return withAlerts(rf, cmd, func(svc hashtrail.AlertService) error {
+			if w := p.Webhook; w != nil && *w != nil && ((*w).URL == "" || len((*w).Secrets) == 0) {
+				// Fill in what was not given from the stored webhook: its
+				// URL, or its secrets (sent back redacted, which keeps them).
+				cur, err := svc.Alert(cmd.Context(), tenant, args[0])
+				if err != nil {
+					return err
+				}
+				if cur.Webhook == nil {
+					return readable(invalidFlag("--webhook", "the rule has no webhook yet: give both --webhook and --secret"))
+				}
+				if (*w).URL == "" {
+					(*w).URL = cur.Webhook.URL
+				}
+				if len((*w).Secrets) == 0 {
+					(*w).Secrets = cur.Webhook.Secrets
+				}
+			}
+			r, err := svc.UpdateAlert(cmd.Context(), tenant, args[0], p)
 			if err != nil {
 				return err
 			}

@@ -50,6 +50,20 @@ func TestAlertsAndDigestsCommands(t *testing.T) {
 				t.Errorf("a bad --group-by: %v", err)
 			}
 
+			// update: only the flags given change.
+			out = cli(t, with("alerts", "update", "--tenant", "acme", id, "--disabled", "--cooldown", "1h", "--novelty", "ip_range", "--per", "actor")...)
+			mustContain(t, out, "condition: new ip_range per actor of action:user.login outcome:failure", "cooldown:  1h", "state:     off", "notify:    sec@example.com")
+			var up hashtrail.AlertRule
+			decode(t, cli(t, with("alerts", "update", "--tenant", "acme", hook.ID, "--webhook", "https://hooks.example.com/b", "--json")...), &up)
+			if up.Webhook == nil || up.Webhook.URL != "https://hooks.example.com/b" || len(up.Webhook.Secrets) != 1 {
+				t.Errorf("update --webhook: %+v", up.Webhook)
+			}
+			up = hashtrail.AlertRule{}
+			decode(t, cli(t, with("alerts", "update", "--tenant", "acme", hook.ID, "--no-webhook", "--email", "ops@example.com", "--json")...), &up)
+			if up.Webhook != nil || len(up.Email) != 1 || up.Novelty == nil {
+				t.Errorf("update --no-webhook: %+v", up)
+			}
+
 			mustContain(t, cli(t, with("alerts", "remove", "--tenant", "acme", id)...), "removed alert rule "+id)
 			_, _, err = cliErr(t, with("alerts", "show", "--tenant", "acme", id)...)
 			if hashtrail.ErrorCode(err) != hashtrail.ENOTFOUND {
