@@ -106,6 +106,11 @@ func TestEmbedOnAnotherOrigin(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/static/", staticHandler(t))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { servePage(html)(w, r) })
+	var cspHTML, csp string
+	mux.HandleFunc("/csp", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", csp)
+		servePage(cspHTML)(w, r)
+	})
 	host := httptest.NewServer(mux)
 	defer host.Close()
 	var tok struct{ Token string }
@@ -122,6 +127,10 @@ func TestEmbedOnAnotherOrigin(t *testing.T) {
 	}
 	t.Logf("embed.js from %s", embedURL)
 	html = fmt.Sprintf(hostPage, tok.Token, s.url, embedURL)
+	csp = fmt.Sprintf("default-src 'none'; script-src %s %s; connect-src %s; style-src 'self'; img-src 'self'", s.url, host.URL, s.url)
+	cspHTML = fmt.Sprintf(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Strict host</title></head>
+<body><main><h1>Apollo</h1><hashtrail-log token="%s" server="%s" heading="Project history"></hashtrail-log></main>
+<script src="%s" defer></script></body></html>`, tok.Token, s.url, embedURL)
 
 	ctx := b.Tab(t, 90*time.Second)
 	browser.Viewport(t, ctx, 1280, 800)
@@ -221,6 +230,20 @@ func TestEmbedOnAnotherOrigin(t *testing.T) {
 	if bg := browser.Eval[string](t, ctx, `getComputedStyle(`+shadow+`.querySelector('form button')).backgroundColor`); bg != "rgb(130, 80, 223)" {
 		t.Errorf("the search button's background is %s, not the host's --hashtrail-accent", bg)
 	}
+
+	// A host page with a strict Content-Security-Policy (no inline scripts
+	// or styles): the viewer is styled, and checks a proof.
+	browser.Navigate(t, ctx, host.URL+"/csp")
+	browser.WaitFor(t, ctx, 10*time.Second, "the viewer under a strict CSP", shadow+` && `+shadow+`.querySelectorAll("article").length === 25`, "")
+	if bg := browser.Eval[string](t, ctx, `getComputedStyle(`+shadow+`.querySelector('form button')).backgroundColor`); bg != "rgb(9, 105, 218)" {
+		t.Errorf("under a strict CSP the search button's background is %s: the style sheet was refused", bg)
+	}
+	if bg := browser.Eval[string](t, ctx, `getComputedStyle(`+shadow+`.querySelector('article[data-id="apollo-failed"] .icon')).backgroundColor`); bg != "rgb(110, 119, 129)" {
+		t.Errorf("under a strict CSP a resource icon's background is %s", bg)
+	}
+	browser.Eval[bool](t, ctx, shadow+`.querySelector("article").click(); true`)
+	browser.WaitFor(t, ctx, 20*time.Second, "the proof verified under a strict CSP",
+		shadow+`.querySelector('[part~="receipt"]').dataset.state === "verified"`, shadow+`.querySelector('[part~="receipt"]').textContent`)
 
 	// Another origin (localhost is not 127.0.0.1) gets no CORS answer: the
 	// embed shows an error and no event.

@@ -29,6 +29,7 @@
   if (typeof customElements === "undefined" || customElements.get("hashtrail-log")) return;
 
   const scriptURL = (document.currentScript && document.currentScript.src) || location.href;
+  let sheet = null; // the one style sheet every viewer on the page shares
 
   const CSS = `
 :host { --_font: var(--hashtrail-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif); --_fg: var(--hashtrail-fg, #1f2328); --_bg: var(--hashtrail-bg, #fff); --_border: var(--hashtrail-border, #d0d7de); --_radius: var(--hashtrail-radius, 8px); --_accent: var(--hashtrail-accent, #0969da); --_muted: var(--hashtrail-muted, #59636e); --_danger: var(--hashtrail-danger, #cf222e); --_warning: var(--hashtrail-warning, #9a6700); --_ok: var(--hashtrail-ok, #1a7f37);
@@ -107,7 +108,8 @@ h3:focus { outline: none; }
 
   function icon(category) {
     const [color, paths] = CATEGORIES[category] || CATEGORIES.resource;
-    const span = el("span", { class: "icon", part: "icon", "aria-hidden": "true", style: `--c:${color}` });
+    const span = el("span", { class: "icon", part: "icon", "aria-hidden": "true" });
+    span.style.setProperty("--c", color); // CSSOM, which a page's CSP allows
     const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     // The paths are the constants above, never data from the server.
@@ -307,8 +309,6 @@ h3:focus { outline: none; }
 
     build() {
       this.built = true;
-      const style = el("style");
-      style.textContent = CSS;
       const uid = Math.random().toString(36).slice(2, 8);
       this.titleEl = el("h2", { part: "title", id: `t${uid}` }, this.getAttribute("heading") || "Activity");
       this.input = el("input", { id: `q${uid}`, type: "search", name: "q", part: "input", autocomplete: "off", spellcheck: "false",
@@ -334,7 +334,21 @@ h3:focus { outline: none; }
       });
       const box = el("section", { class: "box", part: "container", "aria-labelledby": `t${uid}` },
         el("header", { part: "header" }, this.titleEl, this.form), this.feed, this.detail);
-      this.root.append(style, box);
+      // A constructed style sheet, not a <style> element: a host page whose
+      // Content-Security-Policy forbids inline styles still styles the
+      // viewer.
+      if ("adoptedStyleSheets" in Document.prototype && typeof CSSStyleSheet.prototype.replaceSync === "function") {
+        if (!sheet) {
+          sheet = new CSSStyleSheet();
+          sheet.replaceSync(CSS);
+        }
+        this.root.adoptedStyleSheets = [sheet];
+        this.root.append(box);
+      } else {
+        const style = el("style");
+        style.textContent = CSS;
+        this.root.append(style, box);
+      }
     }
 
     headers() {
