@@ -162,6 +162,9 @@ func TestEmbedOnAnotherOrigin(t *testing.T) {
 		t.Errorf("the failed high-severity event is not marked: %q", failed)
 	}
 
+	if n := browser.Eval[int](t, ctx, `(`+shadow+`.querySelector("input").list || {options: []}).options.length`); n < 5 {
+		t.Errorf("the search box suggests %d qualifiers", n)
+	}
 	// Search: within the filter only.
 	search := func(q string) {
 		t.Helper()

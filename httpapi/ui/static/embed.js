@@ -312,10 +312,14 @@ h3:focus { outline: none; }
       const uid = Math.random().toString(36).slice(2, 8);
       this.titleEl = el("h2", { part: "title", id: `t${uid}` }, this.getAttribute("heading") || "Activity");
       this.input = el("input", { id: `q${uid}`, type: "search", name: "q", part: "input", autocomplete: "off", spellcheck: "false",
-        placeholder: "Search, e.g. action:user.login -outcome:success" });
+        list: `s${uid}`, placeholder: "Search, e.g. action:user.login -outcome:success" });
+      // Qualifier suggestions (the search syntax of docs/search.md).
+      const suggest = el("datalist", { id: `s${uid}` });
+      for (const v of ["action:", "actor:", "target:", "category:", "outcome:failure", "-outcome:success",
+        "severity:>=high", "created:>=", "tag:"]) suggest.append(el("option", { value: v }));
       this.form = el("form", { role: "search", part: "search" },
         el("label", { for: `q${uid}`, class: "sr", part: "label" }, "Search these events"),
-        this.input, el("button", { type: "submit", part: "button" }, "Search"));
+        this.input, suggest, el("button", { type: "submit", part: "button" }, "Search"));
       this.form.addEventListener("submit", (ev) => {
         ev.preventDefault();
         this.q = this.input.value.trim();
