@@ -3,6 +3,7 @@ package hashtrail
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"strings"
 )
 
@@ -132,6 +133,11 @@ type AlertFiring struct {
 // ActionAlertFired is the action of a firing's event.
 const ActionAlertFired = "system.alert_fired"
 
+// ErrWebhookGone is wrapped by the error of a webhook whose receiver
+// answered 410 Gone: it asked to stop, so the rule is switched off (as a
+// sink is paused).
+var ErrWebhookGone = errors.New("the webhook receiver answered 410 Gone: it asked to stop")
+
 // DigestSettings are a tenant's digest email settings.
 type DigestSettings struct {
 	// Schedule is "daily" or "weekly" (periods in UTC; a week starts on
@@ -203,7 +209,9 @@ type Notifier interface {
 	// SendMail sends m through the installation's SMTP server.
 	SendMail(ctx context.Context, m *Mail) error
 	// PostWebhook posts a Standard Webhooks signed request, guarded
-	// against server-side request forgery like sinks.
+	// against server-side request forgery like sinks. An answer retrying
+	// cannot fix (a 4xx but 408 and 429) is a *PermanentError, wrapping
+	// ErrWebhookGone for 410.
 	PostWebhook(ctx context.Context, w *WebhookMessage) error
 	// CheckWebhook validates a webhook's URL and secrets for a rule,
 	// naming the wrong field under prefix ("webhook").

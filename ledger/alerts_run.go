@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -263,7 +264,10 @@ func (l *Ledger) flushOutbox(ctx context.Context, tenant string, at *alertTenant
 			if err := l.notifyFiring(ctx, r, p); err != nil {
 				p.Attempts++
 				p.Errors = err.Error()
-				if p.Attempts < alertMaxAttempts && ctx.Err() == nil {
+				if errors.Is(err, hashtrail.ErrWebhookGone) {
+					l.disableGoneRule(ctx, tenant, r.ID, err.Error())
+				}
+				if p.Attempts < alertMaxAttempts && ctx.Err() == nil && !allPermanent(err) {
 					p.NextTry = now.Add(time.Duration(1<<p.Attempts) * time.Second).UnixMicro()
 					keep = append(keep, p)
 					continue
@@ -340,4 +344,48 @@ func firingEvent(r *hashtrail.AlertRule, p *pendingFiring) (*hashtrail.Event, er
 		ev.Outcome, ev.Error = hashtrail.OutcomeFailure, "notification failed: "+p.Errors
 	}
 	return ev, nil
+}
+
+// allPermanent reports whether err, or every error it joins, is a
+// *hashtrail.PermanentError: retrying cannot help.
+func allPermanent(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !allPermanent(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return hashtrail.IsPermanent(err)
+}
+
+// disableGoneRule switches rule off because its webhook answered 410 Gone,
+// and records that in the tenant's log (alert.disable, by the system), as
+// the sink dispatcher's own pauses are recorded.
+func (l *Ledger) disableGoneRule(ctx context.Context, tenant, id, reason string) {
+	var name string
+	err := l.changeAlerts(ctx, tenant, func(d *alertDoc) error {
+		r, err := findAlert(d, id)
+		if err != nil {
+			return err
+		}
+		r.Disabled, r.UpdatedAt, r.UpdatedBy, name = true, l.clock(), "hashtrail", r.Name
+		return nil
+	})
+	if err != nil {
+		l.log.Error("alerts: switching off a rule whose webhook is gone", "tenant", tenant, "rule", id, "err", err)
+		return
+	}
+	ev := &hashtrail.Event{
+		ID: hashtrail.NewEventID(), Tenant: tenant, Action: "alert.disable",
+		Category: hashtrail.CategorySystem, Severity: hashtrail.SeverityHigh, Outcome: hashtrail.OutcomeSuccess,
+		Reason: reason, Actor: &hashtrail.Actor{Type: hashtrail.ActorSystem, ID: "hashtrail"},
+		Targets: []hashtrail.Target{{Type: "alert", ID: id, Name: name}},
+		Context: &hashtrail.Context{Source: "hashtrail"}, KeyID: "alerts",
+	}
+	if err := l.append(ctx, &hashtrail.AppendGroup{Entries: []*hashtrail.Entry{{Event: ev, ContentHash: hashtrail.HashKey(ev.ID)}}}); err != nil {
+		l.log.Error("alerts: recording a rule switched off failed", "tenant", tenant, "rule", id, "err", err)
+	}
+	l.log.Warn("alerts: rule switched off: its webhook answered 410 Gone", "tenant", tenant, "rule", id)
 }

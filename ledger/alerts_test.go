@@ -337,3 +337,48 @@ func BenchmarkAlertsCatchUp(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
 }
+
+// goneNotifier answers every webhook with 410 Gone.
+type goneNotifier struct{ fakeNotifier }
+
+func (g *goneNotifier) PostWebhook(ctx context.Context, w *hashtrail.WebhookMessage) error {
+	g.fakeNotifier.PostWebhook(ctx, w)
+	return &hashtrail.PermanentError{Err: fmt.Errorf("webhook: https://hooks.example.com: %w", hashtrail.ErrWebhookGone)}
+}
+
+// TestWebhookGoneSwitchesTheRuleOff: a receiver that answers 410 asked to
+// stop: no retry, the firing is recorded with the failure, and the rule is
+// switched off, recorded as alert.disable by the system.
+func TestWebhookGoneSwitchesTheRuleOff(t *testing.T) {
+	gn := &goneNotifier{}
+	l, _ := MustOpen(t, ledger.Config{Notifier: gn, AlertInterval: 20 * time.Millisecond})
+	if _, err := l.CreateTenant(as(t.Context(), hashtrail.AllTenants, hashtrail.RoleAdmin), &hashtrail.Tenant{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	admin := as(t.Context(), "acme", hashtrail.RoleAdmin)
+	rule, err := l.CreateAlert(admin, &hashtrail.AlertRule{Tenant: "acme", Filter: "action:user.login",
+		Webhook: &hashtrail.AlertWebhook{URL: "https://hooks.example.com/a", Secrets: []string{testSecret}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if _, err := ingest(t, admin, l, "acme", failedLogin("a")); err != nil {
+		t.Fatal(err)
+	}
+	fs := waitFirings(t, l, "acme", rule.ID, 1)
+	list, err := l.Events(admin, &hashtrail.Query{Tenant: "acme", Actions: []string{hashtrail.ActionAlertFired}, Limit: 1})
+	if err != nil || len(list.Events) != 1 || list.Events[0].Outcome != hashtrail.OutcomeFailure || !strings.Contains(list.Events[0].Error, "410 Gone") {
+		t.Fatalf("firing %+v event %+v (%v)", fs[0], list.Events, err)
+	}
+	if _, hooks := gn.counts(); hooks != 1 {
+		t.Errorf("%d webhook attempts, want 1 (no retry after 410)", hooks)
+	}
+	r, err := l.Alert(admin, "acme", rule.ID)
+	if err != nil || !r.Disabled {
+		t.Fatalf("rule after 410: %+v %v", r, err)
+	}
+	dis, err := l.Events(admin, &hashtrail.Query{Tenant: "acme", Actions: []string{"alert.disable"}, Limit: 1})
+	if err != nil || len(dis.Events) != 1 || dis.Events[0].Actor.Type != hashtrail.ActorSystem || dis.Events[0].Targets[0].ID != rule.ID {
+		t.Fatalf("alert.disable: %+v %v", dis.Events, err)
+	}
+}

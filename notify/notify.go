@@ -6,8 +6,9 @@
 //
 // A webhook answer of 2xx is success; 408, 429 and 5xx, and network
 // errors, are errors the caller retries (the ledger's outbox, with
-// backoff); other answers are errors too, retried the same way, since a
-// notification is small and rare. Redirects are never followed.
+// backoff); other answers (redirects, which are never followed, and client
+// errors) are *hashtrail.PermanentError, 410 Gone wrapping
+// hashtrail.ErrWebhookGone.
 package notify
 
 import (
@@ -100,10 +101,16 @@ func (n *Notifier) PostWebhook(ctx context.Context, w *hashtrail.WebhookMessage)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook: %s answered %s", host(w.URL), resp.Status)
+	switch c := resp.StatusCode; {
+	case c >= 200 && c <= 299:
+		return nil
+	case c == http.StatusGone:
+		return &hashtrail.PermanentError{Err: fmt.Errorf("webhook: %s: %w", host(w.URL), hashtrail.ErrWebhookGone)}
+	case c >= 300 && c < 500 && c != http.StatusRequestTimeout && c != http.StatusTooManyRequests:
+		// Redirects are not followed; other client errors will not mend.
+		return &hashtrail.PermanentError{Err: fmt.Errorf("webhook: %s answered %s", host(w.URL), resp.Status)}
 	}
-	return nil
+	return fmt.Errorf("webhook: %s answered %s", host(w.URL), resp.Status)
 }
 
 // CheckWebhook validates a rule's webhook as the webhook sink validates

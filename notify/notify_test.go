@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -79,9 +80,19 @@ func TestWebhookGuardAndAnswers(t *testing.T) {
 		t.Errorf("headers %v", got)
 	}
 	for _, p := range []string{"/gone", "/redirect"} {
-		if err := open.PostWebhook(t.Context(), msg(p)); err == nil {
-			t.Errorf("%s: no error", p)
+		err := open.PostWebhook(t.Context(), msg(p))
+		if !hashtrail.IsPermanent(err) {
+			t.Errorf("%s: %v, want a permanent error", p, err)
 		}
+		if gone := errors.Is(err, hashtrail.ErrWebhookGone); gone != (p == "/gone") {
+			t.Errorf("%s: ErrWebhookGone %v", p, gone)
+		}
+	}
+	// A server error is worth a retry.
+	fail := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer fail.Close()
+	if err := open.PostWebhook(t.Context(), &hashtrail.WebhookMessage{URL: fail.URL, Secrets: []string{secret('a')}, ID: "x", Body: []byte(`{}`)}); err == nil || hashtrail.IsPermanent(err) {
+		t.Errorf("503: %v, want a transient error", err)
 	}
 	// Mail without a mailer is unavailable.
 	if err := open.SendMail(t.Context(), &hashtrail.Mail{To: []string{"a@b.c"}}); hashtrail.ErrorCode(err) != hashtrail.EUNAVAILABLE {
