@@ -27,7 +27,7 @@ import (
 // env is a real engine on SQLite with two tenants of events, behind the
 // API server with the UI mounted, as `hashtrail serve` runs it.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	led   *ledger.Ledger
 	clock *atomic.Int64
@@ -171,7 +171,7 @@ func (b *browser) post(path string, form url.Values) page {
 	return read(b.e.t, res)
 }
 
-func read(t *testing.T, res *http.Response) page {
+func read(t testing.TB, res *http.Response) page {
 	t.Helper()
 	defer res.Body.Close()
 	var sb strings.Builder
@@ -189,7 +189,7 @@ func read(t *testing.T, res *http.Response) page {
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // csrf returns the CSRF token of a page's first form.
-func (p page) csrf(t *testing.T) string {
+func (p page) csrf(t testing.TB) string {
 	t.Helper()
 	m := csrfRE.FindStringSubmatch(p.body)
 	if m == nil {
