@@ -200,6 +200,8 @@ func TestVerifyJSServerProofs(t *testing.T) {
 		t.Fatalf("the leaf does not hold the metadata: %s", leaf)
 	}
 	tamperedB64 := base64.StdEncoding.EncodeToString([]byte(tampered))
+	kp := strings.SplitN(keys[0], "+", 3)
+	badHash := kp[0] + "+" + map[bool]string{true: "1", false: "0"}[kp[1][0] == '0'] + kp[1][1:] + "+" + kp[2]
 	cp := good["checkpoint"].(string)
 	lines := strings.SplitN(cp, "\n", 4)
 	rootBytes, _ := base64.StdEncoding.DecodeString(lines[2])
@@ -220,10 +222,15 @@ func TestVerifyJSServerProofs(t *testing.T) {
 		{"another event's proof", change(good, "proof", other["proof"]), keys, origin, ""},
 		{"another event's leaf", change(change(good, "leaf", other["leaf"]), "leaf_hash", nil), keys, origin, "the leaf's id is not the event's"},
 		{"no keys", good, nil, origin, "no verifier key is pinned"},
+		{"a malformed key", good, []string{"audit.example.com+00000000+AQID"}, origin, "not an Ed25519 note key"},
+		{"a key with a wrong key hash", good, []string{badHash}, origin, "has a wrong key hash"},
 	} {
 		if o := run(c.answer, c.keys, c.origin); o.State != "failed" || !strings.Contains(o.Reason, c.reason) {
 			t.Errorf("%s: %+v, want failed: …%s…", c.name, o, c.reason)
 		}
+	}
+	if o := run(good, append([]string{"junk", wrongKey}, keys...), origin); o.State != "verified" {
+		t.Errorf("a good key after a malformed and a wrong one: %+v", o)
 	}
 	if o := run(withheld, keys, origin); o.State != "verified" || !o.LeafOnly {
 		t.Errorf("viewer proof with the leaf withheld: %+v", o)

@@ -230,8 +230,16 @@ export async function verifyCheckpoint(note, keys, origin) {
   if (cp.origin !== origin) fail(`the checkpoint is of log ${cp.origin}, not ${origin}`);
   if (!Array.isArray(keys) || keys.length === 0) fail("no verifier key is pinned");
   const data = enc.encode(text);
+  let malformed = null;
   for (const vkey of keys) {
-    const { publicKey } = await parseVerifierKey(vkey);
+    let publicKey;
+    try {
+      ({ publicKey } = await parseVerifierKey(vkey));
+    } catch (e) {
+      if (!(e instanceof Failure)) throw e;
+      malformed = e; // another pinned key may still verify
+      continue;
+    }
     // The server signs each tenant's log under its origin with the
     // installation key: the verifier is that key named by the origin.
     const kh = await keyHash(origin, publicKey);
@@ -240,7 +248,7 @@ export async function verifyCheckpoint(note, keys, origin) {
       if (await ed25519Verify(publicKey, s.sig, data)) return { ...cp, keyHash: toHex(kh) };
     }
   }
-  fail("the checkpoint carries no valid signature by a pinned key");
+  fail(malformed && keys.length === 1 ? malformed.message : "the checkpoint carries no valid signature by a pinned key");
 }
 
 /**
