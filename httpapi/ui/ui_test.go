@@ -674,3 +674,27 @@ func TestExportView(t *testing.T) {
 		t.Error("a viewer token is offered downloads")
 	}
 }
+
+// Behind a proxy that terminated TLS, the cookies are Secure.
+func TestSecureCookiesBehindTLSProxy(t *testing.T) {
+	e := newEnv(t)
+	req, _ := http.NewRequest("GET", e.srv.URL+"/ui/signin", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	c := res.Header.Get("Set-Cookie")
+	if !strings.HasPrefix(c, "ht_login=") || !strings.Contains(c, "Secure") || !strings.Contains(c, "HttpOnly") {
+		t.Fatalf("sign-in form cookie behind TLS: %q", c)
+	}
+	res, err = http.Get(e.srv.URL + "/ui/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if strings.Contains(res.Header.Get("Set-Cookie"), "Secure") {
+		t.Fatal("a plain-HTTP answer set a Secure cookie the browser would drop")
+	}
+}
