@@ -151,7 +151,11 @@ func (l *Ledger) EraseSubject(ctx context.Context, tenant, subject string) (int6
 	if err != nil {
 		return 0, err
 	}
-	return l.erase(ctx, ss, pl)
+	n, err := l.erase(ctx, ss, pl)
+	if err == nil {
+		l.forgetAlertSubject(ctx, tenant, subject) // alerts_erase.go
+	}
+	return n, err
 }
 
 // EraseSubjectEverywhere erases a data subject from every tenant's log
@@ -189,6 +193,7 @@ func (l *Ledger) EraseSubjectEverywhere(ctx context.Context, subject string) (ma
 		if err != nil {
 			return out, err
 		}
+		l.forgetAlertSubject(ctx, pl.tenant, subject) // alerts_erase.go
 		if n > 0 {
 			out[pl.tenant] = n
 		}
