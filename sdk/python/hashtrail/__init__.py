@@ -18,6 +18,7 @@ from .context import (
     get_actor,
     get_context,
     request_context,
+    request_id_or_new,
     set_actor,
     set_context,
 )
@@ -38,5 +39,5 @@ __all__ = [
     "APIError", "Admin", "Client", "ClientClosed", "EventDropped", "HashtrailError", "REDACTED", "Reader",
     "Receipt", "RetryError", "VerificationError", "SpoolError", "Spooled", "ULID", "__version__", "catalog", "clear_context",
     "client_ip", "diff", "encode_event", "format_time", "get_actor", "get_context", "is_secret_name",
-    "request_context", "set_actor", "set_context", "to_json_value",
+    "request_context", "request_id_or_new", "set_actor", "set_context", "to_json_value",
 ]

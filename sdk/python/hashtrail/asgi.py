@@ -30,7 +30,6 @@ other's.
 from __future__ import annotations
 
 import inspect
-import re
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, MutableMapping, Optional, Tuple, Union, cast
 
 import hashtrail
@@ -45,7 +44,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ActorFn = Callable[[Scope], Union[Optional[Dict[str, Any]], Awaitable[Optional[Dict[str, Any]]]]]
 
-_REQUEST_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 
 def _nobody() -> None:
@@ -101,9 +99,7 @@ class HashtrailMiddleware:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
-        rid = headers.get(self.header_lc, "")
-        if not _REQUEST_ID_RE.match(rid):
-            rid = hashtrail.ULID()
+        rid = hashtrail.request_id_or_new(headers.get(self.header_lc))
         peer = scope.get("client")
         remote = peer[0] if peer else ""
         ip = hashtrail.client_ip(remote or "", headers.get("x-forwarded-for"), self.trusted)

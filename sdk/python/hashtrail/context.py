@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ipaddress
+import re
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, Union
 
 Actor = Dict[str, Any]
@@ -188,3 +189,17 @@ def client_ip(
         if not _trusted(a, nets):
             break
     return str(client)
+
+
+_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+def request_id_or_new(sent: Optional[str]) -> str:
+    """The request id a client sent, when it is one (1 to 128 printable ASCII
+    characters, no spaces or line breaks, so it is safe to echo in a header),
+    else a new ULID. Every framework integration uses this one rule."""
+    if sent and _REQUEST_ID.fullmatch(sent):
+        return sent
+    from .ulid import ULID
+
+    return ULID()

@@ -32,7 +32,6 @@ import contextvars
 import datetime
 import hashlib
 import logging
-import re
 import threading
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
@@ -54,7 +53,6 @@ __all__ = [
     "record_on_commit", "set_client", "set_login_method", "snapshot", "user_actor",
 ]
 
-_REQUEST_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
 # True while HashtrailMiddleware handles a request: only then does a sign-in
 # make the user the actor of what follows (never for a login() in a script).
 _in_request: contextvars.ContextVar[bool] = contextvars.ContextVar("hashtrail_django_request", default=False)
@@ -141,8 +139,7 @@ def _client_ip(request: Any, trusted: Sequence[Any]) -> str:
 
 
 def _request_id(request: Any, header: str) -> str:
-    rid = str(request.META.get("HTTP_" + header.upper().replace("-", "_"), ""))
-    return rid if _REQUEST_ID_RE.match(rid) else hashtrail.ULID()
+    return hashtrail.request_id_or_new(request.META.get("HTTP_" + header.upper().replace("-", "_")))
 
 
 class HashtrailMiddleware:

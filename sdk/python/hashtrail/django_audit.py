@@ -42,23 +42,8 @@ def model_changes(
     true}`` with neither value. A field on one side only has no ``old``
     (added) or no ``new`` (removed). Unchanged fields are left out.
     """
-    extra = set(secret)
-    out: List[Dict[str, Any]] = []
-    for name in list(before) + [k for k in after if k not in before]:
-        had, has = name in before, name in after
-        old, new = before.get(name), after.get(name)
-        if had and has and old == new:
-            continue
-        if name in extra or hashtrail.is_secret_name(name):
-            out.append({"field": name, "redacted": True})
-            continue
-        ch: Dict[str, Any] = {"field": name}
-        if had:
-            ch["old"] = old
-        if has:
-            ch["new"] = new
-        out.append(ch)
-    return out
+    extra = frozenset(secret)
+    return hashtrail.diff(before, after, secret=lambda name: name in extra or hashtrail.is_secret_name(name))
 
 
 def _default_target(instance: Any, object_type: str) -> Dict[str, Any]:

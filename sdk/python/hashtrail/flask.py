@@ -51,14 +51,12 @@ from typing import Any, Callable, Dict, Optional, Sequence
 import flask
 
 import hashtrail
-from hashtrail.context import clear_context, client_ip, parse_networks, request_context
-from hashtrail.ulid import ULID
+from hashtrail.context import clear_context, client_ip, parse_networks, request_context, request_id_or_new
 
 __all__ = ["Hashtrail", "request_id"]
 
 ActorLoader = Callable[[], Optional[Dict[str, Any]]]
 
-_REQUEST_ID_RE = re.compile(r"[\x21-\x7e]{1,128}")  # used with fullmatch: printable ASCII, no spaces
 _ENVIRON_CM = "hashtrail.context"
 _ENVIRON_RID = "hashtrail.request_id"
 
@@ -179,9 +177,7 @@ class Hashtrail:
         state: _State = flask.current_app.extensions["hashtrail"]
         req = flask.request
         environ = req.environ  # read directly: cheaper than req.headers
-        rid = environ.get(state.header_key, "")
-        if not _REQUEST_ID_RE.fullmatch(rid):
-            rid = ULID()
+        rid = request_id_or_new(environ.get(state.header_key))
         environ[_ENVIRON_RID] = rid
         fields: Dict[str, Any] = {"request_id": rid, "method": req.method, "path": req.path}
         ip = client_ip(

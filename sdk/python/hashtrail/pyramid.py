@@ -52,14 +52,12 @@ from pyramid.request import Request
 from pyramid.tweens import INGRESS
 
 import hashtrail
-from hashtrail.context import client_ip, parse_networks, request_context
-from hashtrail.ulid import ULID
+from hashtrail.context import client_ip, parse_networks, request_context, request_id_or_new
 
 __all__ = ["includeme", "tween_factory", "default_actor", "request_id"]
 
 ActorLoader = Callable[[Request], Optional[Dict[str, Any]]]
 
-_REQUEST_ID_RE = re.compile(r"[\x21-\x7e]{1,128}")  # used with fullmatch: printable ASCII, no spaces
 _ENVIRON_RID = "hashtrail.request_id"
 
 
@@ -153,9 +151,7 @@ def tween_factory(handler: Callable[[Request], Any], registry: Any) -> Callable[
     def hashtrail_tween(request: Request) -> Any:
         st: _Settings = registry.hashtrail_settings
         environ = request.environ  # read directly: cheaper than request.headers
-        rid = environ.get(st.header_key, "")
-        if not _REQUEST_ID_RE.fullmatch(rid):
-            rid = ULID()
+        rid = request_id_or_new(environ.get(st.header_key))
         environ[_ENVIRON_RID] = rid
         fields: Dict[str, Any] = {"request_id": rid, "method": request.method, "path": request.path}
         ip = client_ip(
