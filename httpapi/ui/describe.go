@@ -102,6 +102,9 @@ var containers = []string{"project", "org", "organization", "team", "app", "work
 func describe(ev *hashtrail.Event) sentence {
 	pattern, ok := sentences[ev.Action]
 	if !ok {
+		pattern, ok = ownSentences[ev.Action]
+	}
+	if !ok {
 		pattern = genericSentence
 	}
 	d := &describer{ev: ev, used: make([]bool, len(ev.Targets))}

@@ -8,6 +8,21 @@ import (
 	hashtrail "github.com/hashtrail/hashtrail"
 )
 
+// TestOwnSentences: Hashtrail's own administrative events read as
+// sentences, and none shadows a catalog action (the catalog's wins).
+func TestOwnSentences(t *testing.T) {
+	for action := range ownSentences {
+		if _, ok := sentences[action]; ok {
+			t.Errorf("%s is in both tables", action)
+		}
+	}
+	var e hashtrail.Event
+	json.Unmarshal([]byte(`{"action":"tenant.suspend","actor":{"type":"api_key","id":"key_1"},"targets":[{"type":"tenant","id":"acme","name":"Acme Corp"}]}`), &e)
+	if got := describe(&e).String(); got != "API key key_1 suspended tenant Acme Corp" {
+		t.Errorf("got %q", got)
+	}
+}
+
 // TestEveryCatalogActionHasASentence keeps the sentence table complete:
 // every action of the standard catalog is told in its own words.
 func TestEveryCatalogActionHasASentence(t *testing.T) {
