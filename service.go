@@ -103,6 +103,9 @@ type LogService interface {
 	RedactionService
 	// TenantLifecycleService suspends and resumes tenants.
 	TenantLifecycleService
+	// TenantDeleteService deletes tenants with their events and sets
+	// storage quotas.
+	TenantDeleteService
 	// ReadAuditService turns the audit of reads on and off per tenant.
 	ReadAuditService
 	// StatsService counts events (GET /v1/tenants/{t}/stats).

@@ -193,6 +193,9 @@ type TenantPatch struct {
 	SuspendedReason string `json:"suspended_reason,omitempty"`
 	// EventsPerDay sets the tenant's quota of events a UTC day (0: none).
 	EventsPerDay *int64 `json:"events_per_day,omitempty"`
+	// StorageBytesLimit sets the tenant's storage quota in bytes (0: none);
+	// writes past it answer 403 quota_exceeded.
+	StorageBytesLimit *int64 `json:"storage_bytes_limit,omitempty"`
 }
 
 // KeyRequest asks for a new key (POST /v1/tenants/{t}/keys or /v1/keys).

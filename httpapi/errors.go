@@ -27,6 +27,9 @@ var statusOf = map[string]int{
 	hashtrail.ERATELIMIT:    http.StatusTooManyRequests,
 	hashtrail.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	hashtrail.EINTERNAL:     http.StatusInternalServerError,
+	// A storage quota does not clear by itself: 403, which clients do not
+	// retry, rather than 507 (a 5xx, which they do); see docs/api.md.
+	hashtrail.EQUOTA: http.StatusForbidden,
 }
 
 // Default Retry-After answers when the error does not say.

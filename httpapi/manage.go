@@ -106,8 +106,8 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.Name == nil && req.Suspended == nil && req.EventsPerDay == nil {
-		return hashtrail.InvalidFields([]hashtrail.FieldError{{Field: "name", Message: "is required unless suspended or events_per_day is given: those are the fields a tenant can change"}})
+	if req.Name == nil && req.Suspended == nil && req.EventsPerDay == nil && req.StorageBytesLimit == nil {
+		return hashtrail.InvalidFields([]hashtrail.FieldError{{Field: "name", Message: "is required unless suspended, events_per_day or storage_bytes_limit is given: those are the fields a tenant can change"}})
 	}
 	if req.Suspended == nil && req.SuspendedReason != "" {
 		return hashtrail.InvalidFields([]hashtrail.FieldError{{Field: "suspended_reason", Message: "goes with suspended: true"}})
@@ -131,6 +131,11 @@ func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if req.StorageBytesLimit != nil {
+		if t, err = s.svc.SetTenantStorageQuota(r.Context(), id, *req.StorageBytesLimit); err != nil {
+			return err
+		}
+	}
 	return writeJSON(w, http.StatusOK, t)
 }
 
@@ -140,8 +145,31 @@ func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := noParams(r); err != nil {
+	p, err := queryParams(r, "events", "size")
+	if err != nil {
 		return err
+	}
+	events := p.one("events")
+	if events != "" && events != "delete" {
+		p.fail("events", `must be "delete": the confirmation that the tenant's events go too`)
+	}
+	size := p.int64("size", 0, events == "delete")
+	if events == "" && p.one("size") != "" {
+		p.fail("size", "goes with events=delete")
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	if events == "delete" {
+		d, err := s.svc.DeleteTenantLog(r.Context(), id, size)
+		if err != nil {
+			return err
+		}
+		status := http.StatusAccepted // the data goes in the background
+		if d.State == hashtrail.TenantDeleted {
+			status = http.StatusOK
+		}
+		return writeJSON(w, status, d)
 	}
 	if err := s.svc.DeleteTenant(r.Context(), id); err != nil {
 		return err

@@ -113,7 +113,7 @@ func (l *Ledger) UpdateTenant(ctx context.Context, t *hashtrail.Tenant) (*hashtr
 }
 
 // DeleteTenant deletes a tenant whose log is empty (installation-wide admin
-// keys only).
+// keys only); DeleteTenantLog deletes one with events.
 func (l *Ledger) DeleteTenant(ctx context.Context, id string) error {
 	p := hashtrail.PrincipalFrom(ctx)
 	if err := l.authorizeInstallation(p, hashtrail.PermManage); err != nil {
@@ -123,8 +123,12 @@ func (l *Ledger) DeleteTenant(ctx context.Context, id string) error {
 		return hashtrail.Errorf(hashtrail.ECONFLICT, "the tenant %q is reserved", id)
 	}
 	if err := l.store.DeleteTenant(ctx, id); err != nil {
+		if t, terr := l.store.Tenant(ctx, id); hashtrail.ErrorCode(err) == hashtrail.ECONFLICT && terr == nil && t.Size > 0 {
+			return hashtrail.Errorf(hashtrail.ECONFLICT, "tenant %q has %d events: suspend it, take a final export, then confirm with DELETE /v1/tenants/%s?events=delete&size=%d (or: hashtrail tenants delete %s --final-export FILE)", id, t.Size, id, t.Size, id)
+		}
 		return err
 	}
+	l.forgetTenant(id)
 	return l.audit(ctx, hashtrail.SystemTenant, "tenant.delete", hashtrail.Target{Type: "tenant", ID: id})
 }
 

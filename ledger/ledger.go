@@ -132,6 +132,9 @@ type Ledger struct {
 	readAudit readAuditor
 	// quotas caches tenants' quotas and usage (quota.go).
 	quotas quotaCache
+	// deletions tracks the tenant deletions this node runs (tenantdelete.go).
+	deletions deletionRuns
+
 	queue  chan *pending
 	queued atomic.Int64
 
@@ -254,7 +257,7 @@ func (l *Ledger) Close(ctx context.Context) error {
 
 // Collectors returns the ledger's Prometheus metrics.
 func (l *Ledger) Collectors() []prometheus.Collector {
-	return append(l.metrics.collectors(), l.alertMetrics.collectors()...)
+	return append(append(l.metrics.collectors(), l.alertMetrics.collectors()...), storageCollector{l})
 }
 
 // Ready reports whether the ledger and its store can take requests.

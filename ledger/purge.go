@@ -40,12 +40,14 @@ func (l *Ledger) purgeLoop() {
 	}()
 	t := time.NewTicker(l.cfg.PurgeInterval)
 	defer t.Stop()
+	l.resumeTenantDeletions(ctx) // left unfinished by a crash
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		l.resumeTenantDeletions(ctx)
 		tenants, err := l.store.Tenants(ctx)
 		if err != nil {
 			if ctx.Err() == nil {

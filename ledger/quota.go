@@ -27,6 +27,8 @@ const (
 
 type quotaDoc struct {
 	EventsPerDay int64 `json:"events_per_day"`
+	// StorageBytes is the storage quota (0: none); see storagequota.go.
+	StorageBytes int64 `json:"storage_bytes,omitempty"`
 }
 
 type usageDoc struct {
@@ -40,6 +42,9 @@ type tenantQuota struct {
 	start   int64
 	size    int64
 	fetched time.Time
+
+	storageLimit int64 // the storage quota in bytes (0: none)
+	stored       int64 // Tenant.StorageBytes when fetched
 }
 
 type quotaCache struct {
@@ -48,6 +53,12 @@ type quotaCache struct {
 }
 
 func (l *Ledger) quotaLimit(ctx context.Context, tenant string) (int64, error) {
+	q, err := l.readQuota(ctx, tenant)
+	return q.EventsPerDay, err
+}
+
+// readQuota returns tenant's quota document (zero when it has none).
+func (l *Ledger) readQuota(ctx context.Context, tenant string) (quotaDoc, error) {
 	var q quotaDoc
 	doc, err := l.store.TenantConfig(ctx, tenant, configQuota)
 	switch {
@@ -56,7 +67,39 @@ func (l *Ledger) quotaLimit(ctx context.Context, tenant string) (int64, error) {
 	case hashtrail.ErrorCode(err) == hashtrail.ENOTFOUND:
 		err = nil
 	}
-	return q.EventsPerDay, err
+	return q, err
+}
+
+// editQuota changes tenant's quota document with edit (compare-and-set,
+// retried on a concurrent change) and drops this node's cached quota.
+func (l *Ledger) editQuota(ctx context.Context, tenant, by string, edit func(*quotaDoc)) error {
+	for attempt := 0; ; attempt++ {
+		var q quotaDoc
+		var version int64
+		doc, err := l.store.TenantConfig(ctx, tenant, configQuota)
+		switch {
+		case err == nil:
+			version = doc.Version
+			if err := json.Unmarshal(doc.Value, &q); err != nil {
+				return err
+			}
+		case hashtrail.ErrorCode(err) != hashtrail.ENOTFOUND:
+			return err
+		}
+		edit(&q)
+		value, _ := json.Marshal(q)
+		err = l.store.PutTenantConfig(ctx, &hashtrail.TenantConfig{Tenant: tenant, Kind: configQuota, Version: version, Value: value, UpdatedBy: by})
+		if hashtrail.ErrorCode(err) == hashtrail.ECONFLICT && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		l.quotas.mu.Lock()
+		delete(l.quotas.m, tenant)
+		l.quotas.mu.Unlock()
+		return nil
+	}
 }
 
 // dayStart returns the tenant's log size when day began, recording size
@@ -99,18 +142,21 @@ func (l *Ledger) usage(ctx context.Context, tenant string) (*tenantQuota, error)
 	if q != nil && q.day == day && now.Sub(q.fetched) <= l.cfg.KeyCacheTTL && !now.Before(q.fetched) {
 		return q, nil
 	}
-	limit, err := l.quotaLimit(ctx, tenant)
+	doc, err := l.readQuota(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	nq := &tenantQuota{limit: limit, day: day, fetched: now}
-	if limit > 0 {
+	limit := doc.EventsPerDay
+	nq := &tenantQuota{limit: limit, day: day, fetched: now, storageLimit: doc.StorageBytes}
+	if limit > 0 || doc.StorageBytes > 0 {
 		t, err := l.store.Tenant(ctx, tenant)
 		if err != nil {
 			return nil, err
 		}
-		nq.size = t.Size
-		if q != nil && q.day == day {
+		nq.size, nq.stored = t.Size, t.StorageBytes
+		if limit <= 0 {
+			// no events-a-day quota: no day start to keep
+		} else if q != nil && q.day == day {
 			nq.start = q.start
 		} else if nq.start, err = l.dayStart(ctx, tenant, day, t.Size); err != nil {
 			return nil, err
@@ -139,6 +185,9 @@ func (l *Ledger) checkQuotas(ctx context.Context, g *hashtrail.AppendGroup) erro
 		if err != nil {
 			return err
 		}
+		if err := l.checkStorage(tenant, q); err != nil {
+			return err
+		}
 		if q.limit <= 0 {
 			continue
 		}
@@ -161,11 +210,11 @@ func (l *Ledger) checkQuotas(ctx context.Context, g *hashtrail.AppendGroup) erro
 
 // withUsage fills t's quota and today's usage.
 func (l *Ledger) withUsage(ctx context.Context, t *hashtrail.Tenant) error {
-	limit, err := l.quotaLimit(ctx, t.ID)
+	q, err := l.readQuota(ctx, t.ID)
 	if err != nil {
 		return err
 	}
-	t.EventsPerDay = limit
+	t.EventsPerDay, t.StorageBytesLimit = q.EventsPerDay, q.StorageBytes
 	doc, err := l.store.TenantConfig(ctx, t.ID, configUsage)
 	if err == nil {
 		var u usageDoc
@@ -191,28 +240,9 @@ func (l *Ledger) SetTenantQuota(ctx context.Context, id string, eventsPerDay int
 	if _, err := l.store.Tenant(ctx, id); err != nil {
 		return nil, err
 	}
-	value, _ := json.Marshal(quotaDoc{EventsPerDay: eventsPerDay})
-	for attempt := 0; ; attempt++ {
-		var version int64
-		doc, err := l.store.TenantConfig(ctx, id, configQuota)
-		switch {
-		case err == nil:
-			version = doc.Version
-		case hashtrail.ErrorCode(err) != hashtrail.ENOTFOUND:
-			return nil, err
-		}
-		err = l.store.PutTenantConfig(ctx, &hashtrail.TenantConfig{Tenant: id, Kind: configQuota, Version: version, Value: value, UpdatedBy: keyID(p)})
-		if hashtrail.ErrorCode(err) == hashtrail.ECONFLICT && attempt < 5 {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		break
+	if err := l.editQuota(ctx, id, keyID(p), func(q *quotaDoc) { q.EventsPerDay = eventsPerDay }); err != nil {
+		return nil, err
 	}
-	l.quotas.mu.Lock()
-	delete(l.quotas.m, id)
-	l.quotas.mu.Unlock()
 	if err := l.audit(ctx, hashtrail.SystemTenant, "tenant.quota", hashtrail.Target{Type: "tenant", ID: id}); err != nil {
 		return nil, err
 	}
