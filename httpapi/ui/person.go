@@ -118,14 +118,16 @@ func (h *Handler) personPage(w http.ResponseWriter, r *http.Request) error {
 	d.Chart = days.chart("Sign-ins per day, last 30 days", []series{{"Successful", "ok"}, {"Failed", "fail"}})
 	d.Countries, d.Devices, d.IPs = sorted(countries), sorted(devices), sorted(ips)
 	if strings.HasPrefix(key, "user:") {
-		got, err := h.svc.Events(r.Context(), &hashtrail.Query{Tenant: tenant, Target: key, Order: hashtrail.OrderAsc, Limit: personScan})
+		// The newest events that name them; replayed oldest first for roles.
+		got, err := h.svc.Events(r.Context(), &hashtrail.Query{Tenant: tenant, Target: key, Order: hashtrail.OrderDesc, Limit: personScan})
 		if err != nil {
 			return err
 		}
-		d.Roles = rolesHeld(tenant, key, got.Events)
-		for i := len(got.Events) - 1; i >= 0 && len(d.Received) < 20; i-- {
-			d.Received = append(d.Received, rowOf(tenant, got.Events[i]))
+		for _, ev := range got.Events[:min(20, len(got.Events))] {
+			d.Received = append(d.Received, rowOf(tenant, ev))
 		}
+		slices.Reverse(got.Events)
+		d.Roles = rolesHeld(tenant, key, got.Events)
 	}
 	title := d.Name
 	if title == "" {
