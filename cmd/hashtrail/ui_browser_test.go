@@ -170,6 +170,24 @@ func TestUIInBrowser(t *testing.T) {
 	// Keyboard: from the search box, Tab reaches an event's link (past the
 	// filters and its sentence's links); Enter opens the event.
 	open("/ui/t/acme/")
+	// j and k move between the events, / jumps to the search box.
+	focusedSeq := func() string {
+		return browser.Eval[string](t, ctx, `(document.activeElement.closest("li.ev") || {dataset: {}}).dataset.seq || ""`)
+	}
+	seqs := browser.Eval[[]string](t, ctx, `Array.from(document.querySelectorAll("ol.events li.ev"), (li) => li.dataset.seq)`)
+	for _, step := range []struct {
+		key  string
+		want string
+	}{{"j", seqs[0]}, {"j", seqs[1]}, {"j", seqs[2]}, {"k", seqs[1]}} {
+		browser.Keys(t, ctx, step.key)
+		if got := focusedSeq(); got != step.want {
+			t.Fatalf("after %q the focus is on event %q, want %q", step.key, got, step.want)
+		}
+	}
+	browser.Keys(t, ctx, "/")
+	if id := browser.Eval[string](t, ctx, `document.activeElement.id`); id != "q" {
+		t.Errorf("/ focused %q, not the search box", id)
+	}
 	browser.Eval[bool](t, ctx, `document.querySelector("#q").focus(); true`)
 	reached := false
 	for range 60 {
