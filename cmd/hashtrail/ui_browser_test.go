@@ -82,6 +82,13 @@ func TestUIInBrowser(t *testing.T) {
 	if chips := text(".chips"); !strings.Contains(chips, "action:user.login*") {
 		t.Errorf("filter chips: %q", chips)
 	}
+	// A category link filters the feed to that category.
+	open("/ui/t/acme/")
+	browser.Eval[bool](t, ctx, `document.querySelector("nav.cats a.cat-security").click(); true`)
+	browser.WaitFor(t, ctx, uiPageWait, "the security category", `location.search.includes("security") && document.readyState === "complete" && document.querySelector("ol.events li.ev")`, `location.href`)
+	if n := browser.Eval[int](t, ctx, `document.querySelectorAll("ol.events li.ev:not(.cat-security)").length`); n != 0 {
+		t.Errorf("the security category shows %d events of other categories", n)
+	}
 	// A malformed search names the position.
 	open("/ui/t/acme/?q=" + url.QueryEscape(`action:user.login created:>=notadate`))
 	if e := text("#q-error"); !strings.Contains(e, "malformed") || !strings.Contains(e, "position") {
