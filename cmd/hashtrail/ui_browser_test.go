@@ -213,6 +213,21 @@ func TestUIInBrowser(t *testing.T) {
 	browser.Keys(t, ctx, kb.Enter)
 	browser.WaitFor(t, ctx, uiPageWait, "the event page from the keyboard", `location.pathname.includes("/events/")`, `location.href`)
 
+	// Over plain HTTP on a name other than localhost the page is not a
+	// secure context: no WebCrypto, and the receipt says verification is
+	// unavailable rather than pretending.
+	insecure := hostURL(s.url, "hashtrail.test")
+	browser.Navigate(t, ctx, insecure+"/ui/signin?next="+url.QueryEscape(eventPath))
+	browser.WaitFor(t, ctx, uiPageWait, "the sign-in form on hashtrail.test", `document.querySelector("#credential")`, `location.href`)
+	browser.Eval[bool](t, ctx, `document.querySelector("#credential").value = `+browser.JSON(key)+`; document.querySelector("#credential").form.submit(); true`)
+	browser.WaitFor(t, ctx, uiPageWait, "the receipt unavailable on an insecure page",
+		`location.host.startsWith("hashtrail.test") && document.querySelector("[data-hashtrail-verify]") && document.querySelector("[data-hashtrail-verify]").dataset.state === "unavailable"`,
+		`location.href + " " + (document.querySelector("[data-hashtrail-verify]") || document.body).innerText.slice(0, 400)`)
+	if r := text("[data-hashtrail-verify]"); !strings.Contains(r, "not a secure context") || strings.Contains(r, "Verified in your browser") {
+		t.Errorf("receipt on an insecure page: %q", r)
+	}
+	browser.Navigate(t, ctx, s.url+"/ui/t/acme/")
+
 	// A viewer token signs in too: its filter limits every page, its hidden
 	// fields are in no page, and its proofs still verify.
 	var vt struct{ Token string }
