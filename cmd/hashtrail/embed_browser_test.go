@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -205,6 +206,15 @@ func TestEmbedOnAnotherOrigin(t *testing.T) {
 		t.Errorf("detail: %q", detail)
 	}
 	browser.SaveScreenshot(t, ctx, repoFile(t, "docs/screenshots"), "embed-event")
+	// The offline receipt downloads as C2SP tlog-proof@v1.
+	downloads := t.TempDir()
+	browser.AllowDownloads(t, ctx, downloads)
+	browser.Eval[bool](t, ctx, shadow+`.querySelector('[part~="download"]').click(); true`)
+	receiptFile := filepath.Join(downloads, focused+".tlog-proof")
+	waitFile(t, receiptFile)
+	if raw, _ := os.ReadFile(receiptFile); !strings.HasPrefix(string(raw), "c2sp.org/tlog-proof@v1\nextra ") || !strings.Contains(string(raw), "\u2014 audit.example.com/acme ") {
+		t.Errorf("downloaded receipt:\n%s", raw)
+	}
 	browser.Keys(t, ctx, kb.Escape)
 	browser.WaitFor(t, ctx, 5*time.Second, "the list back with focus on the opened event",
 		shadow+`.activeElement && `+shadow+`.activeElement.dataset.id === `+browser.JSON(focused), "")
@@ -322,4 +332,15 @@ func axeCheck(t *testing.T, ctx context.Context, page string) {
 			t.Logf("axe-core on %s: %s (%s): %s", page, v.ID, v.Impact, v.Help)
 		}
 	}
+}
+
+// waitFile waits up to 10 seconds for a complete file at path.
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+			return
+		}
+	}
+	t.Fatalf("no file %s", path)
 }

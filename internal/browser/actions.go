@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -110,4 +111,15 @@ func JSON(v any) string {
 		panic(fmt.Sprintf("browser: %v", err))
 	}
 	return string(b)
+}
+
+// AllowDownloads saves the tab's downloads into dir (the default browser
+// context's setting: every tab of the browser).
+func AllowDownloads(tb testing.TB, ctx context.Context, dir string) {
+	tb.Helper()
+	_, err := chromedp.CallBrowser(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
+	if err != nil {
+		tb.Fatalf("browser: allowing downloads: %v", err)
+	}
 }

@@ -76,6 +76,7 @@ dd { margin: 0; overflow-wrap: anywhere; }
 pre { margin: 0; white-space: pre-wrap; font-size: 12px; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 .receipt { margin-top: 12px; padding: 10px 12px; border-radius: calc(var(--_radius) - 2px);
   border: 1px solid var(--_border); }
+[part~="download"] { margin-top: 8px; }
 .receipt[data-state="verified"] { border-color: var(--_ok); color: var(--_ok); }
 .receipt[data-state="failed"] { border-color: var(--_danger); color: var(--_danger); }
 h3 { font-size: 15px; margin: 12px 0 0; }
@@ -562,6 +563,29 @@ h3:focus { outline: none; }
       this.verify(e, receipt);
     }
 
+    // receiptButton downloads the event's offline receipt (C2SP
+    // tlog-proof@v1: the leaf, the inclusion proof and the signed
+    // checkpoint), which any tlog-proof verifier checks with the log's key.
+    receiptButton(e) {
+      const btn = el("button", { type: "button", class: "plain", part: "download button" }, "Download the receipt");
+      btn.addEventListener("click", async () => {
+        try {
+          const res = await fetch(`${this.server}/v1/tenants/${encodeURIComponent(this.tenant)}/events/${encodeURIComponent(e.id)}/receipt`,
+            { headers: { Authorization: `Bearer ${this.token}` }, mode: "cors", credentials: "omit" });
+          if (!res.ok) throw new Error(`HTTP ${res.status}`);
+          const url = URL.createObjectURL(new Blob([await res.text()], { type: "text/plain" }));
+          const a = el("a", { href: url, download: `${e.id}.tlog-proof` });
+          this.root.append(a);
+          a.click();
+          a.remove();
+          setTimeout(() => URL.revokeObjectURL(url), 10000);
+        } catch (err) {
+          btn.textContent = `The receipt could not be downloaded (${err.message}).`;
+        }
+      });
+      return btn;
+    }
+
     async verify(e, box) {
       const show = (state, text) => {
         box.setAttribute("data-state", state);
@@ -593,6 +617,7 @@ h3:focus { outline: none; }
         let text = V.describe(out);
         if (out.state === V.VERIFIED && !pinned.length) text += " (The key is the one this server publishes; pin it with log-key.)";
         show(out.state, text);
+        if (out.state === V.VERIFIED && !out.leafOnly) box.after(this.receiptButton(e));
       } catch (err) {
         show("unavailable", `Verification unavailable: ${err.message}`);
       }
