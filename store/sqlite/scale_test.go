@@ -27,5 +27,5 @@ func TestScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	storetest.RunScale(t, s, n, 1, 100, 10)
+	storetest.RunScale(t, s, n, 1, 100, 5)
 }
