@@ -13,6 +13,7 @@ import (
 
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/api"
+	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/spf13/cobra"
 )
 
@@ -120,35 +121,80 @@ effect at once.`,
 
 func newTenantsQuotaCmd() *cobra.Command {
 	var asJSON bool
+	var storage string
 	cmd := &cobra.Command{
-		Use:   "quota ID EVENTS_PER_DAY",
-		Short: "Set a tenant's quota of events a UTC day (0: none)",
-		Long: `Cap the events a tenant's log may gain in a UTC day. Past it, ingest answers
-429 with Retry-After until midnight UTC. tenants show reports the quota and
-today's count.`,
-		Example: `  hashtrail tenants quota acme 1000000`,
-		Args:    cobra.ExactArgs(2),
+		Use:   "quota ID [EVENTS_PER_DAY] [--storage SIZE]",
+		Short: "Set a tenant's quotas: events a UTC day, and bytes stored (0: none)",
+		Long: `Cap the events a tenant's log may gain in a UTC day: past it, ingest answers
+429 with Retry-After until midnight UTC.
+
+--storage caps the bytes the tenant stores (event bodies, personal values
+and index rows; tenants show prints them): once reached, writes answer 403
+quota_exceeded until the quota is raised or retention frees space. Sizes
+take B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (of 1024).`,
+		Example: `  hashtrail tenants quota acme 1000000
+  hashtrail tenants quota acme --storage 10GiB
+  hashtrail tenants quota acme 0 --storage 0`,
+		Args: cobra.RangeArgs(1, 2),
 	}
 	rf := addRemoteFlags(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the tenant as JSON")
+	cmd.Flags().StringVar(&storage, "storage", "", "the storage quota, such as 10GiB (0: none)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		n, err := strconv.ParseInt(args[1], 10, 64)
-		if err != nil || n < 0 {
-			return fmt.Errorf("EVENTS_PER_DAY must be a whole number, 0 for no quota")
+		n := int64(-1)
+		if len(args) == 2 {
+			var err error
+			if n, err = strconv.ParseInt(args[1], 10, 64); err != nil || n < 0 {
+				return fmt.Errorf("EVENTS_PER_DAY must be a whole number, 0 for no quota")
+			}
+		}
+		bytes := int64(-1)
+		if cmd.Flags().Changed("storage") {
+			var err error
+			if bytes, err = parseByteSize(storage); err != nil {
+				return readable(invalidFlag("--storage", err.Error()))
+			}
+		}
+		if n < 0 && bytes < 0 {
+			return fmt.Errorf("give EVENTS_PER_DAY, --storage SIZE or both")
 		}
 		return rf.withService(cmd, func(svc service) error {
-			t, err := svc.SetTenantQuota(cmd.Context(), args[0], n)
-			if err != nil {
-				return err
+			var t *hashtrail.Tenant
+			var err error
+			if n >= 0 {
+				if t, err = svc.SetTenantQuota(cmd.Context(), args[0], n); err != nil {
+					return err
+				}
+			}
+			if bytes >= 0 {
+				if t, err = svc.SetTenantStorageQuota(cmd.Context(), args[0], bytes); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), t)
 			}
-			if n == 0 {
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "tenant %s has no quota\n", t.ID)
+			w := cmd.OutOrStdout()
+			if bytes < 0 { // the events-a-day quota alone
+				if n == 0 {
+					_, err = fmt.Fprintf(w, "tenant %s has no quota\n", t.ID)
+				} else {
+					_, err = fmt.Fprintf(w, "tenant %s: %d events a day (%d today)\n", t.ID, t.EventsPerDay, t.EventsToday)
+				}
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "tenant %s: %d events a day (%d today)\n", t.ID, t.EventsPerDay, t.EventsToday)
+			if n < 0 {
+				// the storage quota alone
+			} else if t.EventsPerDay == 0 {
+				fmt.Fprintf(w, "tenant %s: no events-a-day quota\n", t.ID)
+			} else {
+				fmt.Fprintf(w, "tenant %s: %d events a day (%d today)\n", t.ID, t.EventsPerDay, t.EventsToday)
+			}
+			if t.StorageBytesLimit == 0 {
+				_, err = fmt.Fprintf(w, "tenant %s: no storage quota (%s stored)\n", t.ID, ledger.FormatBytes(t.StorageBytes))
+			} else {
+				_, err = fmt.Fprintf(w, "tenant %s: storage quota %s (%s stored)\n", t.ID, ledger.FormatBytes(t.StorageBytesLimit), ledger.FormatBytes(t.StorageBytes))
+			}
 			return err
 		})
 	}

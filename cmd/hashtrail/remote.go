@@ -39,6 +39,8 @@ type service interface {
 	DeleteTenant(ctx context.Context, id string) error
 	SuspendTenant(ctx context.Context, id string, suspended bool, reason string) (*hashtrail.Tenant, error)
 	SetTenantQuota(ctx context.Context, id string, eventsPerDay int64) (*hashtrail.Tenant, error)
+	SetTenantStorageQuota(ctx context.Context, id string, bytes int64) (*hashtrail.Tenant, error)
+	DeleteTenantLog(ctx context.Context, id string, size int64) (*hashtrail.TenantDeletion, error)
 
 	CreateKey(ctx context.Context, req *hashtrail.KeyRequest) (*hashtrail.NewKey, error)
 	// Keys lists a tenant's keys, AllTenants for the installation-wide ones,

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	hashtrail "github.com/hashtrail/hashtrail"
+	"github.com/hashtrail/hashtrail/ledger"
 	"github.com/spf13/cobra"
 )
 
@@ -14,7 +15,7 @@ import (
 func newTenantsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tenants",
-		Short: "Create, list, show, rename, suspend, resume and delete tenants",
+		Short: "Create, list, show, rename, suspend, resume, delete tenants and set their quotas",
 		Long: `Manage tenants, the isolation units: each has its own log and keys.
 Works offline on the data directory (--data) or through a running server
 (--url and --api-key, with an installation-wide admin key for changes).`,
@@ -100,6 +101,14 @@ func newTenantsShowCmd() *cobra.Command {
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 1, ' ', 0)
 			fmt.Fprintf(tw, "id:\t%s\nname:\t%s\nevents:\t%d\ncreated:\t%s\n", t.ID, dash(t.Name), t.Size, when(t.CreatedAt))
+			if t.State != "" {
+				fmt.Fprintf(tw, "state:\t%s\n", t.State)
+			}
+			stored := ledger.FormatBytes(t.StorageBytes)
+			if t.StorageBytesLimit > 0 {
+				stored += " of a " + ledger.FormatBytes(t.StorageBytesLimit) + " quota"
+			}
+			fmt.Fprintf(tw, "stored:\t%s\n", stored)
 			return tw.Flush()
 		})
 	}
@@ -123,32 +132,6 @@ func newTenantsRenameCmd() *cobra.Command {
 				return err
 			}
 			return reportTenant(cmd, t, asJSON, "renamed")
-		})
-	}
-	return cmd
-}
-
-func newTenantsDeleteCmd() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "delete ID",
-		Short: "Delete a tenant whose log is empty, with its keys",
-		Long: `Delete a tenant and its keys. Only a tenant whose log holds no events can be
-deleted: an audit log is not thrown away wholesale.`,
-		Args: cobra.ExactArgs(1),
-	}
-	rf := addRemoteFlags(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"deleted": ID} as JSON`)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return rf.withService(cmd, func(svc service) error {
-			if err := svc.DeleteTenant(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), map[string]string{"deleted": args[0]})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "deleted tenant %s\n", args[0])
-			return nil
 		})
 	}
 	return cmd
