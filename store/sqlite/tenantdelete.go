@@ -62,7 +62,8 @@ func (s *Store) DeletingTenants(ctx context.Context) ([]string, error) {
 
 // DeleteTenantData deletes the rows of up to limit events of tenant id
 // (being deleted), purgeChunk events a transaction with secure_delete on,
-// and once none are left the rest of the tenant's rows; see
+// and once none are left compacts the database (compact) and deletes the
+// rest of the tenant's rows; see
 // hashtrail.TenantEraser. Kept: the tenants row (id, created_at,
 // next_seq; name cleared), tree_hashes, checkpoints and
 // installation_entries.
@@ -131,6 +132,13 @@ func (s *Store) DeleteTenantData(ctx context.Context, id string, limit int) (int
 				break
 			}
 		}
+	}
+	// No copy of the deleted rows left in free pages or the WAL (as after an
+	// erasure): VACUUM and a TRUNCATE checkpoint. It holds the write lock
+	// while it rewrites the database (docs/security.md); a failure leaves
+	// the tenant deleting, and the next call compacts again.
+	if err := s.compact(ctx); err != nil {
+		return total, false, err
 	}
 	err = s.write(ctx, func(tx *wtx) error {
 		for _, q := range []string{
