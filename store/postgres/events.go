@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,7 @@ func (s *Store) Events(ctx context.Context, q *hashtrail.Query) ([]*hashtrail.Ev
 // planQuery returns the SQL and arguments of q in tx (see buildQuery), and
 // ok=false when nothing can match; ENOTFOUND for an unknown tenant.
 func planQuery(ctx context.Context, tx pgx.Tx, q *hashtrail.Query) (string, []any, bool, error) {
+	q = targetDriven(q)
 	num, err := tenantNum(ctx, tx, q.Tenant)
 	if err != nil {
 		return "", nil, false, err
@@ -68,6 +70,28 @@ func planQuery(ctx context.Context, tx pgx.Tx, q *hashtrail.Query) (string, []an
 		}
 	}
 	return buildQuery(q, num, span)
+}
+
+// targetDriven returns q with its first positive search term of one exact
+// target ("target:project:7" in q=) as the target filter, which walks
+// event_targets in seq order and stops at the page (buildQuery), rather
+// than reading every event of the target and sorting them (at 10M events,
+// 157 ms instead of about 2 ms for a target with 3,000 events). The two
+// select the same events.
+func targetDriven(q *hashtrail.Query) *hashtrail.Query {
+	if q.Target != "" {
+		return q
+	}
+	for i, t := range q.Terms {
+		if t.Field == hashtrail.TermTarget && !t.Not && len(t.Values) == 1 && t.Values[0] != "*" &&
+			!strings.HasSuffix(t.Values[0], "*") && strings.Contains(t.Values[0], ":") {
+			qq := *q
+			qq.Target = t.Values[0]
+			qq.Terms = slices.Delete(slices.Clone(q.Terms), i, i+1)
+			return &qq
+		}
+	}
+	return q
 }
 
 // Event returns the event of tenant with the given id, or ENOTFOUND: the id
