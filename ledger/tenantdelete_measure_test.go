@@ -110,7 +110,9 @@ func TestMeasureTenantDeletion(t *testing.T) {
 			return "no samples"
 		}
 		slices.Sort(ds)
-		q := func(p float64) time.Duration { return ds[min(len(ds)-1, int(p*float64(len(ds))))].Round(10 * time.Microsecond) }
+		q := func(p float64) time.Duration {
+			return ds[min(len(ds)-1, int(p*float64(len(ds))))].Round(10 * time.Microsecond)
+		}
 		return fmt.Sprintf("%d requests (%.0f/s), p50 %v, p99 %v, max %v", len(ds), float64(len(ds))/to.Sub(from).Seconds(), q(0.5), q(0.99), ds[len(ds)-1].Round(10*time.Microsecond))
 	}
 	t.Logf("deleted %d events in %v: %.0f events/s", tn.Size, took.Round(time.Millisecond), float64(tn.Size)/took.Seconds())

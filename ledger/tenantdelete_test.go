@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/ledger"
 )
@@ -220,6 +222,29 @@ func TestStorageQuota(t *testing.T) {
 	}
 	if tn, err = l.SetTenantQuota(inst, "acme", 2000); err != nil || tn.StorageBytesLimit == 0 {
 		t.Fatalf("SetTenantQuota dropped the storage quota: %+v, %v", tn, err)
+	}
+	// The metrics read the store at each scrape.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(l.Collectors()...)
+	gauge := func(name string) float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				if mf.GetName() == name && len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == "acme" {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+		return -1
+	}
+	if got := gauge("hashtrail_tenant_storage_bytes"); got != float64(tn.StorageBytes) {
+		t.Errorf("hashtrail_tenant_storage_bytes{tenant=acme} = %v, want %d", got, tn.StorageBytes)
+	}
+	if got := gauge("hashtrail_tenant_storage_bytes_limit"); got != float64(tn.StorageBytesLimit) {
+		t.Errorf("hashtrail_tenant_storage_bytes_limit{tenant=acme} = %v, want %d", got, tn.StorageBytesLimit)
 	}
 	w := as(ctx, "acme", hashtrail.RoleIngest)
 	ev := `{"action":"user.login","actor":{"type":"user","id":"1"}}`
