@@ -65,15 +65,17 @@ type EventStore interface {
 type TenantStore interface {
 	// CreateTenant adds t, setting CreatedAt if zero; ECONFLICT if it exists.
 	CreateTenant(ctx context.Context, t *Tenant) error
-	// Tenant returns one tenant with its log size, or ENOTFOUND.
+	// Tenant returns one tenant with its log size, or ENOTFOUND (also for
+	// a deleted tenant; one being deleted has State TenantDeleting).
 	Tenant(ctx context.Context, id string) (*Tenant, error)
-	// Tenants returns every tenant ordered by id.
+	// Tenants returns every active tenant ordered by id (none being
+	// deleted or deleted).
 	Tenants(ctx context.Context) ([]*Tenant, error)
 	// UpdateTenant changes the tenant's name; ENOTFOUND if it does not exist.
 	UpdateTenant(ctx context.Context, t *Tenant) error
 	// DeleteTenant removes a tenant with an empty log and its keys; ENOTFOUND
-	// if it does not exist, ECONFLICT if its log holds events (an audit
-	// log is not deleted wholesale; retention and erasure do that lawfully).
+	// if it does not exist, ECONFLICT if its log holds events (a tenant with
+	// events is deleted through TenantEraser, after a final export).
 	DeleteTenant(ctx context.Context, id string) error
 }
 
