@@ -157,6 +157,18 @@ func testStorageBytes(t *testing.T, s hashtrail.Store) {
 	if tn := tenantOf(t, s, "empty"); tn.StorageBytes != 0 {
 		t.Errorf("an empty tenant stores %d bytes", tn.StorageBytes)
 	}
+	// Every store measures alike (ingest.StoredBytes over the same body
+	// encoding): this event is 260 bytes on each, so a quota means the
+	// same whichever store an installation runs.
+	e := &hashtrail.Event{ID: "fixed", Tenant: "fixed", Action: "user.login", Category: hashtrail.CategoryAuthentication,
+		Severity: hashtrail.SeverityInfo, Outcome: hashtrail.OutcomeSuccess, Time: at(0), ReceivedAt: at(0),
+		Actor:   &hashtrail.Actor{Type: hashtrail.ActorUser, ID: "1", Email: "a@b.example", Name: "Ann"},
+		Context: &hashtrail.Context{IP: "203.0.113.1"}, Targets: []hashtrail.Target{{Type: "project", ID: "7"}},
+		Tags: []string{"x"}, Metadata: []byte(`{"k":"v"}`)}
+	appendEvents(t, s, e)
+	if got := tenantOf(t, s, "fixed").StorageBytes; got != 260 {
+		t.Errorf("the reference event stores %d bytes, want 260 as on every store", got)
+	}
 	var events []*hashtrail.Event
 	for i := range 8 {
 		events = append(events, purgeEvent("acme", i))
