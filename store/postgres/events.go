@@ -35,6 +35,11 @@ const piiJoin = ` LEFT JOIN LATERAL (SELECT array_agg(x.role ORDER BY x.role) AS
 func (s *Store) Events(ctx context.Context, q *hashtrail.Query) ([]*hashtrail.Event, error) {
 	var events []*hashtrail.Event
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if windowed(q) {
+			var err error
+			events, err = textEvents(ctx, tx, q)
+			return err
+		}
 		sql, args, ok, err := planQuery(ctx, tx, q)
 		if err != nil || !ok {
 			return err
