@@ -324,6 +324,7 @@ func TestSearchUpgrade(t *testing.T) {
 	// Undo 0002 and every later migration (newest first); a new migration
 	// adds its undo here.
 	for _, q := range []string{
+		`ALTER TABLE tenants DROP COLUMN state, DROP COLUMN storage_bytes`,
 		`DROP TABLE event_counts`,
 		`ALTER TABLE api_keys DROP COLUMN scope`,
 		`DROP INDEX event_pii_subject`,
