@@ -26,6 +26,9 @@ class Deployer
             "--target", "app:#{@app.name}", "--target", "server:#{@app.server.name}",
             "--actor", "user:#{@user.id}", "--tag", "revision:#{@revision}",
             "--", SCRIPT, @app.name, @revision]
+    # `hashtrail run` records from another process: send what this app has
+    # queued first, so the log keeps the order things happened in.
+    Hashtrail::Rails.client&.flush(timeout: 5)
     env = { "DOKKU_DEPLOY_TOKEN" => ENV.fetch("DOKKU_DEPLOY_TOKEN", "") } # HASHTRAIL_URL and _API_KEY are inherited
     output, status = Open3.capture2e(env, *argv)
     Result.new(status.exitstatus, output)
