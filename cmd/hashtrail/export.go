@@ -299,7 +299,7 @@ func exportEncoded(ctx context.Context, src exportSource, q *hashtrail.Query, f 
 // server encodes and records the export; a transfer the server aborts
 // midway is an error, never a silently short file.
 func exportRemote(ctx context.Context, base, key string, q *hashtrail.Query, f export.Format, w io.Writer) error {
-	v, err := exportValues(q)
+	v, err := filterValues(q)
 	if err != nil {
 		return err
 	}
@@ -330,8 +330,9 @@ func exportRemote(ctx context.Context, base, key string, q *hashtrail.Query, f e
 	return nil
 }
 
-// exportValues writes q's filters as the export route's parameters.
-func exportValues(q *hashtrail.Query) (url.Values, error) {
+// filterValues writes q's filters as the API's query parameters, the
+// same for listings, exports and stats (docs/api.md).
+func filterValues(q *hashtrail.Query) (url.Values, error) {
 	v := url.Values{}
 	for _, a := range q.Actions {
 		v.Add("action", a)

@@ -17,7 +17,6 @@ import (
 	hashtrail "github.com/hashtrail/hashtrail"
 	"github.com/hashtrail/hashtrail/api"
 	"github.com/hashtrail/hashtrail/ledger"
-	"github.com/hashtrail/hashtrail/query"
 	"github.com/spf13/cobra"
 )
 
@@ -253,40 +252,9 @@ func newHTTPService(base, apiKey string) (*httpService, error) {
 
 // Events lists one page: GET /v1/tenants/{t}/events.
 func (c *httpService) Events(ctx context.Context, q *hashtrail.Query) (*hashtrail.EventList, error) {
-	v := url.Values{}
-	for _, a := range q.Actions {
-		v.Add("action", a)
-	}
-	for _, x := range q.Categories {
-		v.Add("category", string(x))
-	}
-	if q.MinSeverity != "" {
-		v.Set("severity", string(q.MinSeverity))
-	}
-	for _, x := range q.Outcomes {
-		v.Add("outcome", string(x))
-	}
-	setIf(v, "actor", q.Actor)
-	setIf(v, "target", q.Target)
-	if q.IP.IsValid() {
-		if q.IP.IsSingleIP() {
-			v.Set("ip", q.IP.Addr().String())
-		} else {
-			v.Set("ip", q.IP.String())
-		}
-	}
-	if !q.Since.IsZero() {
-		v.Set("since", q.Since.String())
-	}
-	if !q.Until.IsZero() {
-		v.Set("until", q.Until.String())
-	}
-	if len(q.Terms) > 0 {
-		s, err := query.FromTerms(q.Terms)
-		if err != nil {
-			return nil, err
-		}
-		v.Set("q", s.String())
+	v, err := filterValues(q)
+	if err != nil {
+		return nil, err
 	}
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
@@ -301,8 +269,7 @@ func (c *httpService) Events(ctx context.Context, q *hashtrail.Query) (*hashtrai
 		v.Set("after_seq", strconv.FormatInt(*q.AfterSeq, 10))
 	}
 	var list hashtrail.EventList
-	err := c.do(ctx, http.MethodGet, tenantPath(q.Tenant)+"/events?"+v.Encode(), nil, &list)
-	if err != nil {
+	if err := c.do(ctx, http.MethodGet, tenantPath(q.Tenant)+"/events?"+v.Encode(), nil, &list); err != nil {
 		return nil, err
 	}
 	return &list, nil

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	hashtrail "github.com/hashtrail/hashtrail"
-	"github.com/hashtrail/hashtrail/query"
 	"github.com/spf13/cobra"
 )
 
@@ -146,34 +144,9 @@ func bar(n, top int64, width int) string {
 // Stats is GET /v1/tenants/{t}/stats.
 func (c *httpService) Stats(ctx context.Context, sq *hashtrail.StatsQuery) (*hashtrail.Stats, error) {
 	q := &sq.Query
-	v := url.Values{}
-	for _, a := range q.Actions {
-		v.Add("action", a)
-	}
-	for _, x := range q.Categories {
-		v.Add("category", string(x))
-	}
-	setIf(v, "severity", string(q.MinSeverity))
-	for _, x := range q.Outcomes {
-		v.Add("outcome", string(x))
-	}
-	setIf(v, "actor", q.Actor)
-	setIf(v, "target", q.Target)
-	if q.IP.IsValid() {
-		v.Set("ip", q.IP.String())
-	}
-	if !q.Since.IsZero() {
-		v.Set("since", q.Since.String())
-	}
-	if !q.Until.IsZero() {
-		v.Set("until", q.Until.String())
-	}
-	if len(q.Terms) > 0 {
-		s, err := query.FromTerms(q.Terms)
-		if err != nil {
-			return nil, err
-		}
-		v.Set("q", s.String())
+	v, err := filterValues(q)
+	if err != nil {
+		return nil, err
 	}
 	setIf(v, "group_by", string(sq.GroupBy))
 	setIf(v, "bucket", string(sq.Bucket))
